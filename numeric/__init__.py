@@ -1,0 +1,1 @@
+"""NumPy gradient functions generated from the expressions `symbolic` derives."""

@@ -1,0 +1,44 @@
+"""The bundled derivations and how paths on the command line are read."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .load import DerivationError
+
+CATALOGUE = Path(__file__).resolve().parent.parent / "derivations"
+
+
+def catalogue_files() -> list:
+    """Every derivation file of the bundled catalogue, sorted."""
+    return sorted(CATALOGUE.rglob("*.toml"))
+
+
+def resolve(name) -> Path:
+    """A derivation file path, or the name of a catalogue entry
+    (`"layer_batch"`, `"notes/section_3"`)."""
+    path = Path(name)
+    if path.suffix == ".toml" or path.exists():
+        if not path.is_file():
+            raise DerivationError(path, None, "no such file")
+        return path
+    for f in catalogue_files():
+        if f.relative_to(CATALOGUE).with_suffix("").as_posix() == str(name):
+            return f
+    known = ", ".join(f.relative_to(CATALOGUE).with_suffix("").as_posix() for f in catalogue_files())
+    raise DerivationError(name, None, f"no such file or catalogue entry (catalogue: {known})")
+
+
+def expand(paths) -> list:
+    """Files and folders (searched for *.toml) -> files; none: the catalogue."""
+    if not paths:
+        return catalogue_files()
+    files = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(p.rglob("*.toml"))
+            if not found:
+                raise DerivationError(p, None, "folder holds no *.toml derivation files")
+            files.extend(found)
+        else:
+            files.append(resolve(p))
+    return files

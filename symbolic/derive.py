@@ -1,0 +1,101 @@
+"""Matrix-level reverse mode: dJ/d(input) for every input, with no claim.
+
+One backward rule per primitive: given a node and the adjoint `G` of its
+value (dJ/d node, same shape), each rule returns (child, adjoint of the
+child) pairs.  The sweep runs the forward definitions in reverse order, as
+the notes do by hand, and names each intermediate's adjoint (`dz`), so the
+result reads as a backward pass:
+
+    dz = dY * g'(z)
+    dW = dz @ x.T
+    db = dz
+    dx = W.T @ dz
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import expr as E
+from .load import Derivation
+
+BACKWARD = {
+    E.MatMul:    lambda e, G: [(e.a, E.matmul(G, E.transpose(e.b))), (e.b, E.matmul(E.transpose(e.a), G))],
+    E.Add:       lambda e, G: [(e.a, G), (e.b, G)],
+    E.Mul:       lambda e, G: [(e.a, E.mul(G, e.b)), (e.b, E.mul(G, e.a))],
+    E.Scale:     lambda e, G: [(e.a, E.scale(e.c, G))],
+    E.Transpose: lambda e, G: [(e.a, E.transpose(G))],
+    E.Apply:     lambda e, G: [(e.a, E.mul(G, E.apply(e.fn, e.a, e.order + 1)))],
+    E.Pow:       lambda e, G: [(e.a, E.mul(G, E.scale(e.p, E.power(e.a, e.p - 1))))],
+    E.Broadcast: lambda e, G: [(e.a, E.unbroadcast(G, e.a.shape))],
+    E.Sum:       lambda e, G: [(e.a, E.broadcast(G, e.a.shape))],
+    E.Const:     lambda e, G: [],
+}
+
+
+@dataclass
+class Gradients:
+    """The derived backward pass of a derivation.
+
+    `steps`: (name, expression) in evaluation order, each in terms of the
+    inputs, the upstream gradient, forward intermediates and earlier steps;
+    `closed`: input name -> closed form with the steps inlined.
+    """
+    derivation: Derivation
+    steps: list
+    closed: dict
+
+    def step(self, name) -> E.Expr:
+        return dict(self.steps)[name]
+
+    def __repr__(self):
+        lines = [f"Gradients of {self.derivation.name!r}:"]
+        lines += [f"  {n} = {E.text(e)}" for n, e in self.steps]
+        return "\n".join(lines)
+
+
+def adjoint_name(name: str) -> str:
+    return "d" + name
+
+
+def derive(d: Derivation) -> Gradients:
+    """Derive dJ/d(input) for every input of `d` by the rule table."""
+    acc: dict = {}  # name -> accumulated adjoint expression
+
+    def push(node: E.Expr, G: E.Expr):
+        if isinstance(node, E.Var):
+            acc[node.name] = G if node.name not in acc else E.add(acc[node.name], G)
+            return
+        rule = BACKWARD.get(type(node))
+        if rule is None:
+            raise NotImplementedError(f"no backward rule for `{type(node).__name__}` in {d.path}")
+        for child, g in rule(node, G):
+            push(child, g)
+
+    out = d.output.name
+    seed = d.upstream if d.upstream is not None else E.const(1)
+    steps, named = [], {}
+    for name in reversed(list(d.forward)):
+        if name == out:
+            G = seed
+        elif name in acc:
+            G = E.Var(adjoint_name(name), d.forward[name].shape, "adjoint")
+            steps.append((G.name, acc.pop(name)))
+            named[G.name] = steps[-1][1]
+        else:
+            continue  # J does not depend on it
+        push(d.forward[name], G)
+    for name, var in d.inputs.items():
+        g = acc.get(name, E.broadcast(E.const(0), var.shape))
+        steps.append((adjoint_name(name), g))
+    closed = {}
+    for name in d.inputs:
+        closed[name] = _inline(dict(steps)[adjoint_name(name)], named)
+    return Gradients(d, steps, closed)
+
+
+def _inline(e: E.Expr, named: dict) -> E.Expr:
+    while True:
+        names = E.variables(e) & set(named)
+        if not names:
+            return e
+        e = E.substitute(e, {n: named[n] for n in names})

@@ -1,0 +1,401 @@
+"""Matrix expressions with symbolic shapes.
+
+Every value is a 2-D matrix whose sizes are dims (SymPy integer symbols) or
+positive integers; a scalar is 1 x 1.  The smart constructors (`matmul`,
+`add`, `mul`, ...) check shapes, apply NumPy broadcasting explicitly (as a
+`Broadcast` node) and make the few simplifications that keep derived forms
+readable.  `text` prints an expression back in the derivation-file syntax.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import sympy
+
+ONE = sympy.Integer(1)
+
+
+class ShapeError(ValueError):
+    """Two shapes that cannot meet; the message says which."""
+
+
+def fmt_shape(shape) -> str:
+    return f"({shape[0]}, {shape[1]})"
+
+
+class Expr:
+    """Base of all matrix-expression nodes (immutable, hashable)."""
+
+    shape: tuple
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {text(self)} : {fmt_shape(self.shape)}>"
+
+    def children(self) -> tuple:
+        return ()
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Var(Expr):
+    """A named matrix: an input, the upstream gradient, a forward
+    intermediate, or a named adjoint of the backward pass."""
+    name: str
+    shape: tuple
+    role: str = "input"
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Const(Expr):
+    value: sympy.Rational
+    shape = (ONE, ONE)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class MatMul(Expr):
+    a: Expr
+    b: Expr
+
+    @cached_property
+    def shape(self):
+        return (self.a.shape[0], self.b.shape[1])
+
+    def children(self):
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Add(Expr):
+    a: Expr
+    b: Expr
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Mul(Expr):
+    """Elementwise (Hadamard) product of two matrices of one shape."""
+    a: Expr
+    b: Expr
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Scale(Expr):
+    """A rational constant times a matrix."""
+    c: sympy.Rational
+    a: Expr
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Transpose(Expr):
+    a: Expr
+
+    @cached_property
+    def shape(self):
+        return (self.a.shape[1], self.a.shape[0])
+
+    def children(self):
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Apply(Expr):
+    """The `order`-th derivative of scalar function `fn`, elementwise."""
+    fn: str
+    order: int
+    a: Expr
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Pow(Expr):
+    """Elementwise integer power (p >= 2)."""
+    a: Expr
+    p: int
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Broadcast(Expr):
+    """`a` repeated along its axes of size 1 up to `shape` (NumPy rules)."""
+    a: Expr
+    shape: tuple
+
+    def children(self):
+        return (self.a,)
+
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Sum(Expr):
+    """Sum over `axis` 0 (rows), 1 (columns) or None (all), keeping 2-D."""
+    a: Expr
+    axis: int | None
+
+    @cached_property
+    def shape(self):
+        r, c = self.a.shape
+        return {0: (ONE, c), 1: (r, ONE), None: (ONE, ONE)}[self.axis]
+
+    def children(self):
+        return (self.a,)
+
+
+# ---------------------------------------------------------------- constructors
+
+def const(value) -> Const:
+    return Const(sympy.Rational(value))
+
+
+def _broadcast_shape(op: str, sa, sb):
+    out = []
+    for x, y in zip(sa, sb):
+        if x == y or y == 1:
+            out.append(x)
+        elif x == 1:
+            out.append(y)
+        else:
+            raise ShapeError(f"`{op}` cannot broadcast shapes {fmt_shape(sa)} and {fmt_shape(sb)}")
+    return tuple(out)
+
+
+def broadcast(a: Expr, shape) -> Expr:
+    shape = tuple(shape)
+    if a.shape == shape:
+        return a
+    if any(x != 1 and x != y for x, y in zip(a.shape, shape)):
+        raise ShapeError(f"cannot broadcast shape {fmt_shape(a.shape)} to {fmt_shape(shape)}")
+    if isinstance(a, Broadcast):
+        a = a.a
+    return Broadcast(a, shape)
+
+
+def unbroadcast(g: Expr, shape) -> Expr:
+    """Sum `g` over the axes along which a matrix of `shape` was broadcast."""
+    shape = tuple(shape)
+    if g.shape == shape:
+        return g
+    if shape == (ONE, ONE):
+        return sum_axis(g, None)
+    if shape[0] == 1 and g.shape[0] != 1:
+        g = sum_axis(g, 0)
+    if shape[1] == 1 and g.shape[1] != 1:
+        g = sum_axis(g, 1)
+    return g
+
+
+def matmul(a: Expr, b: Expr) -> Expr:
+    if a.shape[1] != b.shape[0]:
+        raise ShapeError(f"`@` needs the inner sizes to agree, got {fmt_shape(a.shape)} @ {fmt_shape(b.shape)}")
+    if isinstance(a, Const) and b.shape[0] == 1:
+        return scale(a.value, b)
+    if isinstance(b, Const) and a.shape[1] == 1:
+        return scale(b.value, a)
+    return MatMul(a, b)
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    shape = _broadcast_shape("+", a.shape, b.shape)
+    if isinstance(a, Const) and a.value == 0:
+        return broadcast(b, shape)
+    if isinstance(b, Const) and b.value == 0:
+        return broadcast(a, shape)
+    return Add(broadcast(a, shape), broadcast(b, shape))
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    _broadcast_shape("-", a.shape, b.shape)
+    return add(a, scale(-1, b))
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    shape = _broadcast_shape("*", a.shape, b.shape)
+    if isinstance(a, Const):
+        return broadcast(scale(a.value, b), shape)
+    if isinstance(b, Const):
+        return broadcast(scale(b.value, a), shape)
+    return Mul(broadcast(a, shape), broadcast(b, shape))
+
+
+def scale(c, a: Expr) -> Expr:
+    c = sympy.Rational(c)
+    if c == 1:
+        return a
+    if isinstance(a, Const):
+        return Const(c * a.value)
+    if isinstance(a, Scale):
+        return scale(c * a.c, a.a)
+    return Scale(c, a)
+
+
+def transpose(a: Expr) -> Expr:
+    if a.shape == (ONE, ONE):
+        return a
+    if isinstance(a, Transpose):
+        return a.a
+    if isinstance(a, Broadcast):
+        return broadcast(transpose(a.a), (a.shape[1], a.shape[0]))
+    return Transpose(a)
+
+
+def power(a: Expr, p: int) -> Expr:
+    if p == 0:
+        return broadcast(const(1), a.shape)
+    if p == 1:
+        return a
+    return Pow(a, p)
+
+
+def sum_axis(a: Expr, axis: int | None) -> Expr:
+    if axis is None:
+        if a.shape == (ONE, ONE):
+            return a
+    elif a.shape[axis] == 1:
+        return a
+    return Sum(a, axis)
+
+
+def apply(fn: str, a: Expr, order: int = 0) -> Expr:
+    """`fn` (or its `order`-th derivative) applied elementwise to `a`."""
+    if fn == "identity":
+        if order == 0:
+            return a
+        return broadcast(const(1 if order == 1 else 0), a.shape)
+    if isinstance(a, Broadcast):
+        return broadcast(apply(fn, a.a, order), a.shape)
+    return Apply(fn, order, a)
+
+
+# ---------------------------------------------------------------- traversal
+
+def walk(e: Expr):
+    """Every node of `e`, parents before children."""
+    yield e
+    for c in e.children():
+        yield from walk(c)
+
+
+def variables(e: Expr) -> set:
+    return {n.name for n in walk(e) if isinstance(n, Var)}
+
+
+def substitute(e: Expr, mapping: dict) -> Expr:
+    """Replace `Var`s by name with the expressions in `mapping`, rebuilding
+    through the smart constructors."""
+    if isinstance(e, Var):
+        return mapping.get(e.name, e)
+    if isinstance(e, Const):
+        return e
+    return rebuild(e, [substitute(c, mapping) for c in e.children()])
+
+
+def rebuild(e: Expr, kids: list) -> Expr:
+    """`e` with its children replaced by `kids`, through the constructors."""
+    t = type(e)
+    if t is MatMul:
+        return matmul(*kids)
+    if t is Add:
+        return add(*kids)
+    if t is Mul:
+        return mul(*kids)
+    if t is Scale:
+        return scale(e.c, kids[0])
+    if t is Transpose:
+        return transpose(kids[0])
+    if t is Apply:
+        return apply(e.fn, kids[0], e.order)
+    if t is Pow:
+        return power(kids[0], e.p)
+    if t is Broadcast:
+        return broadcast(kids[0], e.shape)
+    if t is Sum:
+        return sum_axis(kids[0], e.axis)
+    return e
+
+
+# ---------------------------------------------------------------- printing
+
+_PREC = {Add: 1, Scale: 2, Mul: 2, MatMul: 2, Pow: 4, Transpose: 5}
+
+
+def fn_text(fn: str, order: int) -> str:
+    return fn + "'" * order
+
+
+def text(e: Expr) -> str:
+    """`e` in derivation-file syntax: `W.T @ (dY * g'(z))`."""
+    t = type(e)
+    if t is Var:
+        return e.name
+    if t is Const:
+        return str(e.value)
+    if t is Broadcast:
+        return text(e.a)
+    if t is Apply:
+        return f"{fn_text(e.fn, e.order)}({text(e.a)})"
+    if t is Sum:
+        return f"sum({text(e.a)})" if e.axis is None else f"sum({text(e.a)}, axis={e.axis})"
+    if t is Transpose:
+        return _wrap(e.a, 5) + ".T"
+    if t is Pow:
+        return f"{_wrap(e.a, 5)}**{e.p}"
+    if t is Scale:
+        if e.c == -1:
+            return "-" + _wrap(e.a, 3)
+        return f"{_const_text(e.c)} * {_wrap(e.a, 3)}"
+    if t is Add:
+        right = e.b
+        if isinstance(right, Scale) and right.c < 0:
+            return f"{_wrap(e.a, 1)} - {_wrap(scale(-right.c, right.a), 2)}"
+        return f"{_wrap(e.a, 1)} + {_wrap(right, 2)}"
+    op = {Mul: "*", MatMul: "@"}[t]
+    left = _wrap(e.a, 2)
+    if type(_unbroadcast(e.a)) in (Mul, MatMul) and type(_unbroadcast(e.a)) is not t:
+        left = f"({left})"  # `*` and `@` share a precedence: make the grouping plain
+    return f"{left} {op} {_wrap(e.b, 3)}"
+
+
+def _unbroadcast(e: Expr) -> Expr:
+    return e.a if isinstance(e, Broadcast) else e
+
+
+def _const_text(c) -> str:
+    return str(c) if c.q == 1 else f"({c})"
+
+
+def _wrap(e: Expr, prec: int) -> str:
+    inner = e.a if isinstance(e, Broadcast) else e
+    s = text(inner)
+    if isinstance(inner, Const) and inner.value < 0 and prec > 1:
+        return f"({s})"
+    return f"({s})" if _PREC.get(type(inner), 9) < prec else s

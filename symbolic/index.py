@@ -1,0 +1,326 @@
+"""Index form: entry (p, q) of a matrix expression, for every size at once.
+
+An entry is a sum of terms, each a coefficient (a polynomial in the dims)
+times a sum over bound indices of a product of factors:
+
+    ('E', name, i, j)                 entry (i, j) of an input or upstream
+    ('F', fn, order, key, args)       fn^(order) applied to an entry of a
+                                      matrix whose own index form is `key`
+                                      (placeholders %P, %Q), taken at `args`
+    ('D', i, j)                       Kronecker delta
+
+An index over a size-1 axis is the constant 0, so shapes of size one need
+no special case.  `canon` puts a sum of terms in a canonical form: deltas
+eliminated against bound indices, unused bound indices turned into dim
+factors, bound indices renamed canonically, like terms collected.  Two
+expressions whose canonical forms are identical are equal for every value
+of every dim: each step is an identity.  The converse does not hold, so a
+difference that does not cancel proves nothing either way.
+
+`gradient` differentiates J entry by entry (chain and product rules on the
+factors), independently of the matrix-level rule table in `derive`.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import expr as E
+from .functions import ACTIVATIONS, prime
+
+P, Q = "%P", "%Q"
+
+
+@dataclass
+class Term:
+    coeff: sympy.Expr
+    bound: dict = field(default_factory=dict)  # index name -> dim
+    factors: list = field(default_factory=list)
+
+
+class Context:
+    """Definitions to inline (name -> Expr) and a supply of fresh indices."""
+
+    def __init__(self, definitions: dict):
+        self.definitions = definitions
+        self.counter = itertools.count()
+
+    def fresh(self) -> str:
+        return f"~{next(self.counter)}"
+
+
+def _ix(i, size):
+    return 0 if size == 1 else i
+
+
+def _product(xs: list, ys: list) -> list:
+    return [Term(a.coeff * b.coeff, {**a.bound, **b.bound}, a.factors + b.factors) for a in xs for b in ys]
+
+
+def _bind(terms: list, index, size) -> list:
+    if index == 0:
+        return terms
+    for t in terms:
+        t.bound[index] = size
+    return terms
+
+
+def entry(e: E.Expr, i, j, ctx: Context) -> list:
+    """Terms of entry (i, j) of `e`, intermediates inlined."""
+    r, c = e.shape
+    i, j = _ix(i, r), _ix(j, c)
+    t = type(e)
+    if t is E.Var:
+        if e.name in ctx.definitions:
+            return entry(ctx.definitions[e.name], i, j, ctx)
+        return [Term(sympy.Integer(1), {}, [("E", e.name, i, j)])]
+    if t is E.Const:
+        return [Term(e.value)]
+    if t is E.MatMul:
+        inner = e.a.shape[1]
+        k = 0 if inner == 1 else ctx.fresh()
+        return _bind(_product(entry(e.a, i, k, ctx), entry(e.b, k, j, ctx)), k, inner)
+    if t is E.Add:
+        return entry(e.a, i, j, ctx) + entry(e.b, i, j, ctx)
+    if t is E.Mul:
+        return _product(entry(e.a, i, j, ctx), entry(e.b, i, j, ctx))
+    if t is E.Scale:
+        return [Term(e.c * x.coeff, x.bound, x.factors) for x in entry(e.a, i, j, ctx)]
+    if t is E.Transpose:
+        return entry(e.a, j, i, ctx)
+    if t is E.Pow:
+        out = entry(e.a, i, j, ctx)
+        for _ in range(e.p - 1):
+            out = _product(out, entry(e.a, i, j, ctx))
+        return out
+    if t is E.Broadcast:
+        return entry(e.a, i, j, ctx)
+    if t is E.Sum:
+        ra, ca = e.a.shape
+        ki = ctx.fresh() if e.axis in (0, None) and ra != 1 else i
+        kj = ctx.fresh() if e.axis in (1, None) and ca != 1 else j
+        terms = entry(e.a, ki, kj, ctx)
+        if ki != i:
+            _bind(terms, ki, ra)
+        if kj != j:
+            _bind(terms, kj, ca)
+        return terms
+    if t is E.Apply:
+        key = canon(entry(e.a, P, Q, ctx))
+        return function_terms(e.fn, e.order, key, _args(key, i, j), ctx)
+    raise TypeError(f"index form: no rule for {t.__name__}")
+
+
+def _uses(key, placeholder) -> bool:
+    # only the key's own factors: nested keys have placeholders of their own
+    return any(placeholder in _indices(f) for _, factors, _ in key for f in factors)
+
+
+def _args(key, i, j):
+    return (i if _uses(key, P) else None, j if _uses(key, Q) else None)
+
+
+def function_terms(fn, order, key, args, ctx) -> list:
+    """Terms of fn^(order) at the entry `key` taken at `args`.  A table
+    function's first derivative is rewritten by its rule (sigmoid' =
+    sigmoid - sigmoid**2, ...), so forms written either way meet."""
+    if order == 1 and fn in ACTIVATIONS:
+        u = E.Var("%u", (E.ONE, E.ONE), "key")
+        d = prime(fn, u)
+        if d is not None:
+            sub = Context({})
+            sub.counter = ctx.counter
+            return _rewrite(d, key, args, sub)
+    return [Term(sympy.Integer(1), {}, [("F", fn, order, key, args)])]
+
+
+def _rewrite(d: E.Expr, key, args, ctx) -> list:
+    """Entry terms of an elementwise expression `d` in the placeholder `%u`."""
+    t = type(d)
+    if t is E.Var:
+        return instantiate(key, args, ctx)
+    if t is E.Apply:
+        if isinstance(d.a, E.Var):
+            return function_terms(d.fn, d.order, key, args, ctx)
+        inner = canon(_rewrite(d.a, key, (P, Q), ctx))
+        return function_terms(d.fn, d.order, inner, _args(inner, *args), ctx)
+    if t is E.Const:
+        return [Term(d.value)]
+    if t is E.Broadcast:
+        return _rewrite(d.a, key, args, ctx)
+    if t is E.Add:
+        return _rewrite(d.a, key, args, ctx) + _rewrite(d.b, key, args, ctx)
+    if t is E.Mul:
+        return _product(_rewrite(d.a, key, args, ctx), _rewrite(d.b, key, args, ctx))
+    if t is E.Scale:
+        return [Term(d.c * x.coeff, x.bound, x.factors) for x in _rewrite(d.a, key, args, ctx)]
+    if t is E.Pow:
+        out = _rewrite(d.a, key, args, ctx)
+        for _ in range(d.p - 1):
+            out = _product(out, _rewrite(d.a, key, args, ctx))
+        return out
+    raise TypeError(f"derivative rule: no index form for {t.__name__}")
+
+
+# ---------------------------------------------------------------- renaming
+
+def _rename_factor(f, m):
+    kind = f[0]
+    if kind == "E":
+        return ("E", f[1], m.get(f[2], f[2]), m.get(f[3], f[3]))
+    if kind == "F":
+        return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
+    a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
+    return ("D",) + tuple(sorted((a, b), key=repr))
+
+
+def instantiate(key, args, ctx) -> list:
+    """The terms of a canonical `key` with %P, %Q set to `args`, its bound
+    indices renamed fresh."""
+    out = []
+    for bound, factors, coeff in key:
+        m = {P: args[0], Q: args[1]}
+        m.update({b: ctx.fresh() for b, _ in bound})
+        out.append(Term(coeff, {m[b]: size for b, size in bound},
+                        [_rename_factor(f, m) for f in factors]))
+    return out
+
+
+# ---------------------------------------------------------------- canonical form
+
+def _eliminate_deltas(t: Term) -> Term | None:
+    """Sum out deltas that meet a bound index; None if the term vanishes."""
+    while True:
+        for n, f in enumerate(t.factors):
+            if f[0] != "D":
+                continue
+            a, b = f[1], f[2]
+            if a == b:
+                t.factors = t.factors[:n] + t.factors[n + 1:]
+                break
+            if a in t.bound or b in t.bound:
+                gone, keep = (a, b) if a in t.bound else (b, a)
+                del t.bound[gone]
+                rest = t.factors[:n] + t.factors[n + 1:]
+                t.factors = [_rename_factor(g, {gone: keep}) for g in rest]
+                break
+            if isinstance(a, int) and isinstance(b, int):
+                return None  # two distinct fixed indices
+        else:
+            return t
+
+
+def _canonical_term(t: Term):
+    used = set()
+    for f in t.factors:
+        used.update(_indices(f))
+    coeff = t.coeff
+    for b, size in list(t.bound.items()):
+        if b not in used:
+            coeff = coeff * size
+            del t.bound[b]
+    names = list(t.bound)
+    best = None
+    perms = itertools.permutations(range(len(names))) if len(names) <= 6 else [range(len(names))]
+    for perm in perms:
+        m = {names[k]: f"#{perm[k]}" for k in range(len(names))}
+        factors = tuple(sorted((_rename_factor(f, m) for f in t.factors), key=repr))
+        bound = tuple(sorted(((m[b], t.bound[b]) for b in names), key=repr))
+        cand = (bound, factors)
+        r = repr(cand)
+        if best is None or r < best[0]:
+            best = (r, cand)
+    return best[1], coeff
+
+
+def _indices(f):
+    if f[0] == "E":
+        return (f[2], f[3])
+    if f[0] == "F":
+        return tuple(a for a in f[4] if a is not None)
+    return (f[1], f[2])
+
+
+def canon(terms: list) -> tuple:
+    """Canonical form of a sum of terms: a sorted tuple of
+    (bound, factors, coefficient)."""
+    collected: dict = {}
+    for t in terms:
+        t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(t.factors)))
+        if t is None or t.coeff == 0:
+            continue
+        shape, coeff = _canonical_term(t)
+        collected[shape] = collected.get(shape, 0) + coeff
+    out = []
+    for (bound, factors), coeff in collected.items():
+        coeff = sympy.expand(coeff)
+        if coeff != 0:
+            out.append((bound, factors, coeff))
+    return tuple(sorted(out, key=repr))
+
+
+# ---------------------------------------------------------------- differentiation
+
+def differentiate(terms: list, name: str, p, q, ctx: Context) -> list:
+    """d(terms)/d name[p, q] by the product and chain rules."""
+    out = []
+    for t in terms:
+        for n, f in enumerate(t.factors):
+            d = _factor_derivative(f, name, p, q, ctx)
+            if not d:
+                continue
+            rest = Term(t.coeff, dict(t.bound), t.factors[:n] + t.factors[n + 1:])
+            out.extend(_product([rest], d))
+    return out
+
+
+def _factor_derivative(f, name, p, q, ctx) -> list:
+    if f[0] == "E":
+        if f[1] != name:
+            return []
+        return [Term(sympy.Integer(1), {}, [("D", f[2], p), ("D", f[3], q)])]
+    if f[0] == "F":
+        _, fn, order, key, args = f
+        inner = differentiate(instantiate(key, args, ctx), name, p, q, ctx)
+        if not inner:
+            return []
+        return _product(function_terms(fn, order + 1, key, args, ctx), inner)
+    return []
+
+
+def free_indices(shape):
+    return (_ix("p", shape[0]), _ix("q", shape[1]))
+
+
+def objective(output: E.Var, upstream: E.Var | None) -> E.Expr:
+    """J = <upstream, output>, or the 1 x 1 output itself."""
+    if upstream is None:
+        return output
+    return E.sum_axis(E.mul(upstream, output), None)
+
+
+def gradient(forward: dict, output: E.Var, upstream, wrt: E.Var) -> tuple:
+    """Canonical index form of dJ/d wrt[p, q]."""
+    ctx = Context(forward)
+    j = entry(objective(output, upstream), 0, 0, ctx)
+    p, q = free_indices(wrt.shape)
+    return canon(differentiate(j, wrt.name, p, q, ctx))
+
+
+def index_form(e: E.Expr, forward: dict) -> tuple:
+    """Canonical index form of entry (p, q) of `e`."""
+    p, q = free_indices(e.shape)
+    return canon(entry(e, p, q, Context(forward)))
+
+
+def difference(a: tuple, b: tuple) -> tuple:
+    """Canonical form of a - b (both canonical)."""
+    terms = [_term(x) for x in a] + [_term(x, -1) for x in b]
+    return canon(terms)
+
+
+def _term(x, sign=1):
+    bound, factors, coeff = x
+    return Term(sign * coeff, dict(bound), list(factors))

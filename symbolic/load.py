@@ -1,0 +1,306 @@
+"""Read a derivation file (TOML) into a checked `Derivation`.
+
+Every problem is a `DerivationError` naming the file and the key, what was
+expected and what came.  Claims are parsed here too: an unknown name in a
+claim is bad input, but a claim whose shapes do not meet is a verdict, so
+its `ShapeError` is kept on the claim rather than raised.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sympy
+
+from . import expr as E
+from .functions import ACTIVATIONS, CALLABLE, GENERIC
+from .parse import ExprError, Parser
+
+
+class DerivationError(ValueError):
+    """Bad input in a derivation file."""
+
+    def __init__(self, path, key, message):
+        self.path, self.key, self.message = str(path), key, message
+        where = f"{path}: `{key}`" if key else f"{path}"
+        super().__init__(f"{where}: {message}")
+
+
+TOP_KEYS = {"title", "source", "dims", "inputs", "functions", "forward", "output", "upstream",
+            "claims", "check"}
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+RESERVED = {"sum", "T"} | set(ACTIVATIONS)
+
+
+@dataclass
+class Claim:
+    """A hand-derived closed form of dJ/d(`wrt`)."""
+    wrt: str
+    text: str
+    expr: E.Expr | None  # None when its shapes do not meet
+    shape_error: str | None = None
+    budget: float | None = None
+
+    def __repr__(self):
+        return f"Claim(dJ/d{self.wrt} = {self.text})"
+
+
+@dataclass
+class Derivation:
+    """A forward computation, its output and upstream gradient, and claims."""
+    path: Path
+    title: str
+    source: str
+    dims: dict  # name -> sympy Symbol
+    inputs: dict  # name -> Var
+    functions: dict  # name -> table function name, or None for generic
+    forward: dict  # name -> Expr, in dependency order
+    forward_text: dict  # name -> text as written
+    output: E.Var
+    upstream: E.Var | None  # None: the output is the scalar loss J itself
+    claims: dict = field(default_factory=dict)  # input name -> Claim
+    max_size: int = 3
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def generic(self) -> list:
+        """Names of the generic (opaque) functions the file declares."""
+        return [f for f, impl in self.functions.items() if impl is None]
+
+    def parser(self) -> Parser:
+        names = dict(self.inputs)
+        names.update({n: E.Var(n, e.shape, "intermediate") for n, e in self.forward.items()})
+        if self.upstream is not None:
+            names[self.upstream.name] = self.upstream
+        return Parser(names, self.functions)
+
+    def __repr__(self):
+        ins = ", ".join(f"{n}: {s.shape[0]}x{s.shape[1]}" for n, s in self.inputs.items())
+        return f"Derivation({self.name!r}: {self.title!r}; inputs {ins}; {len(self.claims)} claims)"
+
+
+def load(path, activation: str | None = None) -> Derivation:
+    """Read and check the derivation file at `path`.
+
+    `activation` replaces every generic function by that table function
+    (e.g. "sigmoid"), as if the file had declared `g = "sigmoid"`.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes().decode("utf-8")
+    except OSError as err:
+        raise DerivationError(path, None, f"cannot read the file ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise DerivationError(path, None, "expected UTF-8 text") from None
+    try:
+        data = tomllib.loads(raw)
+    except tomllib.TOMLDecodeError as err:
+        raise DerivationError(path, None, f"malformed TOML: {err}") from None
+    return _Reader(path, data, activation).derivation()
+
+
+class _Reader:
+    def __init__(self, path, data, activation):
+        self.path, self.data, self.activation = path, data, activation
+
+    def fail(self, key, message):
+        raise DerivationError(self.path, key, message)
+
+    def table(self, key, required=True) -> dict:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.fail(key, f"missing table `[{key}]`")
+            return {}
+        if not isinstance(value, dict):
+            self.fail(key, f"expected a table `[{key}]`, got {type(value).__name__} {value!r}")
+        return value
+
+    def string(self, key, value) -> str:
+        if not isinstance(value, str):
+            self.fail(key, f"expected a string, got {type(value).__name__} {value!r}")
+        return value
+
+    def name(self, key, name):
+        if not _NAME.match(name) or "__" in name:
+            self.fail(key, f"expected a name of letters, digits and `_`, got {name!r}")
+        if name in RESERVED:
+            self.fail(key, f"`{name}` is a built-in function name and cannot name a value")
+        if name in self.taken:
+            self.fail(key, f"`{name}` is already declared as {self.taken[name]}")
+
+    def derivation(self) -> Derivation:
+        for key in self.data:
+            if key not in TOP_KEYS:
+                self.fail(key, f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
+        self.taken = {}
+        dims = self.read_dims()
+        inputs = self.read_inputs(dims)
+        functions = self.read_functions()
+        forward, forward_text = self.read_forward(inputs, functions)
+        output, upstream = self.read_output(inputs, forward)
+        check = self.table("check", required=False)
+        max_size = check.get("max_size", 3)
+        if isinstance(max_size, bool) or not isinstance(max_size, int) or not 1 <= max_size <= 6:
+            self.fail("check.max_size", f"expected an integer from 1 to 6, got {max_size!r}")
+        d = Derivation(self.path, self.string("title", self.data.get("title", self.path.stem)),
+                       self.string("source", self.data.get("source", "")), dims, inputs, functions,
+                       forward, forward_text, output, upstream, max_size=max_size)
+        d.claims = self.read_claims(d)
+        return d
+
+    def read_dims(self) -> dict:
+        dims = {}
+        for name, desc in self.table("dims", required=False).items():
+            key = f"dims.{name}"
+            self.name(key, name)
+            self.string(key, desc)
+            dims[name] = sympy.Symbol(name, integer=True, positive=True)
+            self.taken[name] = "a dim"
+        return dims
+
+    def read_inputs(self, dims) -> dict:
+        inputs = {}
+        spec = self.table("inputs")
+        if not spec:
+            self.fail("inputs", "expected at least one input")
+        for name, shape in spec.items():
+            key = f"inputs.{name}"
+            self.name(key, name)
+            inputs[name] = E.Var(name, self.shape(key, self.string(key, shape), dims), "input")
+            self.taken[name] = "an input"
+        return inputs
+
+    def shape(self, key, text, dims) -> tuple:
+        if text.strip() == "scalar":
+            return (E.ONE, E.ONE)
+        parts = [p.strip() for p in re.split(r"\s*[x×]\s*", text.strip())]
+        if len(parts) != 2 or not all(parts):
+            self.fail(key, f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\", got {text!r}")
+        out = []
+        for p in parts:
+            if p.isdigit() and int(p) >= 1:
+                out.append(sympy.Integer(int(p)))
+            elif p in dims:
+                out.append(dims[p])
+            else:
+                declared = ", ".join(f"`{d}`" for d in dims) or "none"
+                self.fail(key, f"undeclared dim `{p}` in shape {text!r} (declared dims: {declared})")
+        return tuple(out)
+
+    def read_functions(self) -> dict:
+        functions = {}
+        for name, kind in self.table("functions", required=False).items():
+            key = f"functions.{name}"
+            self.name(key, name)
+            self.string(key, kind)
+            if kind == GENERIC:
+                functions[name] = self.activation
+                if self.activation is not None and self.activation not in CALLABLE:
+                    raise DerivationError(self.path, None, f"unknown activation {self.activation!r}; "
+                                          f"expected one of {', '.join(CALLABLE)}")
+            elif kind in CALLABLE:
+                functions[name] = kind
+            else:
+                self.fail(key, f"unsupported function {kind!r}; expected \"{GENERIC}\" "
+                               f"or one of {', '.join(CALLABLE)}")
+            self.taken[name] = "a function"
+        return functions
+
+    def read_forward(self, inputs, functions):
+        spec = self.table("forward")
+        if not spec:
+            self.fail("forward", "expected at least one definition")
+        trees = {}
+        from .parse import parse_tree
+        for name, text in spec.items():
+            key = f"forward.{name}"
+            self.name(key, name)
+            self.taken[name] = "a forward definition"
+            try:
+                trees[name] = parse_tree(self.string(key, text))
+            except ExprError as err:
+                self.fail(key, str(err))
+        order = self.dependency_order(trees)
+        forward, names = {}, dict(inputs)
+        for name in order:
+            key = f"forward.{name}"
+            try:
+                forward[name] = Parser(names, functions).build(trees[name])
+            except (ExprError, E.ShapeError) as err:
+                self.fail(key, str(err))
+            names[name] = E.Var(name, forward[name].shape, "intermediate")
+        return forward, {n: spec[n] for n in order}
+
+    def dependency_order(self, trees) -> list:
+        import ast
+        deps = {n: {x.id for x in ast.walk(t) if isinstance(x, ast.Name) and x.id in trees}
+                for n, t in trees.items()}
+        order, state = [], {}
+
+        def visit(n, path):
+            if state.get(n) == "done":
+                return
+            if state.get(n) == "active":
+                cycle = " -> ".join(path[path.index(n):] + [n])
+                self.fail(f"forward.{n}", f"cyclic definition: {cycle}")
+            state[n] = "active"
+            for d in sorted(deps[n]):
+                visit(d, path + [n])
+            state[n] = "done"
+            order.append(n)
+
+        for n in trees:
+            visit(n, [])
+        return order
+
+    def read_output(self, inputs, forward):
+        out = self.data.get("output")
+        if out is None:
+            self.fail("output", "missing key `output` (the name of the forward value that J depends on)")
+        out = self.string("output", out)
+        if out not in forward:
+            self.fail("output", f"expected a forward definition name, got `{out}`")
+        output = E.Var(out, forward[out].shape, "intermediate")
+        up = self.data.get("upstream")
+        if up is None:
+            if output.shape != (E.ONE, E.ONE):
+                self.fail("upstream", f"missing: the output `{out}` has shape {E.fmt_shape(output.shape)}, "
+                                      "so J = <upstream, output> needs the upstream gradient's name; "
+                                      "only a 1 x 1 output may be the loss J itself")
+            return output, None
+        up = self.string("upstream", up)
+        self.name("upstream", up)
+        return output, E.Var(up, output.shape, "upstream")
+
+    def read_claims(self, d: Derivation) -> dict:
+        claims = {}
+        parser = d.parser()
+        for wrt, spec in self.table("claims", required=False).items():
+            key = f"claims.{wrt}"
+            budget = None
+            if isinstance(spec, dict):
+                extra = set(spec) - {"expr", "budget"}
+                if extra or "expr" not in spec:
+                    self.fail(key, f"expected a string or a table with `expr` (and `budget`), got keys {sorted(spec)}")
+                budget = spec.get("budget")
+                if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
+                    if budget is not None:
+                        self.fail(f"{key}.budget", f"expected a positive number of seconds, got {budget!r}")
+                spec = spec["expr"]
+            text = self.string(key, spec)
+            if wrt not in d.inputs:
+                self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+            try:
+                e = parser.parse(text)
+                claims[wrt] = Claim(wrt, text, e, None, budget)
+            except E.ShapeError as err:
+                claims[wrt] = Claim(wrt, text, None, str(err), budget)
+            except ExprError as err:
+                self.fail(key, str(err))
+        return claims

@@ -1,0 +1,240 @@
+"""Verdicts on claims: the strongest statement each one reaches.
+
+For a claim about dJ/dA the order of work is
+
+1. shapes: a claim that cannot be formed, or has the wrong shape, is a
+   `shape-error`;
+2. index form: entry (p, q) of the claim against dJ/dA[p, q] differentiated
+   in index form (`index.gradient`); a canonical difference of zero is a
+   proof for every size, which an explicit check at one size confirms;
+3. explicit sizes 1..N: the claim against SymPy's own `diff`; a concrete
+   point where the values certainly differ is a counterexample (`refuted`);
+   exact zero at every size is `proved-up-to` N;
+4. anything else, or the budget spent, is `unknown`.
+
+"proved" is only ever said of an exact identity; "refuted" only of an
+exact (or, for transcendental activations, 50-digit) disagreement.
+"""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+
+import sympy
+
+from . import expr as E
+from . import index
+from .budget import OutOfTime, budget
+from .derive import Gradients, derive
+from .explicit import Explicit, differ, is_zero, poly_text, random_point, size_combinations, evaluate
+from .load import Claim, Derivation
+from .mutate import KIND_NAMES, mutants
+from .parse import ExprError
+
+PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
+STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
+DEFAULT_BUDGET = 20.0
+
+
+@dataclass
+class Counterexample:
+    """Sizes and a point where a claim and the true gradient differ."""
+    sizes: dict  # dim name -> int
+    point: dict  # name -> matrix of exact values, as strings
+    function: str | None  # the stand-in for a generic function, "g(t) = ..."
+    claim_value: list  # matrix, strings
+    true_value: list
+    exact: bool  # rational arithmetic throughout (else 50 digits)
+
+    def to_dict(self):
+        return {"sizes": self.sizes, "point": self.point, "function": self.function,
+                "claim_value": self.claim_value, "true_value": self.true_value, "exact": self.exact}
+
+    def __repr__(self):
+        sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
+        return f"Counterexample({sizes}; claim {self.claim_value} != true {self.true_value})"
+
+
+@dataclass
+class Repair:
+    """One edit that turns a wrong claim into a proved one."""
+    kind: str
+    before: str
+    after: str
+    text: str
+
+    def describe(self) -> str:
+        return f"{KIND_NAMES[self.kind]}: `{self.before}` should be `{self.after}`"
+
+    def to_dict(self):
+        return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text,
+                "description": self.describe()}
+
+
+@dataclass
+class Verdict:
+    """What is known of one claim."""
+    path: str
+    derivation: str
+    wrt: str
+    text: str
+    status: str
+    detail: str
+    derived: str  # the derived closed form, in file syntax
+    sizes: int | None = None  # for proved-up-to
+    counterexample: Counterexample | None = None
+    repair: Repair | None = None
+    seconds: float = 0.0
+    derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def proved(self) -> bool:
+        return self.status in (PROVED, UP_TO)
+
+    def headline(self) -> str:
+        if self.status == PROVED:
+            return "proved for every size"
+        if self.status == UP_TO:
+            return f"proved for sizes up to {self.sizes}"
+        return {REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[self.status]
+
+    def to_dict(self):
+        return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
+                "verdict": self.status, "detail": self.detail, "derived": self.derived,
+                "sizes": self.sizes, "seconds": round(self.seconds, 4),
+                "counterexample": self.counterexample.to_dict() if self.counterexample else None,
+                "repair": self.repair.to_dict() if self.repair else None}
+
+    def __repr__(self):
+        return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
+
+
+def verify(d: Derivation, max_size: int | None = None, default_budget: float = DEFAULT_BUDGET,
+           grads: Gradients | None = None) -> list:
+    """Verdicts for every claim of `d`, in the file's order."""
+    grads = grads or derive(d)
+    return [verify_claim(d, c, grads, max_size or d.max_size, c.budget or default_budget)
+            for c in d.claims.values()]
+
+
+def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, seconds: float) -> Verdict:
+    start = time.perf_counter()
+    derived = grads.closed[claim.wrt]
+    v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", E.text(derived),
+                derived_expr=derived)
+    try:
+        with budget(seconds):
+            _decide(d, claim, v, max_size)
+    except OutOfTime:
+        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s"
+    except RecursionError:
+        v.status, v.detail = UNKNOWN, "the expression is too deeply nested to decide"
+    if v.status in (REFUTED, SHAPE):
+        try:
+            with budget(min(seconds, 10.0)):
+                v.repair = find_repair(d, claim)
+        except OutOfTime:
+            pass
+    v.seconds = time.perf_counter() - start
+    return v
+
+
+def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int):
+    target = d.inputs[claim.wrt].shape
+    if claim.expr is None:
+        v.status, v.detail = SHAPE, claim.shape_error
+        return
+    if claim.expr.shape != target:
+        v.status = SHAPE
+        v.detail = (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
+                    f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
+        return
+    if proves_every_size(d, claim.expr, claim.wrt):
+        if _spot_check(d, claim):
+            v.status, v.detail = PROVED, "index form: entry (p, q) of both sides agrees symbolically for all dims"
+            return
+    _explicit(d, claim, v, max_size)
+
+
+def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
+    truth = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
+    return index.difference(index.index_form(e, d.forward), truth) == ()
+
+
+def _spot_check(d: Derivation, claim: Claim) -> bool:
+    """Every dim 2, SymPy's own diff: False only on a certain difference."""
+    ex = Explicit(d, {s: 2 for s in d.dims.values()})
+    diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
+    if all(is_zero(x, concrete_functions=False) for x in diff):
+        return True
+    return _find_difference(ex, claim, d, random.Random(0)) is None
+
+
+def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2):
+    claimed, true = ex.value(claim.expr), ex.gradient(claim.wrt)
+    for _ in range(tries):
+        point = random_point(ex, rng)
+        a = claimed.applyfunc(lambda x: evaluate(x, point, d.generic))
+        b = true.applyfunc(lambda x: evaluate(x, point, d.generic))
+        if any(differ(x, y) for x, y in zip(a, b)):
+            return point, a, b
+    return None
+
+
+def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int):
+    rng = random.Random(1)
+    undecided = []
+    for sizes in size_combinations(d.dims, max_size):
+        ex = Explicit(d, sizes)
+        found = _find_difference(ex, claim, d, rng)
+        if found:
+            point, a, b = found
+            v.status = REFUTED
+            v.counterexample = _counterexample(d, ex, sizes, point, a, b)
+            v.detail = "the claim and the true gradient differ at the point shown"
+            return
+        diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
+        if not all(is_zero(x, concrete_functions=not d.generic) for x in diff):
+            undecided.append(sizes)
+    if undecided:
+        v.status = UNKNOWN
+        v.detail = (f"no proof for every size, no counterexample, and no exact proof at sizes "
+                    f"{_sizes_text(undecided[0])}")
+        return
+    v.status, v.sizes = UP_TO, max_size
+    v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
+                "the index form did not reach a proof for every size")
+
+
+def _sizes_text(sizes: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sizes.items())
+
+
+def _matrix(m) -> list:
+    return [[str(m[i, j]) if m[i, j].is_Rational else str(sympy.N(m[i, j], 20)) for j in range(m.cols)]
+            for i in range(m.rows)]
+
+
+def _counterexample(d, ex, sizes, point, a, b) -> Counterexample:
+    values = {}
+    for name, m in ex.symbols.items():
+        values[name] = [[str(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
+    exact = all(x.is_Rational for x in list(a) + list(b))
+    fn = "; ".join(f"{g}(t) = {poly_text()}" for g in d.generic) or None
+    return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, _matrix(a), _matrix(b), exact)
+
+
+def find_repair(d: Derivation, claim: Claim) -> Repair | None:
+    """The first one-edit variant of the claim proved for every size."""
+    parser = d.parser()
+    shapes = {n: e.shape for n, e in parser.names.items()}
+    target = d.inputs[claim.wrt].shape
+    for m in mutants(claim.text, shapes):
+        try:
+            e = parser.parse(m.text)
+        except (ExprError, E.ShapeError):
+            continue
+        if e.shape == target and proves_every_size(d, e, claim.wrt):
+            return Repair(m.kind, m.before, m.after, m.text)
+    return None
