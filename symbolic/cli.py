@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
 from . import expr as E
@@ -16,6 +17,7 @@ MARKS = {"proved": "ok ", "proved-up-to": "ok~", "refuted": "NO ", "shape-error"
 
 
 def main(argv=None) -> int:
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `gradproof ... | head` ends quietly
     args = _parser().parse_args(argv)
     try:
         return args.run(args)

@@ -12,7 +12,7 @@ import random
 import sympy
 
 from . import expr as E
-from .functions import ACTIVATIONS, sympy_apply
+from .functions import concretize, sympy_function
 
 
 class Explicit:
@@ -75,8 +75,8 @@ class Explicit:
                 return sympy.Matrix(1, a.cols, lambda _, j: sum(a[:, j]))
             return sympy.Matrix(a.rows, 1, lambda i, _: sum(a[i, :]))
         if t is E.Apply:
-            generic = e.fn not in ACTIVATIONS
-            return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v, generic))
+            f = sympy_function(e.fn, e.order)
+            return self.value(e.a).applyfunc(f)
         raise TypeError(f"explicit: no rule for {t.__name__}")
 
     def objective(self):
@@ -98,15 +98,22 @@ def size_combinations(dims: dict, max_size: int):
     return [dict(zip(syms, c)) for c in combos]
 
 
-def is_zero(x, concrete_functions: bool) -> bool | None:
-    """Exact zero test of a SymPy scalar: True, False, or None (undecided)."""
+def is_zero(x) -> bool | None:
+    """Exact zero test of a SymPy scalar: True, or None (undecided).
+
+    First as a polynomial in the opaque function values, then with every
+    table function given its real definition and simplified."""
     x = sympy.expand(x)
     if x == 0:
         return True
-    if not concrete_functions:
+    real = concretize(x, poly_derivative)
+    if real == x:
         return None
-    y = sympy.simplify(x.rewrite(sympy.exp))
-    return True if y == 0 else None
+    # a rational function of exponentials: zero iff its numerator expands to 0
+    numerator, _ = sympy.fraction(sympy.together(sympy.expand(real.rewrite(sympy.exp))))
+    if sympy.expand(numerator) == 0:
+        return True
+    return True if sympy.simplify(real) == 0 else None
 
 
 # ---------------------------------------------------------------- concrete points
@@ -128,21 +135,8 @@ def poly_derivative(order: int, t, coeffs=POLY):
     return sympy.diff(sum(c * t ** k for k, c in enumerate(coeffs)), t, order)
 
 
-def concretize(x, generic: list):
-    """Replace generic functions by the polynomial stand-in."""
-    def is_generic(node):
-        return isinstance(node, sympy.Function) and getattr(type(node), "__name__", "").rstrip("'") in generic
-
-    def replace(node):
-        order = type(node).__name__.count("'")
-        t = sympy.Dummy("t")
-        return poly_derivative(order, t).subs(t, node.args[0])
-
-    return x.replace(is_generic, replace)
-
-
 def random_point(ex: Explicit, rng: random.Random) -> dict:
-    """Small rationals with distinct values for every entry symbol."""
+    """Small nonzero rationals for every entry symbol."""
     point = {}
     for m in ex.symbols.values():
         for s in m:
@@ -150,18 +144,20 @@ def random_point(ex: Explicit, rng: random.Random) -> dict:
     return point
 
 
-def evaluate(x, point, generic):
-    """A SymPy value at a point: exact where it can be, else 50 digits."""
-    v = concretize(x, generic).xreplace(point) if generic else x.xreplace(point)
-    v = sympy.nsimplify(v) if v.is_Rational else v
-    return v
+DIGITS = 50
+
+
+def evaluate(x, point):
+    """A SymPy value at a point: an exact rational where only polynomials
+    are involved, else a Float of 50 digits."""
+    v = concretize(x.xreplace(point), poly_derivative)
+    return v if v.is_Rational else sympy.N(v, DIGITS)
 
 
 def differ(a, b) -> bool:
     """True only when a and b certainly differ."""
-    d = sympy.expand(a - b)
-    if d.is_Rational:
-        return d != 0
-    v = sympy.N(d, 50)
-    w = sympy.N(d, 80)
-    return v.is_number and abs(v) > sympy.Float("1e-30") and abs(w - v) < abs(v) / 1000
+    if a.is_Rational and b.is_Rational:
+        return a != b
+    d = abs(sympy.N(a - b, DIGITS))
+    scale = max(abs(sympy.N(a, DIGITS)), abs(sympy.N(b, DIGITS)), 1)
+    return d.is_number and d > scale * sympy.Float("1e-30", DIGITS)

@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy
 
-from .expr import Expr, apply, const, mul, power, scale, sub
+from .expr import ONE, Expr, Var, apply, const, mul, power, scale, sub
 
 
 @dataclass(frozen=True)
@@ -60,27 +60,60 @@ def prime(fn: str, u: Expr) -> Expr | None:
 
 # ---------------------------------------------------------------- SymPy side
 
-_generic_classes: dict = {}
+_classes: dict = {}
 
 
-def generic_function(name: str, order: int = 0):
-    """A SymPy function class for the `order`-th derivative of a generic
-    `name`; differentiating it gives the class of order + 1."""
-    key = (name, order)
-    if key not in _generic_classes:
+def sympy_function(fn: str, order: int = 0):
+    """An opaque SymPy function class for `fn^(order)`.  Its derivative is
+    the table's rule (sigmoid' = sigmoid * (1 - sigmoid)) where there is
+    one, else the class of order + 1, so `sympy.diff` keeps expressions
+    polynomial in these atoms; `concretize` gives them their real values."""
+    key = (fn, order)
+    if key not in _classes:
         def fdiff(self, argindex=1):
-            return generic_function(name, order + 1)(self.args[0])
-        _generic_classes[key] = type(name + "'" * order, (sympy.Function,),
-                                     {"fdiff": fdiff, "is_real": True})
-    return _generic_classes[key]
+            arg = self.args[0]
+            if order == 0 and fn in ACTIVATIONS and ACTIVATIONS[fn].prime is not None:
+                return scalar_form(ACTIVATIONS[fn].prime(Var("%u", (ONE, ONE))), arg)
+            return sympy_function(fn, order + 1)(arg)
+        _classes[key] = type(fn + "'" * order, (sympy.Function,),
+                             {"fdiff": fdiff, "is_real": True, "gradproof": key})
+    return _classes[key]
 
 
-def sympy_apply(fn: str, order: int, arg, generic: bool):
-    """`fn^(order)(arg)` as a SymPy scalar expression."""
-    if generic:
-        return generic_function(fn, order)(arg)
-    act = ACTIVATIONS[fn]
-    if order == 0:
-        return act.sympy(arg)
+def scalar_form(e: Expr, arg):
+    """An elementwise expression in the placeholder `%u`, as a SymPy scalar at `arg`."""
+    from . import expr as E
+    t = type(e)
+    if t is E.Var:
+        return arg
+    if t is E.Const:
+        return e.value
+    if t is E.Broadcast:
+        return scalar_form(e.a, arg)
+    if t is E.Add:
+        return scalar_form(e.a, arg) + scalar_form(e.b, arg)
+    if t is E.Mul:
+        return scalar_form(e.a, arg) * scalar_form(e.b, arg)
+    if t is E.Scale:
+        return e.c * scalar_form(e.a, arg)
+    if t is E.Pow:
+        return scalar_form(e.a, arg) ** e.p
+    if t is E.Apply:
+        return sympy_function(e.fn, e.order)(scalar_form(e.a, arg))
+    raise TypeError(f"not elementwise: {t.__name__}")
+
+
+def real_value(fn: str, order: int, arg, poly):
+    """fn^(order)(arg) as a real SymPy expression: the table's definition,
+    or for a generic function the polynomial `poly(order, t)`."""
     t = sympy.Dummy("t", real=True)
-    return sympy.diff(act.sympy(t), t, order).subs(t, arg)
+    body = ACTIVATIONS[fn].sympy(t) if fn in ACTIVATIONS else poly(0, t)
+    if fn not in ACTIVATIONS:
+        return poly(order, t).subs(t, arg)
+    return sympy.diff(body, t, order).subs(t, arg)
+
+
+def concretize(x, poly):
+    """`x` with every opaque function replaced by its real value."""
+    return x.replace(lambda n: hasattr(type(n), "gradproof") and isinstance(n, sympy.Function),
+                     lambda n: real_value(*type(n).gradproof, n.args[0], poly))
