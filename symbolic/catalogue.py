@@ -42,3 +42,12 @@ def expand(paths) -> list:
         else:
             files.append(resolve(p))
     return files
+
+
+def display_path(path) -> str:
+    """`path` relative to the working folder where it lies below it."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return str(path)

@@ -7,7 +7,7 @@ import signal
 import sys
 
 from . import expr as E
-from .catalogue import CATALOGUE, catalogue_files, expand, resolve
+from .catalogue import CATALOGUE, catalogue_files, display_path, expand, resolve
 from .derive import derive
 from .functions import CALLABLE
 from .load import DerivationError, load
@@ -85,7 +85,7 @@ def cmd_verify(args) -> int:
 
 
 def _print_text(d, results):
-    print(f"{d.path}: {d.title}")
+    print(f"{display_path(d.path)}: {d.title}")
     if not results:
         print("  (no claims)")
     width = max((len(v.wrt) for v in results), default=1)
@@ -125,7 +125,7 @@ def cmd_list(args) -> int:
 def cmd_derive(args) -> int:
     d = load(resolve(args.path), activation=args.activation)
     g = derive(d)
-    print(f"{d.path}: {d.title}")
+    print(f"{display_path(d.path)}: {d.title}")
     for name, expr in g.steps:
         print(f"  {name} = {E.text(expr)}")
     print("closed forms (each checked against dJ/dA[p, q] in index form):")

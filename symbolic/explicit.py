@@ -127,7 +127,9 @@ def poly_text(coeffs=POLY) -> str:
     terms = []
     for k, c in enumerate(coeffs):
         if c:
-            terms.append(f"{c}" if k == 0 else f"{c}*t" if k == 1 else f"{c}*t**{k}")
+            power = "" if k == 0 else "t" if k == 1 else f"t**{k}"
+            factor = "" if k == 0 else "-" if c == -1 else "" if c == 1 else f"{c}*"
+            terms.append(f"{c}" if k == 0 else factor + power)
     return " + ".join(terms).replace("+ -", "- ")
 
 

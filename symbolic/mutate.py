@@ -53,7 +53,7 @@ def _replace(tree, target_index, new_node):
     raise AssertionError("node not found")
 
 
-def _edits(node, names: dict):
+def _edits(node, names: dict, factors: dict):
     """(kind, replacement node) for each one-edit mistake at `node`."""
     c = copy.deepcopy
     if isinstance(node, ast.Attribute) and node.attr == "T":
@@ -89,23 +89,29 @@ def _edits(node, names: dict):
         for other, shape in names.items():
             if other != node.id and shape == names[node.id]:
                 yield "variable", ast.Name(id=other, ctx=ast.Load())
+    if isinstance(node, (ast.Name, ast.Call)) and not _is_sum(node):
+        for text, shape in factors.items():
+            if not isinstance(node, ast.Name) or shape == names.get(node.id):
+                pair = (c(node), parse_tree(text)) if isinstance(node, ast.Name) else (parse_tree(text), c(node))
+                yield "factor", ast.BinOp(left=pair[0], op=ast.Mult(), right=pair[1])
 
 
 def _is_sum(node) -> bool:
     return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum"
 
 
-def mutants(text: str, names: dict | None = None) -> list:
+def mutants(text: str, names: dict | None = None, factors: dict | None = None) -> list:
     """Every one-edit variant of `text`, in a fixed order, without repeats.
 
     `names`: name -> shape of the values in scope, for swapping a variable
-    with another of the same shape.
+    with another of the same shape; `factors`: text -> shape of factors
+    that may be missing (`dY`, `g'(z)`), multiplied onto a same-shape name.
     """
     tree = parse_tree(text)
     original = _src(tree)
     out, seen = [], {original}
     for index, node in enumerate(_preorder(tree)):
-        for kind, new in _edits(node, names or {}):
+        for kind, new in _edits(node, names or {}, factors or {}):
             mutated = _src(_replace(tree, index, new))
             if mutated in seen:
                 continue

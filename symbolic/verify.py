@@ -228,13 +228,27 @@ def _counterexample(d, ex, sizes, point, a, b) -> Counterexample:
 def find_repair(d: Derivation, claim: Claim) -> Repair | None:
     """The first one-edit variant of the claim proved for every size."""
     parser = d.parser()
-    shapes = {n: e.shape for n, e in parser.names.items()}
     target = d.inputs[claim.wrt].shape
-    for m in mutants(claim.text, shapes):
+    for m in mutants(claim.text, *scope(d)):
         try:
             e = parser.parse(m.text)
         except (ExprError, E.ShapeError):
             continue
         if e.shape == target and proves_every_size(d, e, claim.wrt):
-            return Repair(m.kind, m.before, m.after, m.text)
+            return Repair(m.kind, m.before, m.after, E.text(e))
     return None
+
+
+def scope(d: Derivation) -> tuple:
+    """(names, factors) for `mutants`: the values in scope with their
+    shapes, and the factors a claim may have left out (the upstream
+    gradient and each function's derivative at each intermediate)."""
+    names = {n: e.shape for n, e in d.parser().names.items()}
+    factors = {}
+    if d.upstream is not None:
+        factors[d.upstream.name] = d.upstream.shape
+    for name, e in d.forward.items():
+        if isinstance(e, E.Apply) and e.order == 0 and isinstance(e.a, E.Var):
+            fn = next((f for f, impl in d.functions.items() if (impl or f) == e.fn), e.fn)
+            factors[f"{fn}'({e.a.name})"] = e.shape
+    return names, factors
