@@ -108,14 +108,31 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             _bind(terms, kj, ca)
         return terms
     if t is E.Apply:
-        key = canon(entry(e.a, P, Q, ctx))
+        key = intern(canon(entry(e.a, P, Q, ctx)))
         return function_terms(e.fn, e.order, key, _args(key, i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
 
 
-def _uses(key, placeholder) -> bool:
-    # only the key's own factors: nested keys have placeholders of their own
-    return any(placeholder in _indices(f) for _, factors, _ in key for f in factors)
+# A function factor refers to its argument's canonical form by a small
+# integer, so that factors stay cheap to hash, compare and sort.
+_KEYS: dict = {}
+_FORMS: list = []
+
+
+def intern(form: tuple) -> int:
+    """The number of a canonical form (the same number for the same form)."""
+    if form not in _KEYS:
+        _KEYS[form] = len(_FORMS)
+        _FORMS.append(form)
+    return _KEYS[form]
+
+
+def form(key: int) -> tuple:
+    return _FORMS[key]
+
+
+def _uses(key: int, placeholder) -> bool:
+    return any(placeholder in _indices(f) for _, factors, _ in form(key) for f in factors)
 
 
 def _args(key, i, j):
@@ -144,7 +161,7 @@ def _rewrite(d: E.Expr, key, args, ctx) -> list:
     if t is E.Apply:
         if isinstance(d.a, E.Var):
             return function_terms(d.fn, d.order, key, args, ctx)
-        inner = canon(_rewrite(d.a, key, (P, Q), ctx))
+        inner = intern(canon(_rewrite(d.a, key, (P, Q), ctx)))
         return function_terms(d.fn, d.order, inner, _args(inner, *args), ctx)
     if t is E.Const:
         return [Term(d.value)]
@@ -180,7 +197,7 @@ def instantiate(key, args, ctx) -> list:
     """The terms of a canonical `key` with %P, %Q set to `args`, its bound
     indices renamed fresh."""
     out = []
-    for bound, factors, coeff in key:
+    for bound, factors, coeff in form(key):
         m = {P: args[0], Q: args[1]}
         m.update({b: ctx.fresh() for b, _ in bound})
         out.append(Term(coeff, {m[b]: size for b, size in bound},
@@ -227,12 +244,25 @@ def _canonical_term(t: Term):
     for perm in perms:
         m = {names[k]: f"#{perm[k]}" for k in range(len(names))}
         factors = tuple(sorted((_rename_factor(f, m) for f in t.factors), key=repr))
-        bound = tuple(sorted(((m[b], t.bound[b]) for b in names), key=repr))
-        cand = (bound, factors)
-        r = repr(cand)
+        bound = tuple(sorted((m[b], t.bound[b]) for b in names))
+        r = repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
         if best is None or r < best[0]:
-            best = (r, cand)
+            best = (r, (bound, factors))
     return best[1], coeff
+
+
+_DIM_TEXT: dict = {}
+
+
+def _dim_text(size) -> str:
+    if size not in _DIM_TEXT:
+        _DIM_TEXT[size] = str(size)
+    return _DIM_TEXT[size]
+
+
+def _sort_key(item) -> str:
+    bound, factors = item[0], item[1]
+    return repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
 
 
 def _indices(f):
@@ -258,7 +288,7 @@ def canon(terms: list) -> tuple:
         coeff = sympy.expand(coeff)
         if coeff != 0:
             out.append((bound, factors, coeff))
-    return tuple(sorted(out, key=repr))
+    return tuple(sorted(out, key=_sort_key))
 
 
 # ---------------------------------------------------------------- differentiation

@@ -62,6 +62,7 @@ class Derivation:
     upstream: E.Var | None  # None: the output is the scalar loss J itself
     claims: dict = field(default_factory=dict)  # input name -> Claim
     max_size: int = 3
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # results derived from it
 
     @property
     def name(self) -> str:

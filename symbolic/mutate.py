@@ -30,7 +30,8 @@ def _src(node) -> str:
 
 def _preorder(node):
     yield node
-    for child in ast.iter_child_nodes(node):
+    children = node.args if isinstance(node, ast.Call) else ast.iter_child_nodes(node)
+    for child in children:
         if isinstance(child, ast.expr):
             yield from _preorder(child)
 
@@ -60,7 +61,7 @@ def _edits(node, names: dict, factors: dict):
         yield "transpose", c(node.value)
     elif isinstance(node, (ast.Name, ast.Call, ast.BinOp)) and not _is_sum(node):
         yield "transpose", ast.Attribute(value=c(node), attr="T", ctx=ast.Load())
-    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult, ast.Sub)):
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.MatMult, ast.Sub)):
         yield "swap", ast.BinOp(left=c(node.right), op=node.op, right=c(node.left))
     if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult)):
         other = ast.MatMult() if isinstance(node.op, ast.Mult) else ast.Mult()

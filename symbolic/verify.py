@@ -118,7 +118,10 @@ def verify(d: Derivation, max_size: int | None = None, default_budget: float = D
             for c in d.claims.values()]
 
 
-def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, seconds: float) -> Verdict:
+def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, seconds: float,
+                 repair: bool = True) -> Verdict:
+    """The verdict on one claim; `repair`: look for a one-edit repair of a
+    wrong claim."""
     start = time.perf_counter()
     derived = grads.closed[claim.wrt]
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", E.text(derived),
@@ -130,7 +133,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
         v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s"
     except RecursionError:
         v.status, v.detail = UNKNOWN, "the expression is too deeply nested to decide"
-    if v.status in (REFUTED, SHAPE):
+    if repair and v.status in (REFUTED, SHAPE):
         try:
             with budget(min(seconds, 10.0)):
                 v.repair = find_repair(d, claim)
@@ -158,8 +161,11 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int):
 
 
 def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
-    truth = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
-    return index.difference(index.index_form(e, d.forward), truth) == ()
+    """Whether `e` equals dJ/d`wrt` in index form, for every size."""
+    key = ("index gradient", wrt)
+    if key not in d.cache:
+        d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
+    return index.difference(index.index_form(e, d.forward), d.cache[key]) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
