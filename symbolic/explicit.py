@@ -12,7 +12,7 @@ import random
 import sympy
 
 from . import expr as E
-from .functions import concretize, sympy_function
+from .functions import concretize, sympy_apply
 
 
 class Explicit:
@@ -75,8 +75,7 @@ class Explicit:
                 return sympy.Matrix(1, a.cols, lambda _, j: sum(a[:, j]))
             return sympy.Matrix(a.rows, 1, lambda i, _: sum(a[i, :]))
         if t is E.Apply:
-            f = sympy_function(e.fn, e.order)
-            return self.value(e.a).applyfunc(f)
+            return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v))
         raise TypeError(f"explicit: no rule for {t.__name__}")
 
     def objective(self):
@@ -138,11 +137,12 @@ def poly_derivative(order: int, t, coeffs=POLY):
 
 
 def random_point(ex: Explicit, rng: random.Random) -> dict:
-    """Small nonzero rationals for every entry symbol."""
+    """Small nonzero rationals (|v| <= 3/2) for every entry symbol: small
+    enough that no activation saturates, so a difference shows plainly."""
     point = {}
     for m in ex.symbols.values():
         for s in m:
-            point[s] = sympy.Rational(rng.choice([-1, 1]) * rng.randint(1, 9), rng.randint(1, 4))
+            point[s] = sympy.Rational(rng.choice([-1, 1]) * rng.randint(1, 3), rng.randint(2, 4))
     return point
 
 

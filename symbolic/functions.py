@@ -80,6 +80,17 @@ def sympy_function(fn: str, order: int = 0):
     return _classes[key]
 
 
+def sympy_apply(fn: str, order: int, arg):
+    """fn^(order)(arg) in opaque atoms: a table function's derivatives are
+    written by its rule in terms of the function itself."""
+    act = ACTIVATIONS.get(fn)
+    if order == 0 or act is None or act.prime is None:
+        return sympy_function(fn, order)(arg)
+    t = sympy.Dummy("t", real=True)
+    d = scalar_form(act.prime(Var("%u", (ONE, ONE))), t)
+    return sympy.diff(d, t, order - 1).subs(t, arg)
+
+
 def scalar_form(e: Expr, arg):
     """An elementwise expression in the placeholder `%u`, as a SymPy scalar at `arg`."""
     from . import expr as E
@@ -99,7 +110,7 @@ def scalar_form(e: Expr, arg):
     if t is E.Pow:
         return scalar_form(e.a, arg) ** e.p
     if t is E.Apply:
-        return sympy_function(e.fn, e.order)(scalar_form(e.a, arg))
+        return sympy_apply(e.fn, e.order, scalar_form(e.a, arg))
     raise TypeError(f"not elementwise: {t.__name__}")
 
 

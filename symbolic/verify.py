@@ -27,7 +27,7 @@ from . import expr as E
 from . import index
 from .budget import OutOfTime, budget
 from .derive import Gradients, derive
-from .explicit import Explicit, differ, is_zero, poly_text, random_point, size_combinations, evaluate
+from .explicit import POLY, Explicit, differ, evaluate, is_zero, poly_text, random_point, size_combinations
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, mutants
 from .parse import ExprError
@@ -43,13 +43,15 @@ class Counterexample:
     sizes: dict  # dim name -> int
     point: dict  # name -> matrix of exact values, as strings
     function: str | None  # the stand-in for a generic function, "g(t) = ..."
+    coefficients: list | None  # of that polynomial, constant term first
     claim_value: list  # matrix, strings
     true_value: list
     exact: bool  # rational arithmetic throughout (else 50 digits)
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
-                "claim_value": self.claim_value, "true_value": self.true_value, "exact": self.exact}
+                "coefficients": self.coefficients, "claim_value": self.claim_value,
+                "true_value": self.true_value, "exact": self.exact}
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
@@ -228,7 +230,9 @@ def _counterexample(d, ex, sizes, point, a, b) -> Counterexample:
         values[name] = [[str(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
     exact = all(x.is_Rational for x in list(a) + list(b))
     fn = "; ".join(f"{g}(t) = {poly_text()}" for g in d.generic) or None
-    return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, _matrix(a), _matrix(b), exact)
+    coefficients = list(POLY) if d.generic else None
+    return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
+                          _matrix(a), _matrix(b), exact)
 
 
 def find_repair(d: Derivation, claim: Claim) -> Repair | None:

@@ -1,0 +1,125 @@
+"""An independent NumPy reference: reads derivation files with `tomllib`
+and evaluates their expressions with NumPy, sharing no code with
+`symbolic`.  Gradients come from central finite differences."""
+from __future__ import annotations
+
+import ast
+import re
+import tomllib
+from fractions import Fraction
+
+import numpy as np
+
+
+def _sigmoid(t):
+    return np.where(t >= 0, 1 / (1 + np.exp(-np.abs(t))), np.exp(-np.abs(t)) / (1 + np.exp(-np.abs(t))))
+
+
+FUNCTIONS = {  # name -> list of derivatives, order 0 first
+    "sigmoid": [_sigmoid, lambda t: _sigmoid(t) * (1 - _sigmoid(t))],
+    "tanh": [np.tanh, lambda t: 1 - np.tanh(t) ** 2],
+    "relu": [lambda t: np.maximum(t, 0), lambda t: (t > 0).astype(float)],
+    "softplus": [lambda t: np.logaddexp(0, t), _sigmoid],
+    "exp": [np.exp, np.exp],
+    "log": [np.log, lambda t: 1 / t],
+}
+
+
+def polynomial(coefficients):
+    """[f, f', f'', ...] of the polynomial with these coefficients."""
+    c = np.polynomial.Polynomial(coefficients)
+    return [(lambda p: (lambda t: p(t)))(c.deriv(k)) for k in range(4)]
+
+
+class File:
+    def __init__(self, path, coefficients=None):
+        self.data = tomllib.loads(open(path, encoding="utf-8").read())
+        self.functions = dict(FUNCTIONS)
+        for name, kind in self.data.get("functions", {}).items():
+            self.functions[name] = polynomial(coefficients) if kind == "elementwise" else FUNCTIONS[kind]
+
+    def forward(self, values: dict) -> dict:
+        env = dict(values)
+        pending = dict(self.data["forward"])
+        while pending:  # definitions may come in any order
+            for name, text in list(pending.items()):
+                try:
+                    env[name] = self.eval(text, env)
+                except KeyError:
+                    continue
+                del pending[name]
+        return env
+
+    def objective(self, values: dict) -> float:
+        env = self.forward(values)
+        out = env[self.data["output"]]
+        up = self.data.get("upstream")
+        return float(np.sum(values[up] * out)) if up else float(out.reshape(-1)[0])
+
+    def fd_gradient(self, values: dict, wrt: str, h=1e-6) -> np.ndarray:
+        grad = np.zeros_like(values[wrt])
+        for idx in np.ndindex(*values[wrt].shape):
+            plus = {k: v.copy() for k, v in values.items()}
+            minus = {k: v.copy() for k, v in values.items()}
+            plus[wrt][idx] += h
+            minus[wrt][idx] -= h
+            grad[idx] = (self.objective(plus) - self.objective(minus)) / (2 * h)
+        return grad
+
+    def eval(self, text: str, env: dict):
+        text = re.sub(r"([A-Za-z_]\w*)('+)\(", lambda m: f"{m.group(1)}_D{len(m.group(2))}(", text)
+        return self._eval(ast.parse(text, mode="eval").body, env)
+
+    def _eval(self, node, env):
+        if isinstance(node, ast.Name):
+            return env[node.id]
+        if isinstance(node, ast.Constant):
+            return np.array([[float(node.value)]])
+        if isinstance(node, ast.UnaryOp):
+            return -self._eval(node.operand, env)
+        if isinstance(node, ast.Attribute):
+            assert node.attr == "T"
+            return self._eval(node.value, env).T
+        if isinstance(node, ast.BinOp):
+            a, b = self._eval(node.left, env), self._eval(node.right, env)
+            if isinstance(node.op, ast.Pow):
+                return a ** b
+            op = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
+                  ast.MatMult: np.matmul}[type(node.op)]
+            return op(a, b)
+        if isinstance(node, ast.Call):
+            name = node.func.id
+            if name == "sum":
+                a = self._eval(node.args[0], env)
+                axis = node.keywords[0].value.value if node.keywords else None
+                return np.sum(a, axis=axis, keepdims=True) if axis is not None else np.sum(a).reshape(1, 1)
+            base, _, order = name.partition("_D")
+            if base == "identity":
+                return [lambda t: t, np.ones_like][int(order or 0)](self._eval(node.args[0], env))
+            return self.functions[base][int(order or 0)](self._eval(node.args[0], env))
+        raise ValueError(f"reference: unsupported {ast.dump(node)}")
+
+
+def matrix(rows) -> np.ndarray:
+    """Strings such as '-2/3' or '0.125' -> float64 array."""
+    return np.array([[float(Fraction(x)) for x in row] for row in rows], dtype=float)
+
+
+def random_values(path, sizes: dict, rng) -> dict:
+    data = tomllib.loads(open(path, encoding="utf-8").read())
+    shapes = dict(data["inputs"])
+    out_shape = None
+    values = {}
+    for name, shape in shapes.items():
+        values[name] = rng.uniform(-1.5, 1.5, size=_shape(shape, sizes))
+    if data.get("upstream"):
+        env = File(path, [1, 3, -2, 1]).forward(values)
+        out_shape = env[data["output"]].shape
+        values[data["upstream"]] = rng.uniform(-1.5, 1.5, size=out_shape)
+    return values
+
+
+def _shape(text, sizes):
+    if text.strip() == "scalar":
+        return (1, 1)
+    return tuple(int(p) if p.strip().isdigit() else sizes[p.strip()] for p in re.split(r"x", text))
