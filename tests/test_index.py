@@ -1,0 +1,63 @@
+"""The index form: canonical renaming, deltas, unused sums and sizes of one."""
+import sympy
+
+from symbolic import expr as E
+from symbolic import index as I
+
+n, k = (sympy.Symbol(s, integer=True, positive=True) for s in "nk")
+W, V = E.Var("W", (k, n)), E.Var("V", (k, n))
+x, y = E.Var("x", (n, E.ONE)), E.Var("y", (n, E.ONE))
+
+
+def same(a, b) -> bool:
+    return I.difference(I.index_form(a, {}), I.index_form(b, {})) == ()
+
+
+def test_bound_indices_are_renamed_canonically():
+    assert same(E.matmul(W, x), E.transpose(E.matmul(E.transpose(x), E.transpose(W))))
+    assert same(E.matmul(E.transpose(x), y), E.matmul(E.transpose(y), x))
+
+
+def test_different_contractions_stay_different():
+    assert not same(E.matmul(E.transpose(W), W), E.matmul(E.transpose(V), W))
+    assert not same(E.matmul(E.transpose(x), y), E.matmul(E.transpose(x), x))
+
+
+def test_like_terms_collect_and_cancel():
+    wx = E.matmul(W, x)
+    assert same(E.add(wx, wx), E.scale(2, wx))
+    assert I.index_form(E.sub(wx, wx), {}) == ()
+
+
+def test_a_sum_over_an_unused_index_becomes_the_dim():
+    ones = E.broadcast(E.const(1), (n, E.ONE))
+    ((bound, factors, coeff),) = I.index_form(E.sum_axis(ones, None), {})
+    assert bound == () and factors == () and coeff == n
+
+
+def test_deltas_are_summed_out_in_derivatives():
+    # J = x.T @ x: dJ/dx = 2 x
+    truth = I.gradient({"J": E.matmul(E.transpose(x), x)}, E.Var("J", (E.ONE, E.ONE)), None, x)
+    assert I.difference(truth, I.index_form(E.scale(2, x), {})) == ()
+
+
+def test_sizes_of_one_use_the_fixed_index():
+    r = E.Var("r", (E.ONE, n))
+    ((_, factors, _),) = I.index_form(r, {})
+    assert factors == (("E", "r", 0, "q"),)
+
+
+def test_function_arguments_meet_however_written():
+    g1 = E.apply("g", E.add(E.matmul(W, x), E.Var("b", (k, E.ONE))))
+    g2 = E.apply("g", E.add(E.Var("b", (k, E.ONE)), E.transpose(E.matmul(E.transpose(x), E.transpose(W)))))
+    assert same(g1, g2)
+    assert not same(g1, E.apply("g", E.matmul(W, x)))
+
+
+def test_activation_derivatives_are_rewritten_by_their_rule():
+    z = E.matmul(W, x)
+    s = E.apply("sigmoid", z)
+    assert same(E.apply("sigmoid", z, 1), E.mul(s, E.sub(E.const(1), s)))
+    t = E.apply("tanh", z)
+    assert same(E.apply("tanh", z, 1), E.sub(E.const(1), E.mul(t, t)))
+    assert not same(E.apply("tanh", z, 1), E.mul(t, E.sub(E.const(1), t)))
