@@ -52,6 +52,10 @@ class Gradients:
         lines += [f"  {n} = {E.text(e)}" for n, e in self.steps]
         return "\n".join(lines)
 
+    def _repr_latex_(self):
+        from .tex import gradients_latex
+        return gradients_latex(self)
+
 
 def adjoint_name(name: str) -> str:
     return "d" + name

@@ -84,6 +84,14 @@ class Derivation:
         ins = ", ".join(f"{n}: {s.shape[0]}x{s.shape[1]}" for n, s in self.inputs.items())
         return f"Derivation({self.name!r}: {self.title!r}; inputs {ins}; {len(self.claims)} claims)"
 
+    def _repr_markdown_(self):
+        from .report import derivation_markdown
+        return derivation_markdown(self)
+
+    def _repr_latex_(self):
+        from .tex import derivation_latex
+        return derivation_latex(self)
+
 
 def load(path, activation: str | None = None) -> Derivation:
     """Read and check the derivation file at `path`.

@@ -89,6 +89,7 @@ class Verdict:
     repair: Repair | None = None
     seconds: float = 0.0
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
+    claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
 
     @property
     def proved(self) -> bool:
@@ -111,6 +112,14 @@ class Verdict:
     def __repr__(self):
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
 
+    def _repr_markdown_(self):
+        from .report import verdict_markdown
+        return verdict_markdown(self)
+
+    def _repr_latex_(self):
+        from .tex import verdict_latex
+        return verdict_latex(self)
+
 
 def verify(d: Derivation, max_size: int | None = None, default_budget: float = DEFAULT_BUDGET,
            grads: Gradients | None = None) -> list:
@@ -127,7 +136,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     start = time.perf_counter()
     derived = grads.closed[claim.wrt]
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", E.text(derived),
-                derived_expr=derived)
+                derived_expr=derived, claim_expr=claim.expr)
     try:
         with budget(seconds):
             _decide(d, claim, v, max_size)
