@@ -22,6 +22,8 @@ class ExprError(ValueError):
     """Text outside the expression grammar; the message says what and where."""
 
 
+MAX_LENGTH = 10_000
+MAX_POWER = 64
 _PRIME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)('+)")
 _MARK = "__d"
 
@@ -55,10 +57,15 @@ def parse_tree(text: str) -> ast.expr:
     source = prepare(text)
     if "'" in source:
         raise ExprError("a `'` may only follow a function name, as in `g'(z)`")
+    if len(source) > MAX_LENGTH:
+        raise ExprError(f"expression too long: {len(source)} characters, at most {MAX_LENGTH}")
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as err:
-        raise ExprError(f"not a valid expression ({err.msg}) at column {err.offset or 0}: {text!r}") from None
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        raise ExprError(f"not a valid expression ({err.msg}) at column {err.offset or 0}: {shown!r}") from None
+    except (RecursionError, MemoryError):
+        raise ExprError("expression nested too deeply") from None
     for node in ast.walk(tree):
         for kind, what in _FORBIDDEN.items():
             if isinstance(node, kind):
@@ -130,6 +137,8 @@ class Parser:
                 raise ExprError("`**` needs an integer constant exponent")
             if isinstance(p_val, bool) or not isinstance(p_val, int):
                 raise ExprError(f"`**` needs an integer exponent, got {p_val!r}")
+            if abs(p_val) > MAX_POWER:
+                raise ExprError(f"`**` exponent {p_val} too large: at most {MAX_POWER} in absolute value")
             if p_val < 0:
                 return E.power(E.apply("recip", a), -p_val)
             return E.power(a, p_val)

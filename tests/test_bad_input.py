@@ -58,6 +58,10 @@ CASES = [
     ("syntax error", make(claims='[claims]\nW = "(dY * "\n'), "claims.W", ["not a valid expression"]),
     ("bad budget", make(claims='[claims]\nW = { expr = "dY @ x.T", budget = -1 }\n'), "claims.W.budget",
      ["positive number of seconds"]),
+    ("huge power", make(claims='[claims]\nW = "(dY @ x.T)**100000"\n'), "claims.W", ["too large"]),
+    ("deep nesting", make(claims='[claims]\nW = "' + "(" * 400 + "dY @ x.T" + ")" * 400 + '"\n'), "claims.W",
+     ["nested"]),
+    ("deep unary chain", make(claims='[claims]\nW = "' + "-" * 5000 + '(dY @ x.T)"\n'), "claims.W", ["nested"]),
     ("name shadows a function", make(dims='[dims]\nn = "inputs"\nk = "neurons"\nsigmoid = "x"\n'),
      "dims.sigmoid", ["built-in function name"]),
 ]
