@@ -12,8 +12,7 @@ from .derive import derive
 from .functions import CALLABLE
 from .load import DerivationError, load
 from .verify import DEFAULT_BUDGET, STATUSES, proves_every_size, verify
-
-MARKS = {"proved": "ok ", "proved-up-to": "ok~", "refuted": "NO ", "shape-error": "NO ", "unknown": "?? "}
+from . import console
 
 
 def main(argv=None) -> int:
@@ -47,6 +46,25 @@ def _parser():
     d.add_argument("path", metavar="FILE")
     d.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
     d.set_defaults(run=cmd_derive)
+
+    lt = sub.add_parser("latex", help="print the derived gradients as LaTeX, one equation a line")
+    lt.add_argument("path", metavar="FILE")
+    lt.add_argument("--wrt", metavar="NAME", help="only the gradient with respect to this input")
+    lt.add_argument("--index", action="store_true", help="entry (p, q) in index form")
+    lt.add_argument("--steps", action="store_true", help="the backward pass step by step")
+    lt.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
+    console.add_notation_arguments(lt)
+    lt.set_defaults(run=cmd_latex)
+
+    rp = sub.add_parser("report", help="verify and write a Markdown or LaTeX report")
+    rp.add_argument("paths", nargs="*", metavar="PATH", help="derivation files or folders")
+    rp.add_argument("--format", choices=["md", "tex"], default="md")
+    rp.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
+    rp.add_argument("--max-size", type=_positive_int, default=None, metavar="N")
+    rp.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS")
+    rp.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
+    console.add_notation_arguments(rp)
+    rp.set_defaults(run=cmd_report)
     return ap
 
 
@@ -68,50 +86,28 @@ def cmd_verify(args) -> int:
     files = expand(args.paths)
     derivations = [load(f, activation=args.activation) for f in files]  # all bad input first
     verdicts = []
-    for d in derivations:
-        results = verify(d, max_size=args.max_size, default_budget=args.budget)
-        verdicts.extend(results)
-        if args.format == "text":
-            _print_text(d, results)
+    with console.Progress() as progress:
+        for k, d in enumerate(derivations):
+            progress.update(f"gradproof: verifying {k + 1}/{len(derivations)} {display_path(d.path)}")
+            results = verify(d, max_size=args.max_size, default_budget=args.budget)
+            verdicts.extend(results)
+            if args.format == "text":
+                with progress.paused():
+                    _print_text(d, results)
     counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
     if args.format == "json":
         json.dump({"version": 1, "claims": [v.to_dict() for v in verdicts], "summary": counts},
                   sys.stdout, indent=2)
         print()
     else:
-        parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-        print(f"\n{len(verdicts)} claims in {len(derivations)} files: {parts or 'none'}")
+        print("\n" + console.summary_line(counts, len(verdicts), len(derivations),
+                                          console.Style.for_stream(sys.stdout)))
     return 0 if all(v.proved for v in verdicts) else 1
 
 
 def _print_text(d, results):
-    print(f"{display_path(d.path)}: {d.title}")
-    if not results:
-        print("  (no claims)")
-    width = max((len(v.wrt) for v in results), default=1)
-    for v in results:
-        print(f"  {MARKS[v.status]} dJ/d{v.wrt:<{width}} = {v.text}   [{v.headline()}]")
-        if not v.proved:
-            print(f"        {v.detail}")
-            if v.status != "unknown":
-                print(f"        derived: dJ/d{v.wrt} = {v.derived}")
-            if v.repair:
-                print(f"        likely mistake: {v.repair.describe()}; then the claim reads {v.repair.text}")
-            if v.counterexample:
-                _print_counterexample(v.counterexample)
-
-
-def _print_counterexample(c):
-    sizes = ", ".join(f"{k}={v}" for k, v in c.sizes.items()) or "no dims"
-    print(f"        counterexample at {sizes}" + (f", with {c.function}" if c.function else ""))
-    for name, value in c.point.items():
-        print(f"          {name} = {_mat(value)}")
-    how = "exact" if c.exact else "to 20 digits"
-    print(f"          claim gives {_mat(c.claim_value)}; the true gradient is {_mat(c.true_value)} ({how})")
-
-
-def _mat(rows) -> str:
-    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+    style = console.Style.for_stream(sys.stdout)
+    print("\n".join(console.verdict_lines(f"{display_path(d.path)}: {d.title}", results, style)), flush=True)
 
 
 def cmd_list(args) -> int:
@@ -132,6 +128,42 @@ def cmd_derive(args) -> int:
     for name, expr in g.closed.items():
         mark = "proved for every size" if proves_every_size(d, expr, name) else "NOT confirmed"
         print(f"  dJ/d{name} = {E.text(expr)}   [{mark}]")
+    return 0
+
+
+def cmd_latex(args) -> int:
+    from .tex import latex
+    try:
+        print(latex(resolve(args.path), args.wrt, activation=args.activation, index=args.index,
+                    steps=args.steps, hadamard=args.hadamard, transpose=args.transpose,
+                    upstream=args.upstream))
+    except ValueError as err:
+        if isinstance(err, DerivationError):
+            raise
+        print(f"gradproof: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import report
+    from .tex import Notation
+    notation = Notation(args.hadamard, args.transpose, args.upstream)
+    with console.Progress() as progress:
+        def tick(k, n, d):
+            progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
+        text = report(args.paths, args.format, activation=args.activation, max_size=args.max_size,
+                      budget=args.budget, notation=notation, progress=tick)
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as err:
+            print(f"gradproof: error: cannot write `{args.output}` ({err.strerror})", file=sys.stderr)
+            return 2
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 

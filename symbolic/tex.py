@@ -306,7 +306,14 @@ def _m_const(p, e):
 
 
 def _m_matmul(p, e):
-    return _product(p, e.a, e.b, "mat", " ", p.m(e.a), p.m(e.b))
+    ta, tb = p.m(e.a), p.m(e.b)
+    op = r" \, " if _wide(ta) or _wide(tb) else " "  # `dz \, x^{T}`, not `dz x^{T}`
+    return _product(p, e.a, e.b, "mat", op, ta, tb)
+
+
+def _wide(t: Tex) -> bool:
+    """An atom of more than one letter: `dz`, `\\mathrm{out}`, a fraction."""
+    return t.prec >= POW and bool(re.match(r"d[A-Za-z\\]|\\mathrm|\\frac", t.s))
 
 
 def _m_mul(p, e):

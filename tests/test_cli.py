@@ -52,7 +52,7 @@ X = { expr = "W.T @ (dY * exp(-Z) / (1 + exp(-Z))**2)", budget = 0.5 }
 def test_verify_catalogue_exits_0_with_a_summary(capsys):
     assert main(["verify"]) == 0
     out = capsys.readouterr().out
-    assert "[proved for every size]" in out
+    assert _verdict_line(out, "proved for every size", "dJ/dW = (dY * g'(z)) @ x.T")
     last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"\d+ claims in \d+ files: \d+ proved", last), last
 
@@ -62,12 +62,17 @@ def test_verify_reports_refutation_shape_error_repair_and_exits_1(tmp_path, caps
     path.write_text(WRONG)
     assert main(["verify", str(path)]) == 1
     out = capsys.readouterr().out
-    assert "dJ/dW = (dY * g'(z)) @ x   [shape error]" in out
+    assert _verdict_line(out, "shape error", "dJ/dW = (dY * g'(z)) @ x")
     assert "`x` should be `x.T`" in out
-    assert "dJ/db = g'(z)   [refuted]" in out
+    assert _verdict_line(out, "refuted", "dJ/db = g'(z)")
     assert "derived: dJ/db = dY * g'(z)" in out
     assert "counterexample at" in out and "g(t) = 1 + 3*t - 2*t**2 + t**3" in out
-    assert "dJ/dx = W.T @ (dY * g'(z))   [proved for every size]" in out
+    assert _verdict_line(out, "proved for every size", "dJ/dx = W.T @ (dY * g'(z))")
+
+
+def _verdict_line(out, headline, claim):
+    """The table row of a claim: mark, verdict, claim, in aligned columns."""
+    return re.search(rf"^  \S+ +{re.escape(headline)} +{re.escape(claim)}$", out, re.M)
 
 
 def test_json_output_follows_the_documented_schema(tmp_path, capsys):
@@ -104,7 +109,8 @@ def test_without_budget_pressure_the_slow_claim_is_proved_up_to_2(tmp_path, caps
     path = tmp_path / "slow.toml"
     path.write_text(SLOW.replace("budget = 0.5", "budget = 60"))
     assert main(["verify", "--max-size", "2", str(path)]) == 0
-    assert "[proved for sizes up to 2]" in capsys.readouterr().out
+    assert _verdict_line(capsys.readouterr().out, "proved for sizes up to 2",
+                         "dJ/dX = W.T @ (dY * exp(-Z) / (1 + exp(-Z))**2)")
 
 
 def test_list_names_every_catalogue_entry(capsys):

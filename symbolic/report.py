@@ -1,0 +1,466 @@
+r"""Verification reports people can read: Markdown, or a complete LaTeX document.
+
+    >>> from symbolic.report import report
+    >>> text = report(["derivations/layer.toml"], format="md")
+
+One section per derivation: its inputs and forward formulas, the objective,
+the derived backward pass, then each claim beside the derived form, the
+verdict and its evidence, the likely mistake and the counterexample of a
+claim that is wrong.  The content is built once as a list of blocks
+(`Heading`, `Para`, `Display`, `Table`) of inline parts (text, math, code);
+`markdown` and `document` only write those blocks out.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from . import expr as E
+from . import tex as T
+from .derive import Gradients, derive
+from .functions import ACTIVATIONS
+from .load import Derivation
+from .verify import DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, verify
+
+MARKS = {  # status: (Markdown, LaTeX)
+    PROVED: ("✓", r"\textcolor{proved}{$\checkmark$}"),
+    UP_TO:  ("✓", r"\textcolor{proved}{$\checkmark$}"),
+    REFUTED: ("✗", r"\textcolor{wrong}{$\times$}"),
+    SHAPE:  ("✗", r"\textcolor{wrong}{$\times$}"),
+    UNKNOWN: ("?", r"\textcolor{unknown}{?}"),
+}
+
+
+# ---------------------------------------------------------------- blocks
+
+@dataclass
+class Heading:
+    level: int
+    parts: list
+
+
+@dataclass
+class Para:
+    parts: list
+
+
+@dataclass
+class Display:
+    tex: str
+
+
+@dataclass
+class Table:
+    header: list  # of cells; a cell is a list of parts
+    rows: list
+    wide: int = -1  # the column that takes the spare width in LaTeX
+
+
+def text(s):
+    return ("text", s)
+
+
+def math(s):
+    return ("math", s)
+
+
+def code(s):
+    return ("code", s)
+
+
+def mark(status):
+    return ("mark", status)
+
+
+def rich(s: str) -> list:
+    """Text with `code` spans, as parts."""
+    return [code(x) if k % 2 else text(x) for k, x in enumerate(s.split("`")) if x]
+
+
+# ---------------------------------------------------------------- content
+
+@dataclass
+class Entry:
+    """One derivation with its derived gradients and its verdicts."""
+    derivation: Derivation
+    gradients: Gradients
+    verdicts: list = field(default_factory=list)
+
+
+def collect(sources, *, activation: str | None = None, max_size: int | None = None,
+            budget: float = DEFAULT_BUDGET, progress=None) -> list:
+    """Load every source (files, folders, catalogue names, `Derivation`s;
+    none: the catalogue), then derive and verify each.  `progress(i, n,
+    derivation)` is called before each one is verified."""
+    from .catalogue import expand
+    from .load import load
+    derivations = [s for s in sources if isinstance(s, Derivation)]
+    paths = [s for s in sources if not isinstance(s, Derivation)]
+    if paths or not derivations:
+        derivations += [load(f, activation=activation) for f in expand(paths)]
+    entries = []
+    for k, d in enumerate(derivations):
+        if progress is not None:
+            progress(k, len(derivations), d)
+        g = derive(d)
+        entries.append(Entry(d, g, verify(d, max_size=max_size, default_budget=budget, grads=g)))
+    return entries
+
+
+def blocks(entries: list, notation: T.Notation | None = None) -> list:
+    """The whole report as blocks: a summary, then a section per derivation."""
+    verdicts = [v for e in entries for v in e.verdicts]
+    out = [Heading(1, [text("gradproof report")]), Para([text(summary(verdicts, len(entries)))])]
+    if verdicts:
+        rows = [[[text(e.derivation.name)], [math(rf"\partial J / \partial {T.name_tex(v.wrt)}")],
+                 [mark(v.status), text(" " + v.headline())]] for e in entries for v in e.verdicts]
+        out.append(Table([[text("derivation")], [text("claim")], [text("verdict")]], rows))
+    for e in entries:
+        out += section(e, notation)
+    return out
+
+
+def summary(verdicts: list, files: int) -> str:
+    counts = [(sum(v.status == s for v in verdicts), s) for s in STATUSES]
+    parts = ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n)
+    plural = "s" if files != 1 else ""
+    return f"{len(verdicts)} claims in {files} derivation{plural}: {parts or 'none'}."
+
+
+LABELS = {PROVED: ("proved for every size",) * 2, UP_TO: ("proved up to a size",) * 2,
+          REFUTED: ("refuted",) * 2, SHAPE: ("shape error", "shape errors"), UNKNOWN: ("unknown",) * 2}
+
+
+def section(e: Entry, notation: T.Notation | None = None) -> list:
+    d, g = e.derivation, e.gradients
+    p = T.printer_for(d, notation)
+    out = [Heading(2, [text(f"{d.name}: {d.title}")])]
+    out += describe(d, p)
+    steps = [T.gradient_equation(p, d.inputs[n[1:]], x) if n[1:] in d.inputs else T.step_equation(p, n, x)
+             for n, x in g.steps]
+    out += [Para([text("The backward pass, derived by the rule table:")]), Display(T.aligned(steps))]
+    if not e.verdicts:
+        closed = [T.gradient_equation(p, d.inputs[n], x) for n, x in g.closed.items()]
+        out += [Para([text("No claims. The closed forms:")]), Display(T.aligned(closed))]
+    for v in e.verdicts:
+        out += claim_blocks(v, d, p)
+    return out
+
+
+def describe(d: Derivation, p: T.Printer) -> list:
+    """Where the derivation comes from, its inputs, forward formulas, functions
+    and objective."""
+    where = [code(display_path(d.path))] + ([text(f" ({d.source})")] if d.source else [])
+    out = [Para([text("File ")] + where + [text(".")])]
+    out.append(Para([text("Inputs "), math(T.inputs_tex(d)), text("; the forward pass:")]))
+    out.append(Display(T.aligned(T.forward_lines(d, p))))
+    parts = []
+    for name, impl in d.functions.items():
+        f = math(T.name_tex(name))
+        if impl is None:
+            parts += [f, text(" is any differentiable function, applied elementwise; ")]
+        else:
+            parts += [f, text(f" is {impl}, "), code(ACTIVATIONS[impl].formula), text(", elementwise; ")]
+    objective = "the output is the loss" if d.upstream is None else "the upstream gradient comes from above"
+    out.append(Para(parts + [math(T.objective_tex(d, p)), text(f" ({objective}).")]))
+    return out
+
+
+def display_path(path) -> str:
+    """`path` relative to the working folder, or to the catalogue's parent
+    for a bundled file, so a report does not depend on where it was made."""
+    from pathlib import Path
+
+    from .catalogue import CATALOGUE
+    path = Path(path).resolve()
+    for root in (Path.cwd(), CATALOGUE.parent):
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.as_posix()
+
+
+def claim_blocks(v: Verdict, d: Derivation | None = None, p: T.Printer | None = None) -> list:
+    """A claim beside the derived form, its verdict, evidence, likely
+    mistake and counterexample."""
+    p = p or T.Printer()
+    lhs = T.partial(T.name_tex(v.wrt))
+    out = [Heading(3, [mark(v.status), text(" "), math(rf"\partial J / \partial {T.name_tex(v.wrt)}"),
+                       text(f": {v.headline()}")])]
+    claimed = f"{lhs} = {T.claim_tex(p, v.claim_expr, v.text)}"
+    if v.claim_expr is not None:
+        claimed += rf" \in {T.shape_tex(v.claim_expr.shape)}"
+    rows = [[[text("claimed")], [math(claimed)]], [[text("written")], [code(v.text)]]]
+    if v.derived_expr is not None:
+        derived = f"{lhs} = {p.expr(v.derived_expr)} \\in {T.shape_tex(v.derived_expr.shape)}"
+        rows.append([[text("derived")], [math(derived)]])
+    out.append(Table([[text("")], [text("")]], rows, wide=1))
+    out.append(Para([text("Evidence: ")] + rich(v.detail or v.headline()) + [text(".")]))
+    if v.repair is not None:
+        out.append(Para(repair_parts(v, d, p)))
+    if v.counterexample is not None:
+        out += counterexample_blocks(v, lhs)
+    return out
+
+
+def repair_parts(v: Verdict, d: Derivation | None, p: T.Printer) -> list:
+    parts = [text("Likely mistake: ")] + rich(v.repair.describe()) + [text("; then the claim reads ")]
+    fixed = None
+    if d is not None:
+        try:
+            fixed = d.parser().parse(v.repair.text)
+        except (ValueError, E.ShapeError):
+            fixed = None
+    if fixed is not None:
+        parts.append(math(f"{T.partial(T.name_tex(v.wrt))} = {p.expr(fixed)}"))
+    else:
+        parts.append(code(v.repair.text))
+    return parts + [text(", proved for every size.")]
+
+
+def counterexample_blocks(v: Verdict, lhs: str) -> list:
+    c = v.counterexample
+    parts = [text("Counterexample at ")]
+    sizes = [f"{T.name_tex(k)} = {n}" for k, n in c.sizes.items()]
+    parts.append(math(r",\ ".join(sizes)) if sizes else text("every dim 1"))
+    for fn in function_tex(c):
+        parts += [text(", with "), math(fn)]
+    how = "exact rational arithmetic" if c.exact else "50-digit arithmetic, shown to 20 digits"
+    parts.append(text(f" ({how}):"))
+    roles = {x.name: x.role for e in (v.claim_expr, v.derived_expr) if e is not None
+             for x in E.walk(e) if isinstance(x, E.Var)}
+    point = r",\quad ".join(f"{T.name_tex(n, roles.get(n, 'input'))} = {T.matrix_tex(m)}"
+                            for n, m in c.point.items())
+    values = (rf"\underbrace{{{T.matrix_tex(c.claim_value)}}}_{{\text{{claimed}}}} \neq "
+              rf"\underbrace{{{T.matrix_tex(c.true_value)}}}_{{\text{{true gradient}}}}")
+    return [Para(parts), Display(point), Display(f"{lhs} : \\quad {values}")]
+
+
+def function_tex(c) -> list:
+    """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a counterexample."""
+    if not c.function:
+        return []
+    names = [part.split("(")[0].strip() for part in c.function.split(";")]
+    if not c.coefficients:
+        return [T.text_tex(c.function)]
+    return [f"{T.name_tex(n)}(t) = {polynomial_tex(c.coefficients)}" for n in names]
+
+
+def polynomial_tex(coeffs) -> str:
+    out = ""
+    for k, c in enumerate(coeffs):
+        if c == 0:
+            continue
+        power = "" if k == 0 else "t" if k == 1 else f"t^{{{k}}}"
+        mag = abs(c)
+        body = f"{mag}" if k == 0 or mag != 1 else ""
+        term = body + power
+        if not out:
+            out = ("-" if c < 0 else "") + term
+        else:
+            out += (" - " if c < 0 else " + ") + term
+    return out or "0"
+
+
+# ---------------------------------------------------------------- notebook pieces
+
+def derivation_markdown(d: Derivation) -> str:
+    """A derivation for a notebook: title, inputs, forward formulas, claims."""
+    p = T.printer_for(d)
+    out = [Heading(3, [text(d.title)])] + describe(d, p)
+    if d.claims:
+        lines = [f"{T.partial(T.name_tex(c.wrt))} = {T.claim_tex(p, c.expr, c.text)}" for c in d.claims.values()]
+        out += [Para([text("Claims:")]), Display(T.aligned(lines))]
+    return markdown_blocks(out)
+
+
+def verdict_markdown(v: Verdict) -> str:
+    """A verdict for a notebook: the claim beside the derived form, evidence,
+    likely mistake, counterexample."""
+    return markdown_blocks(claim_blocks(v))
+
+
+# ---------------------------------------------------------------- Markdown
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#$~])")
+
+
+def _md_part(part) -> str:
+    kind, s = part
+    if kind == "text":
+        return _MD_SPECIAL.sub(r"\\\1", s)
+    if kind == "math":
+        return f"${s}$"
+    if kind == "code":
+        fence = "``" if "`" in s else "`"
+        return f"{fence}{s}{fence}"
+    if kind == "mark":
+        return MARKS[s][0]
+    raise ValueError(f"unknown part {kind!r}")
+
+
+def _md_parts(parts) -> str:
+    return "".join(_md_part(x) for x in parts)
+
+
+def markdown_blocks(bs: list) -> str:
+    out = []
+    for b in bs:
+        if isinstance(b, Heading):
+            out.append("#" * b.level + " " + _md_parts(b.parts))
+        elif isinstance(b, Para):
+            out.append(_md_parts(b.parts))
+        elif isinstance(b, Display):
+            out.append(f"$$\n{b.tex}\n$$")
+        elif isinstance(b, Table):
+            lines = ["| " + " | ".join(_md_parts(c) for c in b.header) + " |",
+                     "|" + "---|" * len(b.header)]
+            lines += ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in b.rows]
+            out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def markdown(entries: list, notation: T.Notation | None = None) -> str:
+    """The report as Markdown with `$...$` and `$$...$$` math."""
+    return markdown_blocks(blocks(entries, notation))
+
+
+# ---------------------------------------------------------------- LaTeX document
+
+PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
+\usepackage[utf8]{inputenc}
+\usepackage{amsmath,amssymb}
+\usepackage[margin=2cm]{geometry}
+\usepackage{longtable,array}
+\usepackage{color}
+\definecolor{proved}{rgb}{0,0.45,0}
+\definecolor{wrong}{rgb}{0.75,0,0}
+\definecolor{unknown}{rgb}{0.6,0.4,0}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.6ex}
+\allowdisplaybreaks
+\title{gradproof report}
+\date{}
+\begin{document}
+\maketitle
+"""
+
+_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
+             "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
+             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+             "×": r"$\times$", "→": r"$\to$", "←": r"$\leftarrow$", "⊙": r"$\odot$", "∘": r"$\circ$",
+             "∂": r"$\partial$", "∈": r"$\in$", "ᵀ": r"$^{T}$", "ℝ": r"$\mathbb{R}$", "≤": r"$\le$",
+             "≥": r"$\ge$", "≠": r"$\neq$", "−": "-", "–": "--", "—": "---", "‘": "`", "’": "'",
+             "“": "``", "”": "''", "…": r"\dots{}", "ŷ": r"$\hat{y}$", "✓": r"$\checkmark$", "✗": r"$\times$"}
+
+
+def tex_text(s: str) -> str:
+    r"""Plain text for pdflatex with its stock fonts: specials escaped, a few
+    symbols as math, Latin-1 letters kept, other characters reduced to
+    their ASCII base (or `?`)."""
+    out = []
+    for ch in s:
+        if ch in _TEX_TEXT:
+            out.append(_TEX_TEXT[ch])
+        elif ord(ch) < 128 or ("\u00c0" <= ch <= "\u00ff" and ch not in "×÷"):
+            out.append(ch)
+        elif unicodedata.category(ch).startswith("L") and len(ch.encode()) > 1 and "\u0370" <= ch <= "\u03ff":
+            out.append(_greek(ch))
+        else:
+            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
+            out.append(tex_text(base) if base else "?")
+    return "".join(out)
+
+
+def _greek(ch: str) -> str:
+    name = unicodedata.name(ch, "").split()
+    word = name[-1].lower() if name else ""
+    if "CAPITAL" in name:
+        word = word.capitalize()
+    return f"$\\{word}$" if word in T.GREEK else "?"
+
+
+_TT = re.compile(r"\\texttt\{[^}]*\}")
+
+
+def _upright_quotes(tex: str) -> str:
+    """`'` in typewriter text as the straight quote of the OT1 font (slot 13)."""
+    return _TT.sub(lambda m: m.group(0).replace("'", r"{\char13}"), tex)
+
+
+def _tex_part(part, display=False) -> str:
+    kind, s = part
+    if kind == "text":
+        return tex_text(s).replace(r"-\textgreater{}", r"$\to$")  # `R^n -> R^k`
+    if kind == "math":
+        return _upright_quotes(f"$\\displaystyle {s}$" if display else f"${s}$")
+    if kind == "code":
+        return _upright_quotes(T.text_tex(s))
+    if kind == "mark":
+        return MARKS[s][1]
+    raise ValueError(f"unknown part {kind!r}")
+
+
+def _tex_parts(parts, display=False) -> str:
+    return "".join(_tex_part(x, display) for x in parts)
+
+
+def tex_blocks(bs: list) -> str:
+    out = []
+    for b in bs:
+        if isinstance(b, Heading):
+            if b.level == 1:
+                continue  # the document's own title
+            cmd = {2: "section", 3: "subsection"}.get(b.level, "paragraph")
+            out.append(f"\\{cmd}*{{{_tex_parts(b.parts)}}}")
+        elif isinstance(b, Para):
+            out.append(_tex_parts(b.parts))
+        elif isinstance(b, Display):
+            out.append(f"\\[\n{b.tex}\n\\]")
+        elif isinstance(b, Table):
+            out.append(_tex_table(b))
+    return "\n\n".join(out)
+
+
+def _tex_table(b: Table) -> str:
+    cols = "".join("X" if k == b.wide else "l" for k in range(len(b.header)))
+    spec = cols.replace("X", r">{\raggedright\arraybackslash}p{0.78\linewidth}")
+    head = " & ".join(_tex_parts(c) for c in b.header)
+    rows = [" & ".join(_tex_parts(c, display=True) for c in row) + r" \\[0.5ex]" for row in b.rows]
+    lines = [f"\\begin{{longtable}}{{{spec}}}"]
+    if any(_tex_parts(c) for c in b.header):
+        lines += [r"\hline", head + r" \\", r"\hline", r"\endhead"]
+    lines += rows + ([r"\hline"] if any(_tex_parts(c) for c in b.header) else []) + [r"\end{longtable}"]
+    return "\n".join(lines)
+
+
+def document(entries: list, notation: T.Notation | None = None) -> str:
+    """The report as a complete LaTeX document for pdflatex (packages from
+    Debian's texlive-latex-base only)."""
+    return PREAMBLE + tex_blocks(blocks(entries, notation)) + "\n\\end{document}\n"
+
+
+# ---------------------------------------------------------------- entry point
+
+FORMATS = {"md": markdown, "tex": document}
+
+
+def report(sources=(), format: str = "md", *, activation: str | None = None, max_size: int | None = None,
+           budget: float = DEFAULT_BUDGET, notation: T.Notation | None = None, progress=None) -> str:
+    """Verify `sources` (files, folders, catalogue names or `Derivation`s;
+    none: the catalogue) and write the report.
+
+    Arguments:
+        format: "md" (Markdown with `$` math) or "tex" (a complete LaTeX
+            document for pdflatex).
+        activation, max_size, budget: as for `gradproof verify`.
+        notation: a `tex.Notation` for the formulas.
+
+    Returns: the report's text.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"`format` must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
+    entries = collect(list(sources), activation=activation, max_size=max_size, budget=budget, progress=progress)
+    return FORMATS[format](entries, notation)
