@@ -29,7 +29,7 @@ class DerivationError(ValueError):
 
 
 TOP_KEYS = {"title", "source", "dims", "inputs", "functions", "forward", "output", "upstream",
-            "claims", "check"}
+            "claims", "check", "steps", "notation"}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESERVED = {"sum", "T"} | set(ACTIVATIONS)
 
@@ -42,6 +42,7 @@ class Claim:
     expr: E.Expr | None  # None when its shapes do not meet
     shape_error: str | None = None
     budget: float | None = None
+    latex: str | None = None  # the claim as written, when given as `latex = "..."`
 
     def __repr__(self):
         return f"Claim(dJ/d{self.wrt} = {self.text})"
@@ -62,6 +63,8 @@ class Derivation:
     upstream: E.Var | None  # None: the output is the scalar loss J itself
     claims: dict = field(default_factory=dict)  # input name -> Claim
     max_size: int = 3
+    notation: dict = field(default_factory=dict)  # name -> LaTeX tree it stands for (see `steps`)
+    steps: list = field(default_factory=list)  # `steps.Step`, the notes' chain of equalities
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # results derived from it
 
     @property
@@ -161,6 +164,10 @@ class _Reader:
                        self.string("source", self.data.get("source", "")), dims, inputs, functions,
                        forward, forward_text, output, upstream, max_size=max_size)
         d.claims = self.read_claims(d)
+        if "steps" in self.data or "notation" in self.data:
+            from .steps import read_notation, read_steps
+            d.notation = read_notation(self.path, self.data.get("notation"), d)
+            d.steps = read_steps(self.path, self.data.get("steps", []), d, d.notation)
         return d
 
     def read_dims(self) -> dict:
@@ -293,10 +300,14 @@ class _Reader:
         for wrt, spec in self.table("claims", required=False).items():
             key = f"claims.{wrt}"
             budget = None
+            if isinstance(spec, dict) and "latex" in spec:
+                claims[wrt] = self.latex_claim(d, key, wrt, spec)
+                continue
             if isinstance(spec, dict):
                 extra = set(spec) - {"expr", "budget"}
                 if extra or "expr" not in spec:
-                    self.fail(key, f"expected a string or a table with `expr` (and `budget`), got keys {sorted(spec)}")
+                    self.fail(key, f"expected a string or a table with `expr` or `latex` (and `budget`), "
+                                   f"got keys {sorted(spec)}")
                 budget = spec.get("budget")
                 if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
                     if budget is not None:
@@ -313,3 +324,23 @@ class _Reader:
             except ExprError as err:
                 self.fail(key, str(err))
         return claims
+
+    def latex_claim(self, d: Derivation, key, wrt, spec) -> Claim:
+        """`[claims.W] latex = '(dY \\odot g'(z)) x^T'`: read by `texparse`."""
+        from .texparse import TexError, to_core
+        extra = set(spec) - {"latex", "budget"}
+        if extra:
+            self.fail(key, f"a LaTeX claim takes `latex` (and `budget`), got keys {sorted(spec)}")
+        budget = spec.get("budget")
+        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+            self.fail(f"{key}.budget", f"expected a positive number of seconds, got {budget!r}")
+        text = self.string(f"{key}.latex", spec["latex"])
+        if wrt not in d.inputs:
+            self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+        try:
+            e = to_core(text, d.parser().names, d.functions)
+        except TexError as err:
+            self.fail(f"{key}.latex", str(err))
+        except E.ShapeError as err:
+            return Claim(wrt, text, None, str(err), budget, latex=text)
+        return Claim(wrt, E.text(e), e, None, budget, latex=text)
