@@ -4,6 +4,7 @@
     >>> d = load("derivations/layer.toml")
     >>> derive(d).closed["W"]            # dJ/dW = (dY * g'(z)) @ x.T
     >>> [v.status for v in verify(d)]    # ['proved', 'proved', 'proved']
+    >>> print(latex(d, wrt="W"))         # \frac{\partial J}{\partial W} = \left(dY \odot g'(z)\right) x^{T} ...
 """
 from .catalogue import catalogue_files, resolve
 from .derive import BACKWARD, Gradients, derive
@@ -12,7 +13,8 @@ from .functions import ACTIVATIONS
 from .load import Claim, Derivation, DerivationError, load
 from .parse import ExprError
 from .verify import Counterexample, Repair, Verdict, verify
+from .tex import latex
 
 __all__ = ["load", "derive", "verify", "resolve", "catalogue_files", "text", "Derivation", "Claim",
            "Gradients", "Verdict", "Counterexample", "Repair", "Expr", "ACTIVATIONS", "BACKWARD",
-           "DerivationError", "ExprError", "ShapeError"]
+           "DerivationError", "ExprError", "ShapeError", "latex"]
