@@ -4,7 +4,7 @@
     >>> d = load("derivations/layer.toml")
     >>> derive(d).closed["W"]            # dJ/dW = (dY * g'(z)) @ x.T
     >>> [v.status for v in verify(d)]    # ['proved', 'proved', 'proved']
-    >>> print(latex(d, wrt="W"))         # \frac{\partial J}{\partial W} = \left(dY \odot g'(z)\right) x^{T} ...
+    >>> print(latex(d, wrt="W"))         # dJ/dW in LaTeX, in the notes' notation
 """
 from .catalogue import catalogue_files, resolve
 from .derive import BACKWARD, Gradients, derive
