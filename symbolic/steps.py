@@ -382,10 +382,13 @@ class Meaning:
             if ix.kind == "num" and size.is_Integer and ix.value > size:
                 self.fail(f"index {ix.value} beyond the {size} {axis} of `{var.name}`", n)
             if ix.kind == "var":
-                rng = env.get(ix.value, self.free.get(ix.value))
-                if rng is None:
-                    self.free[ix.value] = size
-                elif not _eq(rng, size):
+                if ix.value in env:
+                    rng = env[ix.value]  # None: any value in range (a label's view)
+                elif ix.value in self.free:
+                    rng = self.free[ix.value]
+                else:
+                    rng = self.free[ix.value] = size
+                if rng is not None and not _eq(rng, size):
                     self.fail(f"index `{_var_text(ix.value)}` runs over 1..{rng} but indexes the {size} {axis} "
                               f"of `{var.name}`", n)
         shape = (E.ONE if row is not None else r, E.ONE if col is not None else c)
@@ -647,7 +650,7 @@ class Meaning:
             args.update({s: x for x, s in m.items()})
         used = {x for _, fs, _ in key for f in fs for x in _ixs(f)}
         pair = (args[I.P] if I.P in used else None, args[I.Q] if I.Q in used else None)
-        return I.function_terms(fn, order, key, pair, ctx)
+        return I.function_terms(fn, order, I.intern(key), pair, ctx)
 
     def bin_terms(self, n, info, p, q, env, ctx) -> list:
         if n.op in ("+", "-"):
@@ -704,7 +707,7 @@ class Meaning:
             new = I.canon(self.inline(I.instantiate(key, (I.P, I.Q), ctx), name, ctx))
             used = {x for _, fs, _ in new for g in fs for x in _ixs(g)}
             pair = (args[0] if I.P in used else None, args[1] if I.Q in used else None)
-            return I.function_terms(fn, order, new, pair, ctx)
+            return I.function_terms(fn, order, I.intern(new), pair, ctx)
         return [I.Term(sympy.Integer(1), {}, [f])]
 
     # ---- explicit values
@@ -883,7 +886,8 @@ class _Checker:
         out = []
         if isinstance(tree, T.Membership):
             for k, s in enumerate(tree.subjects):
-                out.append(self.timed(self.label, f"label{k + 1}", s, tree.shape, {}))
+                out.append(self.timed(self.label, f"label{k + 1}", s, tree.shape, {},
+                                      f"{self.src(s)} \\in {self.src(tree.shape)}"))
             return out
         members = tree.members
         for k in range(len(members) - 1):
@@ -892,9 +896,10 @@ class _Checker:
         for m in members:
             for node, env in _labels(m, {}):
                 n += 1
-                out.append(self.timed(self.label, f"label{n}", node.a, node.label, env))
+                out.append(self.timed(self.label, f"label{n}", node.a, node.label, env, self.src(node)))
         if tree.within is not None:
-            out.append(self.timed(self.label, f"label{n + 1}", members[-1], tree.within, {}))
+            out.append(self.timed(self.label, f"label{n + 1}", members[-1], tree.within, {},
+                                  f"{self.src(members[-1])} \\in {self.src(tree.within)}"))
         if len(members) > 2 and not all(v.proved for v in out if v.part.startswith("link")):
             out.append(self.timed(self.link, "ends", members[0], members[-1]))
         return out
@@ -913,16 +918,19 @@ class _Checker:
         return self.m.src(node)
 
     # ---- labels
-    def label(self, part, node, label, env) -> StepVerdict:
+    def label(self, part, node, label, env, text) -> StepVerdict:
+        """A dimension label: the shape of `node` against the one claimed.
+        Index variables around it are taken at any value in range (the
+        label speaks of the shape only)."""
         if isinstance(label, T.Name):
             v = self.link(part, node, label)
-            v.kind = "name"
+            v.kind, v.text = "name", text
             return v
-        brace = {"under": "_", "over": "^"}
         claimed = T.shape_of(label, self.d.dims)
-        text = f"{self.src(node)} \\in \\mathbb{{R}}^{{{shape_tex(claimed)}}}"
+        m = Meaning(self.d, self.d.notation, self.step.latex)
+        m.free = dict(self.m.free)
         try:
-            info = self.m.sh(node, {k: self.m.size(v) for k, v in env.items()})
+            info = m.sh(node, {k: None for k in env})
         except StepShapeError as err:
             return self.verdict(part, "label", text, SHAPE, f"the labelled expression cannot be formed: {err}")
         actual = info.shape
@@ -951,6 +959,9 @@ class _Checker:
     # ---- equalities
     def link(self, part, left, right) -> StepVerdict:
         text = f"{self.src(left)} = {self.src(right)}"
+        tree = self.step.tree
+        if isinstance(tree, T.Chain) and tree.cases and part == "link1":
+            text = self.src(tree)
         kind = "equality"
         shapes = []
         for side, node in (("left", left), ("right", right)):
@@ -1236,7 +1247,7 @@ def show_terms(terms: tuple, d, vars: dict) -> str:
     keys = {}
     ctx = I.Context(dict(d.forward))
     for name, e in d.forward.items():
-        keys[I.canon(I.entry(vars[name], I.P, I.Q, ctx))] = name
+        keys[I.intern(I.canon(I.entry(vars[name], I.P, I.Q, ctx)))] = name
     letters = iter("jlmrstuvabcefgh")
     out = []
     for bound, factors, coeff in terms:
@@ -1277,7 +1288,7 @@ def _factor_tex(f, names, keys, vars) -> str:
                          args[1] if args[1] is not None else 0, names, vars)
     else:
         sub = {I.P: args[0], I.Q: args[1]}
-        inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in key])
+        inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
         arg = _plain(inner, names, vars)
     return f"{fn_tex(fn, order)}({arg})"
 

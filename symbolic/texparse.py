@@ -239,6 +239,7 @@ class Chain(Node):
     members: tuple
     within: Shape | None = None
     forall: tuple | None = None  # (var, lo, hi)
+    cases: bool = field(default=False, compare=False)  # written as `\\begin{cases}`
 
 
 @dataclass(frozen=True)
@@ -374,7 +375,7 @@ class Parser:
                 self.fail("`cases` with several equations and no `\\vdots`: write one step per equation")
             return eqs[0]
         template, (var, lo, hi), _ = self.generalise(eqs[0], eqs[-1], eqs[1] if len(eqs) == 3 else None, start)
-        return self.node(Chain, start, template.members, None, (var, lo, hi))
+        return self.node(Chain, start, template.members, None, (var, lo, hi), cases=True)
 
     def env_name(self, peek=False) -> str:
         k = self.i
@@ -400,7 +401,7 @@ class Parser:
             self.next()
             shape = self.shape_items(start)
             self.expect("sym", "}")
-            return shape
+            return replace(shape, end=self.toks[self.i - 1].pos + 1)
         item = self.index_item()
         return self.node(Shape, start, item, Ix("num", 1))
 
