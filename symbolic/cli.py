@@ -11,6 +11,7 @@ from .catalogue import CATALOGUE, catalogue_files, display_path, expand, resolve
 from .derive import derive
 from .functions import CALLABLE
 from .load import DerivationError, load
+from .steps import check_steps, report_lines as step_report, summary as step_summary
 from .verify import DEFAULT_BUDGET, STATUSES, proves_every_size, verify
 from . import console
 
@@ -85,28 +86,40 @@ def _positive_float(text):
 def cmd_verify(args) -> int:
     files = expand(args.paths)
     derivations = [load(f, activation=args.activation) for f in files]  # all bad input first
-    verdicts = []
+    verdicts, step_verdicts = [], []
     with console.Progress() as progress:
         for k, d in enumerate(derivations):
             progress.update(f"gradproof: verifying {k + 1}/{len(derivations)} {display_path(d.path)}")
             results = verify(d, max_size=args.max_size, default_budget=args.budget)
             verdicts.extend(results)
+            parts = check_steps(d, max_size=args.max_size, seconds=args.budget) if d.steps else []
+            step_verdicts.extend(parts)
             if args.format == "text":
                 with progress.paused():
                     _print_text(d, results)
+                    if parts:  # the notes' steps: see `symbolic.steps`
+                        print("\n".join(step_report(parts, console.Style.for_stream(sys.stdout))), flush=True)
     counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
     if args.format == "json":
-        json.dump({"version": 1, "claims": [v.to_dict() for v in verdicts], "summary": counts},
-                  sys.stdout, indent=2)
+        doc = {"version": 1, "claims": [v.to_dict() for v in verdicts], "summary": counts}
+        if step_verdicts:
+            doc["steps"] = [v.to_dict() for v in step_verdicts]
+        json.dump(doc, sys.stdout, indent=2)
         print()
     else:
         print("\n" + console.summary_line(counts, len(verdicts), len(derivations),
                                           console.Style.for_stream(sys.stdout)))
-    return 0 if all(v.proved for v in verdicts) else 1
+        if step_verdicts:
+            print(step_summary(step_verdicts))
+    # a step part counts when proved, or when it is exactly the outcome its file expects
+    return 0 if all(v.proved for v in verdicts) and all(v.ok for v in step_verdicts) else 1
 
 
 def _print_text(d, results):
     style = console.Style.for_stream(sys.stdout)
+    if not results and d.steps:
+        print(style.paint(f"{display_path(d.path)}: {d.title}", console.BOLD), flush=True)
+        return
     print("\n".join(console.verdict_lines(f"{display_path(d.path)}: {d.title}", results, style)), flush=True)
 
 

@@ -293,6 +293,11 @@ def shape_tex(shape) -> str:
     return f"{r} \\times {c}"
 
 
+def shape_text(shape) -> str:
+    r, c = shape
+    return f"{r} x {c}"
+
+
 def _ixs(f):
     if f[0] == "E":
         return (f[2], f[3])
@@ -417,7 +422,7 @@ class Meaning:
         if t is T.Frac:
             a, b = self.sh(n.a, env), self.sh(n.b, env)
             if b.shape != (E.ONE, E.ONE):
-                self.fail(f"a fraction needs a scalar below the bar, got {shape_tex(b.shape)}", n)
+                self.fail(f"a fraction needs a scalar below the bar, got {shape_text(b.shape)}", n)
             return Info(a.shape)
         if t is T.Bin:
             return self._sh_bin(n, env)
@@ -430,8 +435,8 @@ class Meaning:
         if t is T.Inner:
             a, b = self.sh(n.a, env), self.sh(n.b, env)
             if not self.same(a.shape, b.shape):
-                self.fail(f"`\\langle a, b \\rangle` needs two vectors of one shape, got {shape_tex(a.shape)} "
-                          f"and {shape_tex(b.shape)}", n)
+                self.fail(f"`\\langle a, b \\rangle` needs two vectors of one shape, got {shape_text(a.shape)} "
+                          f"and {shape_text(b.shape)}", n)
             return Info((E.ONE, E.ONE))
         if t is T.Pattern:
             return self._sh_pattern(n, env)
@@ -450,7 +455,7 @@ class Meaning:
         one = (E.ONE, E.ONE)
         if n.op in ("+", "-"):
             if not self.same(sa, sb):
-                self.fail(f"`{n.op}` needs two sides of one shape, got {shape_tex(sa)} and {shape_tex(sb)}", n)
+                self.fail(f"`{n.op}` needs two sides of one shape, got {shape_text(sa)} and {shape_text(sb)}", n)
             return Info(tuple(x if x is not None else y for x, y in zip(sa, sb)))
         if None in sa or None in sb:
             if n.op == "odot" and self.same(sa, sb):
@@ -460,7 +465,7 @@ class Meaning:
             if sa == one or sb == one:
                 return Info(sb if sa == one else sa, "scalar")
             if not self.same(sa, sb):
-                self.fail(f"`\\odot` needs two sides of one shape, got {shape_tex(sa)} and {shape_tex(sb)}", n)
+                self.fail(f"`\\odot` needs two sides of one shape, got {shape_text(sa)} and {shape_text(sb)}", n)
             return Info(sa, "same")
         if sa == one or sb == one:
             big = b if sa == one else a
@@ -469,7 +474,7 @@ class Meaning:
             return Info((sa[0], sb[1]), "matmul")
         if (a.diag or b.diag) and self.same(sa, sb):
             return Info(sa, "hadamard", diag=a.diag and b.diag)
-        self.fail(f"a product needs the inner sizes to agree, got {shape_tex(sa)} times {shape_tex(sb)}", n)
+        self.fail(f"a product needs the inner sizes to agree, got {shape_text(sa)} times {shape_text(sb)}", n)
 
     def _sh_pattern(self, n, env) -> Info:
         env2 = dict(env)
@@ -489,14 +494,14 @@ class Meaning:
         tshape = self.sh(n.template, env2).shape
         if n.rows is not None and n.cols is not None:
             if tshape != (E.ONE, E.ONE):
-                self.fail(f"each entry of a matrix written with dots must be a scalar, got {shape_tex(tshape)}", n)
+                self.fail(f"each entry of a matrix written with dots must be a scalar, got {shape_text(tshape)}", n)
             return Info(tuple(lengths))
         if n.rows is not None:
             if tshape[0] != 1:
-                self.fail(f"each entry of a column must be a scalar or a row, got {shape_tex(tshape)}", n)
+                self.fail(f"each entry of a column must be a scalar or a row, got {shape_text(tshape)}", n)
             return Info((lengths[0], tshape[1]))
         if tshape[1] != 1:
-            self.fail(f"each entry of a row must be a scalar or a column, got {shape_tex(tshape)}", n)
+            self.fail(f"each entry of a row must be a scalar or a column, got {shape_text(tshape)}", n)
         return Info((tshape[0], lengths[1]))
 
     def _sh_grid(self, n, env) -> Info:
@@ -530,7 +535,7 @@ class Meaning:
             if _eq(num.shape[0], dshape[0]) and self.elementwise(n, info, env):
                 return Info((num.shape[0], E.ONE), "diag", diag=True, sel=sel)
             return info
-        self.fail(f"the derivative of a {shape_tex(num.shape)} matrix by a {shape_tex(dshape)} one "
+        self.fail(f"the derivative of a {shape_text(num.shape)} matrix by a {shape_text(dshape)} one "
                   "is not a matrix", n)
 
     def elementwise(self, n, info, env) -> bool:
@@ -937,12 +942,12 @@ class _Checker:
         if None in actual:
             return self.verdict(part, "label", text, UNKNOWN, "the length of the labelled vector is not determined")
         if all(_eq(x, y) for x, y in zip(actual, claimed)):
-            return self.verdict(part, "label", text, PROVED, f"`{self.src(node)}` is {shape_tex(actual)} for every size")
+            return self.verdict(part, "label", text, PROVED, f"`{self.src(node)}` is {shape_text(actual)} for every size")
         sizes = self.shape_counterexample(actual, claimed)
         cx = StepCounterexample(sizes, {}, {}, None, [[str(x) for x in self.concrete(actual, sizes)]],
                                 [[str(x) for x in self.concrete(claimed, sizes)]], True)
         return self.verdict(part, "label", text, REFUTED,
-                            f"`{self.src(node)}` is {shape_tex(actual)}, not {shape_tex(claimed)}",
+                            f"`{self.src(node)}` is {shape_text(actual)}, not {shape_text(claimed)}",
                             right=f"{self.src(node)} \\in \\mathbb{{R}}^{{{shape_tex(actual)}}}", counterexample=cx)
 
     def concrete(self, shape, sizes) -> tuple:
@@ -974,7 +979,7 @@ class _Checker:
         sa, sb = shapes
         if not self.m.same(sa, sb):
             v = self.verdict(part, kind, text, SHAPE,
-                             f"the left side is {shape_tex(sa)}, the right side {shape_tex(sb)}")
+                             f"the left side is {shape_text(sa)}, the right side {shape_text(sb)}")
             self.explain(v, left, right)
             return v
         shape = tuple(x if x is not None else y for x, y in zip(sa, sb))
@@ -986,11 +991,11 @@ class _Checker:
             self.explain(v, left, right)
         return v
 
-    def index_form(self, node, shape) -> tuple:
+    def index_form(self, node, shape, m=None) -> tuple:
+        m = m or self.m
         p, q = I.free_indices(shape)
         ctx = I.Context(dict(self.d.forward))
-        env = {}
-        return I.canon(self.m.terms(node, p, q, env, ctx))
+        return fold_fixed(I.canon(m.terms(node, p, q, {}, ctx)))
 
     def same_for_every_size(self, left, right, shape) -> bool:
         try:
@@ -1068,15 +1073,34 @@ class _Checker:
     def explain(self, v: StepVerdict, left, right):
         """Give the true value of what the chain computes, and a one-edit fix if there is one."""
         ref = self.step.tree.members[0] if isinstance(self.step.tree, T.Chain) else left
-        if not isinstance(ref, T.Deriv) and isinstance(left, T.Deriv):
+        if not isinstance(self.unalias(ref), T.Deriv) and isinstance(self.unalias(left), T.Deriv):
             ref = left
+        forms = []
         try:
             shape = self.m.sh(ref, {}).shape
             if None not in shape:
-                v.right = f"{self.src(ref)} = {self.show(ref, shape)}"
+                forms.append(f"{self.src(ref)} = {self.show(self.unalias(ref), shape)}")
+            deriv = self.unalias(ref)
+            if isinstance(deriv, T.Deriv) and not (isinstance(deriv.num, T.Name) and deriv.num.name == LOSS):
+                # what the chain would be with the loss above the bar
+                loss = replace(deriv, num=T.Name(LOSS))
+                m = Meaning(self.d, self.d.notation, self.step.latex)
+                m.free = dict(self.m.free)
+                shape = m.sh(loss, {}).shape
+                self_m, self.m = self.m, m
+                try:
+                    forms.append(f"{tex(loss)} = {self.show(loss, shape)}")
+                finally:
+                    self.m = self_m
         except (StepShapeError, TypeError, KeyError):
             pass
+        v.right = "; ".join(forms) or None
         v.repair = self.find_repair(left, right)
+
+    def unalias(self, node):
+        while isinstance(node, T.Name) and node.name in self.d.notation:
+            node = self.d.notation[node.name]
+        return node
 
     def show(self, node, shape) -> str:
         closed = self.closed_form(node)
@@ -1109,14 +1133,31 @@ class _Checker:
                     sa, sb = m.sh(whole, {}).shape, m.sh(other, {}).shape
                     if None in sa or None in sb or not m.same(sa, sb):
                         continue
-                    p, q = I.free_indices(sa)
-                    ta = I.canon(m.terms(whole, p, q, {}, I.Context(dict(self.d.forward))))
-                    tb = I.canon(m.terms(other, p, q, {}, I.Context(dict(self.d.forward))))
-                    if I.difference(ta, tb) == ():
-                        return f"`{self.src(before)}` should be `{tex(after)}`"
+                    if I.difference(self.index_form(whole, sa, m), self.index_form(other, sa, m)) == ():
+                        return f"`{tex(before)}` should be `{tex(after)}`"
                 except (StepShapeError, TypeError, KeyError):
                     continue
         return None
+
+
+def fold_fixed(form: tuple) -> tuple:
+    """One spelling for a function taken at a fixed entry: `g'(z_1)` is
+    written with the fixed index inside the argument's form, never as an
+    argument (the index form's differentiation gives the latter)."""
+    out = []
+    for bound, factors, coeff in form:
+        out.append(I.Term(coeff, dict(bound), [_fold_factor(f) for f in factors]))
+    return I.canon(out)
+
+
+def _fold_factor(f):
+    if f[0] != "F":
+        return f
+    _, fn, order, key, args = f
+    sub = {I.P: args[0] if isinstance(args[0], int) else I.P, I.Q: args[1] if isinstance(args[1], int) else I.Q}
+    inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
+    new_args = tuple(None if isinstance(a, int) else a for a in args)
+    return ("F", fn, order, I.intern(fold_fixed(inner)), new_args)
 
 
 def _matrix(m) -> list:
@@ -1232,7 +1273,7 @@ def core_latex(e: E.Expr) -> str:
     return f"{_wrap(e.a, 2)} \\cdot {_wrap(e.b, 3)}"
 
 
-_CORE_PREC = {E.Add: 1, E.Scale: 2, E.MatMul: 2, E.Mul: 3, E.Pow: 4, E.Transpose: 5}
+_CORE_PREC = {E.Add: 1, E.Scale: 2, E.MatMul: 2, E.Mul: 2, E.Pow: 4, E.Transpose: 5}
 
 
 def _wrap(e, prec) -> str:
@@ -1312,3 +1353,74 @@ def _entry_tex(name, i, j, names, vars) -> str:
     if not idx:
         return base
     return f"{base}_{{{','.join(_index_tex(x, names) for x in idx)}}}"
+
+
+# ---------------------------------------------------------------- the terminal report
+
+def report_lines(results: list, style=None) -> list:
+    """The step-by-step report of one file, as lines: each part placed by
+    section and equation, and under a part that does not hold, the
+    evidence, the right form, a likely mistake and a counterexample."""
+    from .console import MARKS, Style
+    style = style or Style()
+    if not results:
+        return []
+    lines = ["  steps, by section and equation:"]
+    pw = max(len(v.place) for v in results)
+    kw = max(len(v.part) for v in results)
+    hw = max(len(_head(v)) for v in results)
+    indent = " " * (4 + style.mark_width() + pw)
+    seen = set()
+    for v in results:
+        mark = style.mark(v.status) + " " * (style.mark_width() - len(MARKS[v.status][0 if style.unicode else 1]))
+        head = style.paint(f"{_head(v):<{hw}}", MARKS[v.status][2] if v.ok else "31")
+        lines.append(f"  {mark} {v.place:<{pw}}  {v.part:<{kw}}  {head}  {v.text}")
+
+        def row(label, value):
+            lines.append(f"{indent}{style.paint(label, '2')} {value}")
+
+        if v.note and v.place not in seen:
+            row("reading:", v.note)
+        seen.add(v.place)
+        if v.proved and v.expected is None:
+            continue
+        if v.expected is not None and not v.ok:
+            row("NOT AS EXPECTED:", f"the file expects {v.expected}")
+        row("evidence:", v.detail)
+        if v.right:
+            row("right form:", v.right)
+        if v.repair:
+            row("likely mistake:", v.repair)
+        c = v.counterexample
+        if c is not None and c.point:
+            where = ", ".join(f"{k}={n}" for k, n in {**c.sizes, **c.indices}.items()) or "no dims"
+            row("counterexample:", "at " + where + (f", with {c.function}" if c.function else ""))
+            row("", "; ".join(f"{name} = {_mat(value)}" for name, value in c.point.items()))
+            how = "exact" if c.exact else "to 20 digits"
+            row("", f"left side {_mat(c.left)}, right side {_mat(c.right)} ({how})")
+        elif c is not None:
+            where = ", ".join(f"{k}={n}" for k, n in c.sizes.items())
+            row("counterexample:", f"at {where} the expression is {' x '.join(c.left[0])}, "
+                                   f"the label says {' x '.join(c.right[0])}")
+    return lines
+
+
+def _head(v: StepVerdict) -> str:
+    if v.expected is None:
+        return v.headline()
+    return v.headline() + (" (expected)" if v.ok else " (NOT expected)")
+
+
+def _mat(rows) -> str:
+    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+
+
+def summary(results: list) -> str:
+    """`56 step parts: 47 proved, 6 refuted, 3 shape-error; 9 wrong as expected`."""
+    counts = {s: sum(v.status == s for v in results) for s in STATUSES}
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    expected = sum(1 for v in results if v.expected is not None and v.ok)
+    off = sum(1 for v in results if not v.ok)
+    tail = f"; {expected} wrong as the files expect" if expected else ""
+    tail += f"; {off} NOT as expected or unproved" if off else ""
+    return f"{len(results)} step parts: {parts or 'none'}{tail}"

@@ -72,7 +72,11 @@ def tokenize(text: str) -> list:
     if not isinstance(text, str):
         raise TexError(f"expected LaTeX text, got {type(text).__name__} {text!r}")
     toks, i, n = [], 0, len(text)
+    left = None  # where a dropped `\\left` stood: its delimiter's span starts there
     while i < n:
+        if left is not None and toks and toks[-1].pos > left:
+            toks[-1] = Tok(toks[-1].kind, toks[-1].value, left)
+            left = None
         c = text[i]
         script = bool(toks) and toks[-1].kind == "sym" and toks[-1].value in "_^"
         if c.isspace():
@@ -86,6 +90,8 @@ def tokenize(text: str) -> list:
             name = m.group(0) if m else text[i + 1:i + 2]
             if not name:
                 raise TexError("a lone `\\` at the end", i, text)
+            if name == "left":
+                left = i
             if name not in IGNORED:
                 toks.append(Tok("cmd", name, i))
             i += 1 + len(name)
@@ -293,8 +299,13 @@ class Parser:
         return f"%{self.counter}"
 
     def node(self, cls, start, *args, **kw):
-        return cls(*args, pos=start, end=self.toks[self.i - 1].pos + len(self.toks[self.i - 1].value)
-                   if self.i else start, **kw)
+        return cls(*args, pos=start, end=self.last_end(), **kw)
+
+    def last_end(self) -> int:
+        if not self.i:
+            return 0
+        t = self.toks[self.i - 1]
+        return self.text.index(t.value, t.pos) + len(t.value) if t.value else t.pos
 
     # -- statements
     def statement(self) -> Node:

@@ -20,7 +20,7 @@ def _id(p):
 @pytest.mark.parametrize("path", FILES, ids=_id)
 def test_every_catalogue_claim_is_proved_for_every_size(path):
     verdicts = verify(load(path))
-    assert verdicts, f"{path} has no claims"
+    assert verdicts or load(path).steps, f"{path} has no claims and no steps"
     for v in verdicts:
         assert v.status == "proved", (v, v.detail)
 
