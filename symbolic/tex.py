@@ -26,7 +26,8 @@ from .functions import prime
 # ---------------------------------------------------------------- spellings
 
 FUNCTIONS = {
-    # name: the head; `#` in a call template stands for the argument
+    # name: its head, written before `(argument)`; or a template, where `#`
+    # stands for the argument (the head of its derivatives is then upright)
     "sigmoid":  r"\sigma",
     "tanh":     r"\tanh",
     "relu":     r"\operatorname{ReLU}",
@@ -34,7 +35,7 @@ FUNCTIONS = {
     "identity": r"\operatorname{id}",
     "exp":      r"\exp",
     "log":      r"\log",
-    "recip":    r"\operatorname{recip}",
+    "recip":    r"\frac{1}{#}",
     "step":     r"\operatorname{step}",
 }
 
@@ -316,7 +317,20 @@ def _wide(t: Tex) -> bool:
     return t.prec >= POW and bool(re.match(r"d[A-Za-z\\]|\\mathrm|\\frac", t.s))
 
 
+def _constant_factor(e: E.Mul) -> E.Expr | None:
+    """`c * A` for a Hadamard product with a (broadcast) constant, so
+    `1/2 * (2 * A)` prints as `A`."""
+    for x, y in ((e.a, e.b), (e.b, e.a)):
+        x = x.a if isinstance(x, E.Broadcast) else x
+        if isinstance(x, E.Const):
+            return E.scale(x.value, y)
+    return None
+
+
 def _m_mul(p, e):
+    c = _constant_factor(e)
+    if c is not None:
+        return p.m(c)
     return _product(p, e.a, e.b, "had", f" {p.n.odot} ", p.m(e.a), p.m(e.b))
 
 
@@ -347,19 +361,23 @@ def _m_transpose(p, e):
     return Tex(f"{wrap(p.m(e.a), ATOM)}^{{{p.n.T}}}", POW)
 
 
-def _function(p, fn, order, arg: Tex) -> str:
+def _function(p, fn, order, arg: Tex) -> Tex:
     head = FUNCTIONS.get(fn) or name_tex(fn)
+    if "#" in head:
+        if order == 0:
+            return Tex(head.replace("#", arg.s), PROD)  # grouped under a power or transpose
+        head = rf"\operatorname{{{fn}}}"
     head += "'" * order if order <= 3 else f"^{{({order})}}"
     inner = arg.s
     tall = r"\frac" in inner or r"\sum" in inner or r"\left(" in inner
-    return head + (group(inner) if tall else f"({inner})")
+    return Tex(head + (group(inner) if tall else f"({inner})"), ATOM)
 
 
 def _m_apply(p, e):
     d = p.derivative(e)
     if d is not None:
         return p.m(d)
-    return Tex(_function(p, e.fn, e.order, p.m(e.a)), ATOM)
+    return _function(p, e.fn, e.order, p.m(e.a))
 
 
 def _power_sign(p, e) -> str:
@@ -421,6 +439,9 @@ def _x_matmul(p, e, i, j):
 
 
 def _x_mul(p, e, i, j):
+    c = _constant_factor(e)
+    if c is not None:
+        return p.x(c, i, j)
     return _x_product(p, p.x(e.a, i, j), p.x(e.b, i, j))
 
 
@@ -440,7 +461,7 @@ def _x_apply(p, e, i, j):
     d = p.derivative(e)
     if d is not None:
         return p.x(d, i, j)
-    return Tex(_function(p, e.fn, e.order, p.x(e.a, i, j)), ATOM)
+    return _function(p, e.fn, e.order, p.x(e.a, i, j))
 
 
 def _x_pow(p, e, i, j):

@@ -40,7 +40,7 @@ def katex_errors(items) -> list:
     return [(it["tex"], err) for it, err in zip(items, results) if err is not None]
 
 
-_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$", re.S)
+_MATH = re.compile(r"(?<!\\)\$\$(.+?)\$\$|(?<!\\)\$(.+?)(?<!\\)\$", re.S)  # not `\$`
 
 
 def math_chunks(markdown: str) -> list:
