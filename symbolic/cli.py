@@ -107,10 +107,10 @@ def cmd_verify(args) -> int:
         json.dump(doc, sys.stdout, indent=2)
         print()
     else:
+        if step_verdicts:
+            print("\n" + step_summary(step_verdicts), end="")
         print("\n" + console.summary_line(counts, len(verdicts), len(derivations),
                                           console.Style.for_stream(sys.stdout)))
-        if step_verdicts:
-            print(step_summary(step_verdicts))
     # a step part counts when proved, or when it is exactly the outcome its file expects
     return 0 if all(v.proved for v in verdicts) and all(v.ok for v in step_verdicts) else 1
 
