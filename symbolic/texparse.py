@@ -776,7 +776,7 @@ class Parser:
         start = self.peek().pos
         env = self.env_name()
         if env not in ("pmatrix", "bmatrix"):
-            self.fail(f"unsupported environment `{env}` (supported: pmatrix, bmatrix, and cases for a step)")
+            self.fail_at(f"unsupported environment `{env}` (supported: pmatrix, bmatrix, and cases for a step)", start)
         rows, row = [], [self.item()]
         while True:
             if self.at("sym", "&"):
