@@ -233,7 +233,8 @@ def read_steps(path, raw, d, notation: dict) -> list:
 
 def part_names(tree) -> list:
     if isinstance(tree, T.Membership):
-        return [f"label{k + 1}" for k in range(len(tree.subjects))]
+        n = sum(1 for m in tree.subjects for _ in _labels(m, {}))
+        return [f"label{k + 1}" for k in range(n + len(tree.subjects))]
     links = [f"link{k + 1}" for k in range(len(tree.members) - 1)]
     n = sum(1 for m in tree.members for _ in _labels(m, {}))
     labels = [f"label{k + 1}" for k in range(n + (tree.within is not None))]
@@ -890,8 +891,14 @@ class _Checker:
         tree = self.step.tree
         out = []
         if isinstance(tree, T.Membership):
-            for k, s in enumerate(tree.subjects):
-                out.append(self.timed(self.label, f"label{k + 1}", s, tree.shape, {},
+            n = 0
+            for s in tree.subjects:
+                for node, env in _labels(s, {}):
+                    n += 1
+                    out.append(self.timed(self.label, f"label{n}", node.a, node.label, env, self.src(node)))
+            for s in tree.subjects:
+                n += 1
+                out.append(self.timed(self.label, f"label{n}", s, tree.shape, {},
                                       f"{self.src(s)} \\in {self.src(tree.shape)}"))
             return out
         members = tree.members
