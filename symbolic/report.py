@@ -356,10 +356,21 @@ _TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^":
              "“": "``", "”": "''", "…": r"\dots{}", "ŷ": r"$\hat{y}$", "✓": r"$\checkmark$", "✗": r"$\times$"}
 
 
+_SUPERSCRIPT = re.compile(r"\^(\([^()]*\)|\w+)")
+
+
 def tex_text(s: str) -> str:
     r"""Plain text for pdflatex with its stock fonts: specials escaped, a few
     symbols as math, Latin-1 letters kept, other characters reduced to
-    their ASCII base (or `?`)."""
+    their ASCII base (or `?`); `R^n` and `R^(n x m)` as superscripts."""
+    parts = _SUPERSCRIPT.split(s)
+    if len(parts) > 1:
+        return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
+                       for k, x in enumerate(parts))
+    return _tex_chars(s)
+
+
+def _tex_chars(s: str) -> str:
     out = []
     for ch in s:
         if ch in _TEX_TEXT:
@@ -370,7 +381,7 @@ def tex_text(s: str) -> str:
             out.append(_greek(ch))
         else:
             base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append(tex_text(base) if base else "?")
+            out.append(_tex_chars(base) if base else "?")
     return "".join(out)
 
 

@@ -136,7 +136,9 @@ def test_tex_text_escapes_specials_and_reduces_unicode():
     assert tex_text("50% & $5 #2 {x} a_b ~ ^ \\") == (
         r"50\% \& \$5 \#2 \{x\} a\_b \textasciitilde{} \textasciicircum{} \textbackslash{}")
     assert tex_text("R^n → R^k × ŷ, α, é, ǅ, 中") == (
-        r"R\textasciicircum{}n $\to$ R\textasciicircum{}k $\times$ $\hat{y}$, $\alpha$, é, Dz, ?")
+        r"R\textsuperscript{n} $\to$ R\textsuperscript{k} $\times$ $\hat{y}$, $\alpha$, é, Dz, ?")
+    assert tex_text("X in R^(n x m), |e|^2 ^ 2") == (
+        r"X in R\textsuperscript{(n x m)}, \textbar{}e\textbar{}\textsuperscript{2} \textasciicircum{} 2")
 
 
 def test_the_latex_document_compiles(tmp_path, entries):
@@ -149,7 +151,7 @@ def test_the_latex_document_compiles(tmp_path, entries):
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
     tex = path.read_text()
     assert tex.startswith(r"\documentclass") and tex.rstrip().endswith(r"\end{document}")
-    assert r"\section*{wrong\_claims: A layer with three wrong claims: R\textasciicircum{}n $\to$" in tex
+    assert r"\section*{wrong\_claims: A layer with three wrong claims: R\textsuperscript{n} $\to$" in tex
 
 
 def test_a_title_full_of_specials_still_compiles(tmp_path):
