@@ -1,0 +1,665 @@
+"""Python source from a derived backward pass: NumPy only, one step a line.
+
+The pipeline, each stage a function below:
+
+1. `prepare`: every derivative `fn'(u)` is replaced by the rule table's
+   form (`sigmoid'(Z)` -> `sigmoid(Z) * (1 - sigmoid(Z))`), constants are
+   folded, and a subexpression equal to a named forward value or earlier
+   step becomes that name (`sigmoid(Z)` -> `Yhat`);
+2. `Function`: the statements one generated function needs (dead ones
+   dropped), with repeated subexpressions named once and matrix products
+   or sums nested inside other work given their own line;
+3. `Function.emit`: each statement as NumPy, the elementwise work in place
+   (`dZ = 1.0 - Yhat; dZ *= Yhat; dZ *= dY`), writing into the buffer of a
+   value no longer needed where one of the same shape is free;
+4. `module_source`: the module: docstring with the formulas and their
+   verdicts, the stable helpers it uses, the argument checks, `forward`
+   and `gradients`.
+"""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from symbolic import expr as E
+from symbolic.functions import prime
+
+from . import checks, stable
+
+# ---------------------------------------------------------------- the printer table
+# One entry per IR node: how it reads as a NumPy expression (`p(child, prec)`
+# prints a child, in parentheses if its precedence is lower than `prec`).
+
+_PREC = {E.Add: 1, E.Scale: 2, E.Mul: 2, E.MatMul: 2, E.Pow: 4, E.Transpose: 5, E.Sum: 5}
+
+PRINT = {
+    E.Var:       lambda e, p: e.name,
+    E.Const:     lambda e, p: number(e.value),
+    E.MatMul:    lambda e, p: f"{p(e.a, 2)} @ {p(e.b, 3)}",
+    E.Add:       lambda e, p: (f"{p(e.a, 1)} - {p(e.b.a, 2)}" if _negated(e.b) else f"{p(e.a, 1)} + {p(e.b, 2)}"),
+    E.Mul:       lambda e, p: f"{p(e.a, 2)} * {p(e.b, 3)}",
+    E.Scale:     lambda e, p: f"-{p(e.a, 3)}" if e.c == -1 else f"{number(e.c)} * {p(e.a, 3)}",
+    E.Transpose: lambda e, p: f"{p(e.a, 6)}.T",
+    E.Apply:     lambda e, p: f"{helper(e.fn, e.order)}({p(e.a, 0)})",
+    E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {e.p}",
+    E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
+    E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
+}
+
+# In-place spellings of the elementwise nodes, for `out=` and augmented assignment.
+UFUNC = {"add": ("np.add", "+", "+="), "subtract": ("np.subtract", "-", "-="),
+         "multiply": ("np.multiply", "*", "*=")}
+
+
+def number(c) -> str:
+    c = Fraction(int(c.p), int(c.q)) if isinstance(c, sympy.Rational) else Fraction(c)
+    if c.denominator & (c.denominator - 1) == 0:  # a power of two: exact as a float
+        return repr(float(c))
+    return f"({c.numerator} / {c.denominator})"
+
+
+def _axis(axis) -> str:
+    return "" if axis is None else f"axis={axis}, "
+
+
+def _negated(e) -> bool:
+    return isinstance(e, E.Scale) and e.c == -1
+
+
+def expression(e: E.Expr) -> str:
+    """`e` as one NumPy expression (allocating)."""
+    def p(child, prec):
+        inner = child.a if isinstance(child, E.Broadcast) else child
+        s = PRINT[type(inner)](inner, p)
+        low = _PREC.get(type(inner), 9) < prec or (isinstance(inner, E.Scale) and prec > 2)
+        if isinstance(inner, E.Const) and inner.value < 0:
+            low = prec > 1
+        return f"({s})" if low else s
+    return p(e, 0)
+
+
+def helper(fn: str, order: int) -> str:
+    """The name of the module-level helper computing fn^(order)."""
+    spelling = stable.FUNCTIONS.get(fn)
+    if spelling is None:
+        raise NotImplementedError(f"no NumPy spelling for the function `{fn}`; "
+                                  f"add it to numeric.stable.FUNCTIONS")
+    if order == 0:
+        return "_" + spelling.numpy.__name__
+    if order == 1 and spelling.derivative is not stable.RULE:
+        return "_" + spelling.derivative.__name__
+    raise NotImplementedError(f"no NumPy spelling for the derivative of order {order} of `{fn}`")
+
+
+# ---------------------------------------------------------------- 1. prepare
+
+def derivative(fn: str, order: int, u: E.Expr) -> E.Expr:
+    """fn^(order)(u) from the rule table, as an expression in table functions."""
+    spelling = stable.FUNCTIONS.get(fn)
+    if spelling is not None and spelling.derivative is not stable.RULE:
+        return E.Apply(fn, order, u)  # printed by its own helper
+    t = E.Var("%u", u.shape, "intermediate")
+    d = prime(fn, t)
+    if d is None:
+        raise NotImplementedError(f"the rule table has no derivative of `{fn}`, and "
+                                  f"numeric.stable.FUNCTIONS gives none")
+    for _ in range(order - 1):
+        d = _d_du(d, t)
+    return E.broadcast(E.substitute(d, {"%u": u}), u.shape)
+
+
+def _d_du(e: E.Expr, t: E.Var) -> E.Expr:
+    """d e / d t for an elementwise expression `e` in `t`."""
+    k = type(e)
+    if k is E.Var:
+        return E.const(1 if e.name == t.name else 0)
+    if k is E.Const:
+        return E.const(0)
+    if k is E.Broadcast:
+        return _d_du(e.a, t)
+    if k is E.Add:
+        return E.add(_d_du(e.a, t), _d_du(e.b, t))
+    if k is E.Mul:
+        return E.add(E.mul(_d_du(e.a, t), e.b), E.mul(e.a, _d_du(e.b, t)))
+    if k is E.Scale:
+        return E.scale(e.c, _d_du(e.a, t))
+    if k is E.Pow:
+        return E.mul(E.scale(e.p, E.power(e.a, e.p - 1)), _d_du(e.a, t))
+    if k is E.Apply:
+        return E.mul(E.apply(e.fn, e.a, e.order + 1), _d_du(e.a, t))
+    raise NotImplementedError(f"not elementwise: `{k.__name__}`")
+
+
+def expand(e: E.Expr) -> E.Expr:
+    """`e` with derivatives in rule-table form and constants folded."""
+    if isinstance(e, E.Apply) and e.order >= 1:
+        d = derivative(e.fn, e.order, expand(e.a))
+        return d if isinstance(d, E.Apply) and d.order == e.order and d.fn == e.fn else expand(d)
+    if not e.children():
+        return e
+    kids = [expand(c) for c in e.children()]
+    if type(e) is E.Mul:
+        for c, other in ((kids[0], kids[1]), (kids[1], kids[0])):
+            value = _constant(c)
+            if value is not None:
+                return E.broadcast(E.scale(value, other), e.shape)
+    if type(e) is E.Add:
+        for c, other in ((kids[0], kids[1]), (kids[1], kids[0])):
+            if _constant(c) == 0:
+                return E.broadcast(other, e.shape)
+    return E.rebuild(e, kids)
+
+
+def _constant(e: E.Expr):
+    inner = e.a if isinstance(e, E.Broadcast) else e
+    return inner.value if isinstance(inner, E.Const) else None
+
+
+def prepare(statements: list) -> list:
+    """[(name, expr)] in order -> [(name, expr, original)], derivatives
+    expanded and every subexpression equal to an earlier statement's value
+    replaced by its name."""
+    known, out = {}, []
+    for name, e in statements:
+        original = e
+        e = _replace(expand(e), known)
+        if not _leaf(e):
+            known.setdefault(e, E.Var(name, e.shape, "intermediate"))
+        out.append((name, e, original))
+    return out
+
+
+def _replace(e: E.Expr, known: dict) -> E.Expr:
+    if e in known:
+        return known[e]
+    if not e.children():
+        return e
+    return E.rebuild(e, [_replace(c, known) for c in e.children()])
+
+
+# ---------------------------------------------------------------- 2. one function
+
+@dataclass
+class Statement:
+    name: str
+    expr: E.Expr
+    original: E.Expr | None = None  # as derived, for a comment
+
+
+def _leaf(e: E.Expr) -> bool:
+    """An operand that costs nothing to use: a name, a constant, a view."""
+    if isinstance(e, (E.Var, E.Const)):
+        return True
+    if isinstance(e, (E.Broadcast, E.Transpose)):
+        return _leaf(e.a)
+    return False
+
+
+def _nodes(e: E.Expr, top: bool = True):
+    """The non-leaf subexpressions of `e`, not counting `e` itself if `top`."""
+    if not top and not _leaf(e):
+        yield e
+    for c in e.children():
+        yield from _nodes(c, False)
+
+
+class Function:
+    """The statements one generated function runs, ready to print.
+
+    `params`: argument names, each with its shape in `shapes`; `statements`:
+    [(name, expr, original)] from `prepare`; `results`: the names returned.
+    """
+
+    def __init__(self, params: list, shapes: dict, statements: list, results: list, taken: set):
+        self.params, self.results = list(params), list(results)
+        self.shapes = dict(shapes)
+        self.taken = set(taken) | set(params) | {s[0] for s in statements}
+        needed = set(results)
+        for name, e, _ in reversed(statements):
+            if name in needed:
+                needed |= E.variables(e)
+        body = [Statement(n, e, o) for n, e, o in statements if n in needed]
+        self.body = []
+        for s in self._share(body):
+            self.body.extend(self._flatten(s))
+        for s in self.body:
+            self.shapes[s.name] = s.expr.shape
+
+    def fresh(self, e: E.Expr) -> str:
+        inner = e.a if isinstance(e, E.Broadcast) else e
+        base = "t"
+        if isinstance(inner, E.Apply) and inner.order == 0 and isinstance(inner.a, E.Var):
+            base = f"{inner.fn}_{inner.a.name}"
+        name, i = base, 0
+        while name in self.taken:
+            i += 1
+            name = f"{base}{i}"
+        self.taken.add(name)
+        return name
+
+    def _share(self, body: list) -> list:
+        """Name each non-leaf subexpression that occurs more than once, so
+        it is computed once."""
+        counts: dict = {}
+        for s in body:
+            for node in _nodes(s.expr):
+                counts[node] = counts.get(node, 0) + 1
+        shared = sorted((n for n, c in counts.items() if c > 1), key=lambda n: len(list(E.walk(n))))
+        names, out = {}, []
+        for s in body:
+            present = set(_nodes(s.expr))
+            for node in shared:
+                if node not in names and node in present:
+                    out.append(Statement(self.fresh(node), _replace_below(node, names)))
+                    names[node] = E.Var(out[-1].name, node.shape, "intermediate")
+            out.append(Statement(s.name, _replace_below(s.expr, names), s.original))
+        return out
+
+    def _flatten(self, s: Statement) -> list:
+        """`s`, preceded by the temporaries it needs so that matrix products
+        and sums have plain operands and each elementwise node has at most
+        one operand that is itself computed (which becomes the buffer the
+        node updates in place)."""
+        pre = []
+
+        def hoist(e):
+            if _leaf(e):
+                return e
+            e = visit(e)
+            pre.append(Statement(self.fresh(e), e))
+            return E.Var(pre[-1].name, e.shape, "intermediate")
+
+        def visit(e):
+            k = type(e)
+            if k is E.Broadcast:
+                return E.Broadcast(hoist(e.a), e.shape)
+            if k is E.Transpose:
+                return E.Transpose(hoist(e.a))
+            if k is E.MatMul:
+                return E.MatMul(hoist(e.a), hoist(e.b))
+            if k is E.Sum:
+                return E.Sum(hoist(e.a), e.axis)
+            if k in (E.Add, E.Mul):
+                a, b = visit(e.a), e.b
+                b = visit(b) if _leaf(a) or _leaf(_negand(b)) else hoist(b)
+                return k(a, b)
+            if k in (E.Scale, E.Pow, E.Apply):
+                return _with_child(e, visit(e.a))
+            return e
+
+        top = visit(s.expr)
+        return pre + [Statement(s.name, top, s.original)]
+
+    # ------------------------------------------------------------ 3. emit
+
+    def emit(self) -> list:
+        """The body as lines of Python.  A value whose buffer nothing reads
+        any more lends it to the next value of its shape (`out=`); the
+        arguments' buffers are never written."""
+        lines = []
+        last = {}
+        for i, s in enumerate(self.body):
+            for v in E.variables(s.expr):
+                last[v] = i
+        for r in self.results:
+            last[r] = len(self.body)
+        buffer = {p: None for p in self.params}  # name -> the name that allocated its memory
+        holders: dict = {}
+        self.views = set()
+        for i, s in enumerate(self.body):
+            e = s.expr
+            if _leaf(e) and _constant(e) is None:
+                source = _var_of(e)
+                buffer[s.name] = buffer[source]
+                if buffer[s.name] is not None:
+                    holders[buffer[s.name]].append(s.name)
+                if isinstance(e, E.Broadcast) and e.a.shape != e.shape:
+                    lines.append(f"{s.name} = np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})")
+                    self.views.add(s.name)
+                else:
+                    lines.append(f"{s.name} = {expression(e)}")
+                    self.views.add(s.name) if isinstance(e, E.Transpose) else None
+                continue
+            if _constant(e) is not None:
+                lines.append(f"{s.name} = np.full({_shape_text(e.shape)}, {number(_constant(e))}, "
+                             f"dtype={self.params[0]}.dtype)")
+                buffer[s.name], holders[s.name] = s.name, [s.name]
+                continue
+            ops = chain(e)
+            donor = self._donor(i, e, ops, holders, last)
+            if len(ops) > 1 or (s.original is not None and E.text(s.original) != E.text(e)):
+                lines.append(f"# {s.name} = {E.text(s.original if s.original is not None else e)}")
+            # `out=` names the buffer by the value it holds now
+            lines.extend(render(ops, s.name, holders[donor][-1] if donor else None))
+            owner = donor or s.name
+            buffer[s.name] = owner
+            holders.setdefault(owner, []).append(s.name)
+        self.buffer = buffer
+        return lines
+
+    def _donor(self, i, e, ops, holders, last):
+        """A buffer `e` may be written into: one of `e`'s shape, allocated
+        here, that no later statement and no later op of this one reads."""
+        if ops[0][0] == "sum":
+            return None
+        later = set()
+        for op in ops[1:]:
+            later |= _reads(op)
+        first = _reads(ops[0])
+        for owner, names in holders.items():
+            if self.shapes[owner] != e.shape or set(names) & set(self.results):
+                continue
+            if any(last.get(n, -1) > i or n in later for n in names):
+                continue
+            if ops[0][0] == "matmul" and set(names) & first:
+                continue  # NumPy would copy an operand that overlaps `out`
+            return owner
+        return None
+
+    def returns(self) -> list:
+        """The results as printed, copied where one would share memory with
+        an argument, a read-only view or an earlier result."""
+        seen, out = set(), []
+        for r in self.results:
+            owner = self.buffer.get(r)
+            if owner is None or owner in seen or r in self.views:
+                out.append(f"{r}.copy()")
+            else:
+                out.append(r)
+            seen.add(owner)
+        return out
+
+
+def _with_child(e: E.Expr, child: E.Expr) -> E.Expr:
+    if isinstance(e, E.Scale):
+        return E.Scale(e.c, child)
+    if isinstance(e, E.Pow):
+        return E.Pow(child, e.p)
+    return E.Apply(e.fn, e.order, child)
+
+
+def _negand(e):
+    return e.a if _negated(e) else e
+
+
+def _var_of(e: E.Expr) -> str:
+    while not isinstance(e, E.Var):
+        e = e.a
+    return e.name
+
+
+def _replace_below(e: E.Expr, names: dict) -> E.Expr:
+    if not e.children():
+        return e
+    return E.rebuild(e, [_replace(c, names) for c in e.children()])
+
+
+def _shape_text(shape) -> str:
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+# ---------------------------------------------------------------- elementwise chains
+
+T = "<target>"  # the buffer being computed, as an op's operand
+
+
+def chain(e: E.Expr) -> list:
+    """Ops computing `e` into one buffer: the first op creates it, each later
+    op updates it in place.  An op is (kind, operand..., [parameter]); an
+    operand is an `Expr` or `T`."""
+    k = type(e)
+    if k is E.MatMul:
+        return [("matmul", e.a, e.b)]
+    if k is E.Sum:
+        return [("sum", e.a, _axis(e.axis))]
+    if k is E.Scale:
+        return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
+    if k is E.Pow:
+        return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(e.p))
+    if k is E.Apply:
+        return _unary(e.a, "helper", helper(e.fn, e.order))
+    if k in (E.Add, E.Mul):
+        op, a, b = ("multiply" if k is E.Mul else "add"), e.a, e.b
+        if k is E.Add and _negated(b):
+            op, b = "subtract", b.a
+        elif k is E.Add and _negated(a):
+            op, a, b = "subtract", b, a.a
+        if _leaf(a) and _leaf(b):
+            return [(op, a, b)]
+        if not _leaf(a):
+            return chain(a) + [(op, T, b)]
+        return chain(b) + [(op, a, T)]
+    raise NotImplementedError(f"cannot print `{k.__name__}` as NumPy")
+
+
+def _unary(a: E.Expr, kind: str, *params) -> list:
+    return [(kind, a, *params)] if _leaf(a) else chain(a) + [(kind, T, *params)]
+
+
+def _reads(op) -> set:
+    return set().union(*(E.variables(a) for a in op[1:] if isinstance(a, E.Expr)))
+
+
+def render(ops: list, target: str, donor: str | None) -> list:
+    """Lines running `ops` into `target`: a new array, or `donor`'s memory."""
+    lines = []
+    for i, (kind, *args) in enumerate(ops):
+        show = _full if kind in ("matmul", "sum") else _operand
+        shown = [target if a is T else show(a) if isinstance(a, E.Expr) else a for a in args]
+        if i == 0:
+            lines.append(f"{target} = " + (_allocating(kind, shown) if donor is None else _into(kind, shown, donor)))
+        else:
+            lines.append(_in_place(kind, shown, args, target))
+    return lines
+
+
+def _operand(e: E.Expr) -> str:
+    if isinstance(e, E.Broadcast) and not isinstance(e.a, E.Const):
+        return expression(e.a)  # NumPy broadcasting
+    return expression(e)
+
+
+def _full(e: E.Expr) -> str:
+    if isinstance(e, E.Broadcast) and e.a.shape != e.shape:
+        return f"np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})"
+    return expression(e)
+
+
+def _allocating(kind, a) -> str:
+    if kind in UFUNC:
+        right = f"({a[1]})" if a[1].startswith("-") else a[1]
+        return f"{a[0]} {UFUNC[kind][1]} {right}"
+    return {
+        "matmul": lambda: f"{a[0]} @ {a[1]}",
+        "sum": lambda: f"{a[0]}.sum({a[1]}keepdims=True)",
+        "negative": lambda: f"-{a[0]}",
+        "scale": lambda: f"{a[1]} * {a[0]}",
+        "square": lambda: f"np.square({a[0]})",
+        "power": lambda: f"{a[0]} ** {a[1]}",
+        "helper": lambda: f"{a[1]}({a[0]})",
+    }[kind]()
+
+
+def _into(kind, a, out) -> str:
+    if kind in UFUNC:
+        return f"{UFUNC[kind][0]}({a[0]}, {a[1]}, out={out})"
+    return {
+        "matmul": lambda: f"np.matmul({a[0]}, {a[1]}, out={out})",
+        "negative": lambda: f"np.negative({a[0]}, out={out})",
+        "scale": lambda: f"np.multiply({a[0]}, {a[1]}, out={out})",
+        "square": lambda: f"np.square({a[0]}, out={out})",
+        "power": lambda: f"np.power({a[0]}, {a[1]}, out={out})",
+        "helper": lambda: f"{a[1]}({a[0]}, out={out})",
+    }[kind]()
+
+
+def _in_place(kind, shown, raw, t) -> str:
+    if kind in UFUNC:
+        if raw[0] is T:
+            return f"{t} {UFUNC[kind][2]} {shown[1]}"
+        if kind != "subtract":  # commutative
+            return f"{t} {UFUNC[kind][2]} {shown[0]}"
+        return f"np.subtract({shown[0]}, {t}, out={t})"
+    if kind == "scale":
+        return f"{t} *= {shown[1]}"
+    return _into(kind, shown, t)
+
+
+# ---------------------------------------------------------------- 4. the module
+
+@dataclass
+class Source:
+    """What the module's docstring and constants say, besides the code."""
+    name: str  # the derivation's catalogue name or file stem
+    path: str  # as shown
+    title: str
+    origin: str  # the file's `source`
+    activation: str | None
+    generic: list  # generic function names replaced by `activation`
+    closed: dict  # input -> (closed form text, verdict headline)
+    claims: list  # [(input, text, headline)], verified as written in the file
+    claims_generic: bool  # claims verified with a generic function
+
+
+def module_source(d, grads, info: Source) -> str:
+    """The text of a standalone module computing `d`'s forward pass and the
+    derived gradients `grads`; it imports nothing but NumPy."""
+    params_f = list(d.inputs)
+    params_g = params_f + ([d.upstream.name] if d.upstream is not None else [])
+    shapes = {n: v.shape for n, v in d.inputs.items()}
+    if d.upstream is not None:
+        shapes[d.upstream.name] = d.upstream.shape
+    forward = prepare(list(d.forward.items()))
+    both = prepare(list(d.forward.items()) + list(grads.steps))
+    taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
+    taken |= {"np", "dtype"} | set(_HELPER_NAMES)
+    f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
+    results = [f"d{n}" for n in d.inputs]
+    g_fn = Function(params_g, shapes, both, results, taken)
+    used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
+                   for op in chain(s.expr) if op[0] == "helper"})
+
+    out = ['"""' + _docstring(d, grads, info, params_f, params_g, shapes) + '"""',
+           "import numpy as np", "", "_ndarray = np.ndarray",
+           "_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))",
+           "_EXP_MAX = {" + ", ".join(f"np.dtype(np.{t}): {v!r}" for t, v in
+                                      ((str(k), v) for k, v in stable._EXP_MAX.items())) + "}",
+           "", "", "# ---- stable elementwise functions", ""]
+    for name in used:
+        out += [_helper_source(name), ""]
+    out += ["# ---- argument checks", ""]
+    for fn in (checks._as_float_arrays, checks._shape_error):
+        out += [inspect.getsource(fn).rstrip(), "", ""]
+    out += [f"DERIVATION = {info.name!r}", f"ACTIVATION = {info.activation!r}",
+            f"INPUTS = {tuple(params_f)!r}",
+            f"UPSTREAM = {d.upstream.name if d.upstream is not None else None!r}",
+            f"OUTPUT = {d.output.name!r}",
+            f"SHAPES = {{{', '.join(f'{n!r}: {_spec(shapes[n])!r}' for n in params_g)}}}",
+            f"VERDICTS = {{{', '.join(f'{n!r}: {v[1]!r}' for n, v in info.closed.items())}}}",
+            "", ""]
+    out += _function("forward", f_fn, f"{d.output.name}, the output of `{info.name}`, at one point.",
+                     lambda r: f"return {r[0]}")
+    out += ["", ""]
+    what = ", ".join(f"dJ/d{n}" for n in d.inputs)
+    J = f"for J = <{d.upstream.name}, {d.output.name}>" if d.upstream is not None else f"of the scalar {d.output.name}"
+    out += _function("gradients", g_fn, f"{what} {J}, as a dict keyed by input name.",
+                     lambda r: "return {" + ", ".join(f"{n!r}: {x}" for n, x in zip(d.inputs, r)) + "}")
+    return "\n".join(out) + "\n"
+
+
+_HELPER_NAMES = ["_" + s.numpy.__name__ for s in stable.FUNCTIONS.values()] + \
+    ["_" + s.derivative.__name__ for s in stable.FUNCTIONS.values() if s.derivative is not stable.RULE]
+
+
+def _helper_source(name: str) -> str:
+    fn = getattr(stable, name[1:])
+    return inspect.getsource(fn).replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip() + "\n"
+
+
+def _spec(shape) -> tuple:
+    return tuple(int(s) if s.is_Integer else str(s) for s in shape)
+
+
+def _function(name, fn: Function, doc, tail) -> list:
+    lines = fn.emit()
+    out = [f"def {name}({', '.join(fn.params)}):", f'    """{doc}"""']
+    out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
+    return out
+
+
+def _checks(params, shapes) -> list:
+    """Inline argument checks: the fast test, then each dim bound by name
+    from the first argument that has it and tested in the others."""
+    first = params[0]
+    types = " is ".join(f"type({p})" for p in params) + " is _ndarray"
+    dtypes = " and ".join([f"{first}.dtype in _FLOATS"] + [f"{p}.dtype is {first}.dtype" for p in params[1:]])
+    names = ", ".join(params) + ("," if len(params) == 1 else "")
+    error = f"    _shape_error(SHAPES, {tuple(params)!r}, ({names}))"
+    lines = [f"if not ({types}", f"        and {dtypes}):",
+             f"    {names} = _as_float_arrays({tuple(params)!r}, ({names}))",
+             "if " + " or ".join(f"{p}.ndim != 2" for p in params) + ":", error]
+    bound, tests = set(), []
+    for p in params:
+        binds, want = [], []
+        for i, dim in enumerate(shapes[p]):
+            text = str(dim)
+            want.append(text)
+            if not dim.is_Integer and text not in bound:
+                bound.add(text)
+                binds.append(i)
+        if len(binds) == 2:
+            lines.append(f"{want[0]}, {want[1]} = {p}.shape")
+        elif binds:
+            lines.append(f"{want[binds[0]]} = {p}.shape[{binds[0]}]")
+        tested = [i for i in range(2) if i not in binds]
+        if len(tested) == 2:
+            tests.append(f"{p}.shape != ({want[0]}, {want[1]})")
+        elif tested:
+            tests.append(f"{p}.shape[{tested[0]}] != {want[tested[0]]}")
+    if tests:
+        lines += ["if " + " or ".join(tests) + ":", error]
+    return lines
+
+
+def _docstring(d, grads, info: Source, params_f, params_g, shapes) -> str:
+    act = f" with {', '.join(info.generic)} = {info.activation}" if info.generic else ""
+    lines = [f"Gradients of `{info.name}`{act}.", "", f"Generated by gradproof from {info.path}."]
+    lines += [""] + textwrap.wrap(info.title + (f" ({info.origin})" if info.origin else ""), 79) + [""]
+    lines += [
+             "Shapes: " + ", ".join(f"{n} {_shape_text(shapes[n])}" for n in params_g) + ".", "",
+             "Forward:"]
+    lines += [f"    {n} = {E.text(e)}" for n, e in d.forward.items()]
+    J = f"J = <{d.upstream.name}, {d.output.name}>" if d.upstream is not None else f"the scalar J = {d.output.name}"
+    lines += ["", f"Backward, for {J} (derived by gradproof's rule table):"]
+    lines += [f"    {n} = {E.text(e)}" for n, e in grads.steps]
+    fns = sorted({(n.fn, n.order) for _, e in grads.steps for n in E.walk(e)
+                  if isinstance(n, E.Apply) and n.order >= 1})
+    if fns:
+        lines += ["", "with"]
+        for fn, order in fns:
+            t = E.Var("t", (E.ONE, E.ONE))
+            try:
+                rule = E.text(expand(E.Apply(fn, order, t)))
+            except NotImplementedError:
+                rule = "?"
+            lines.append(f"    {E.fn_text(fn, order)}(t) = {rule}")
+    lines += ["", "Closed forms, each checked against dJ/d(input) in index form:"]
+    width = max(len(t) for t, _ in info.closed.values()) if info.closed else 0
+    lines += [f"    dJ/d{n} = {t:<{width}}   [{v}]" for n, (t, v) in info.closed.items()]
+    if info.claims:
+        how = (f"verified with {', '.join(info.generic)} generic, so for every function"
+               if info.claims_generic else "verified")
+        lines += ["", f"Claims written in the file, {how}:"]
+        width = max(len(t) for _, t, _ in info.claims)
+        lines += [f"    dJ/d{n} = {t:<{width}}   [{v}]" for n, t, v in info.claims]
+    args = ", ".join(params_g)
+    lines += ["", "Use:", f"    forward({', '.join(params_f)}) -> {d.output.name}",
+              f"    gradients({args}) -> {{{', '.join(f'{n!r}: dJ/d{n}' for n in params_f)}}}",
+              "Arguments are 2-D float32 or float64 arrays, all of one dtype; the results",
+              "have it too.  Nothing is written into the arguments."]
+    text = "\n".join(lines) + "\n"
+    return text.replace("\\", "\\\\").replace('"', '\\"')  # the file's own text stays text

@@ -1,0 +1,246 @@
+"""From a derivation file to NumPy functions, through a cache of generated code.
+
+Generating a module runs `symbolic` (load, derive, verify: SymPy).  The
+text is stored under a key made of the file's bytes, the options and the
+code that generates it, so another process asking for the same gradients
+reads and runs the stored module and never imports SymPy.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import linecache
+import os
+import tempfile
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+# The catalogue ships beside `symbolic` (see `symbolic.catalogue`); it is
+# found here without importing `symbolic`, which imports SymPy.
+_CATALOGUE = _HERE.parent / "derivations"
+_GENERATOR_FILES = [_HERE / "codegen.py", _HERE / "stable.py", _HERE / "checks.py", _HERE / "compile.py"]
+_GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
+FORMAT = "1"  # of the stored modules
+
+
+class GradientFunction:
+    """The derived gradients of one derivation as NumPy functions.
+
+    `grads(**arrays)` -> {input: dJ/d(input)}; `grads.forward(**inputs)` ->
+    the output; `grads.source` is the generated module's text and
+    `grads.module` the module itself (`forward`, `gradients`).
+    """
+
+    def __init__(self, module, source: str, name: str, activation: str | None, cached: Path | None):
+        self.module, self.source, self.name = module, source, name
+        self.activation, self.cached = activation, cached
+        self.inputs = module.INPUTS
+        self.upstream = module.UPSTREAM
+        self.output = module.OUTPUT
+        self.shapes = module.SHAPES
+        self.verdicts = module.VERDICTS
+        self.arguments = self.inputs + ((self.upstream,) if self.upstream else ())
+        self._gradients, self._forward = module.gradients, module.forward
+
+    def __call__(self, *args, **arrays) -> dict:
+        """dJ/d(input) for every input, keyed by input name."""
+        try:
+            return self._gradients(*args, **arrays)
+        except TypeError:
+            self._explain(args, arrays, self.arguments, "gradients")
+            raise
+
+    def forward(self, *args, **arrays):
+        """The output of the forward pass."""
+        try:
+            return self._forward(*args, **arrays)
+        except TypeError:
+            self._explain(args, arrays, self.inputs, "forward")
+            raise
+
+    def _explain(self, args, arrays, expected, what):
+        """Raise a clear `TypeError` if the arguments' names are wrong."""
+        call = f"{self.name} {what}"
+        want = ", ".join(f"{n}=..." for n in expected)
+        if args:
+            raise TypeError(f"{call}: pass the arrays by name: ({want})") from None
+        missing = [n for n in expected if n not in arrays]
+        extra = [n for n in arrays if n not in expected]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append("missing " + ", ".join(f"`{n}`" for n in missing))
+            if extra:
+                parts.append("unexpected " + ", ".join(f"`{n}`" for n in extra))
+            raise TypeError(f"{call}: {'; '.join(parts)}; expected ({want})") from None
+
+    def __repr__(self):
+        act = f", {self.activation}" if self.activation else ""
+        shapes = ", ".join(f"{n}: {_shape(self.shapes[n])}" for n in self.arguments)
+        proved = set(self.verdicts.values())
+        verdict = proved.pop() if len(proved) == 1 else "; ".join(f"d{n}: {v}" for n, v in self.verdicts.items())
+        return f"<GradientFunction {self.name}{act} ({shapes}) -> " \
+               f"{', '.join('d' + n for n in self.inputs)}: {verdict}>"
+
+
+def _shape(dims) -> str:
+    return " x ".join(str(d) for d in dims)
+
+
+def gradients(derivation, activation: str | None = None) -> GradientFunction:
+    """NumPy gradients of a derivation: a catalogue name (`"layer_batch"`) or
+    the path of a derivation file.
+
+    `activation` names the function (`"sigmoid"`, `"tanh"`, ...) that
+    replaces the file's generic `g`; its derivative comes from the rule
+    table.  The returned object computes
+
+        grads(W=W, X=X, b=b, dY=dY)  ->  {"W": dJ/dW, "X": dJ/dX, "b": dJ/db}
+
+    for J = <dY, Yhat>, with the steps `symbolic.derive` found and proved.
+    """
+    path = locate(derivation)
+    name = _display_name(path)
+    try:
+        content = path.read_bytes()
+    except OSError:
+        content = None  # `symbolic` reports it
+    if content is not None:
+        key = cache_key(content, activation)
+        stored = _cache_dir() / f"{name.replace('/', '.')}-{activation or 'as-written'}-{key[:20]}.py"
+        if stored.is_file():
+            return _load(stored.read_text(encoding="utf-8"), name, activation, stored)
+    source = generate(path, activation)
+    if content is None:
+        return _load(source, name, activation, None)
+    return _load(source, name, activation, _store(stored, source))
+
+
+def export(derivation, activation: str | None = None, out=None) -> str:
+    """The standalone module text of `gradients(derivation, activation)`,
+    written to the path `out` if given."""
+    source = gradients(derivation, activation).source
+    if out is not None:
+        Path(out).write_text(source, encoding="utf-8")
+    return source
+
+
+def locate(derivation) -> Path:
+    """The derivation file's path, as `symbolic.resolve` finds it."""
+    path = Path(derivation)
+    if path.suffix != ".toml" and not path.exists():
+        entry = _CATALOGUE / f"{derivation}.toml"
+        if entry.is_file():
+            return entry
+    if path.is_file():
+        return path
+    from symbolic import resolve  # for its error
+    return resolve(derivation)
+
+
+def _display_name(path: Path) -> str:
+    try:
+        return path.resolve().relative_to(_CATALOGUE).with_suffix("").as_posix()
+    except ValueError:
+        return path.stem
+
+
+# ---------------------------------------------------------------- generation
+
+def generate(path: Path, activation: str | None) -> str:
+    """Load, derive and verify the derivation, and print the module."""
+    from symbolic import derive, load, verify
+    from symbolic.functions import CALLABLE
+    from symbolic.load import DerivationError
+    from symbolic.verify import proves_every_size
+
+    from .codegen import Source, module_source
+
+    written = load(path)
+    if activation is not None and not written.generic:
+        raise DerivationError(path, None, f"declares no generic function for `activation` "
+                                          f"{activation!r} to replace; leave it out")
+    if activation is None and written.generic:
+        names = ", ".join(f"`{g}`" for g in written.generic)
+        raise DerivationError(path, f"functions.{written.generic[0]}",
+                              f"{names} is generic: name the function that replaces it "
+                              f"(`activation`: one of {', '.join(CALLABLE)})")
+    d = load(path, activation=activation) if activation is not None else written
+    grads = derive(d)
+    closed = {n: (_text(e), "proved for every size" if proves_every_size(d, e, n)
+                  else "NOT confirmed in index form") for n, e in grads.closed.items()}
+    claims = [(v.wrt, v.text, v.headline()) for v in verify(written)]
+    shown = _display_name(path)
+    where = f"derivations/{shown}.toml" if _inside(path, _CATALOGUE) else str(path)
+    info = Source(shown, where, d.title, d.source, activation, written.generic, closed, claims,
+                  bool(written.generic))
+    return module_source(d, grads, info)
+
+
+def _text(e) -> str:
+    from symbolic import text
+    return text(e)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- cache
+
+_generator_hash = None
+
+
+def cache_key(content: bytes, activation: str | None) -> str:
+    """sha256 of the file's bytes, the options, and the generating code."""
+    global _generator_hash
+    if _generator_hash is None:
+        h = hashlib.sha256(FORMAT.encode())
+        for f in _GENERATOR_FILES:
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+        _generator_hash = h.hexdigest()
+    h = hashlib.sha256(_generator_hash.encode())
+    h.update(repr(activation).encode() + b"\0" + content)
+    return h.hexdigest()
+
+
+def _cache_dir() -> Path:
+    """$GRADPROOF_CACHE, else $XDG_CACHE_HOME/gradproof, else ~/.cache/gradproof."""
+    if os.environ.get("GRADPROOF_CACHE"):
+        return Path(os.environ["GRADPROOF_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "gradproof"
+
+
+def _store(path: Path, source: str) -> Path | None:
+    """Write atomically; None if the cache cannot be written (it is optional)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+        return path
+    except OSError:
+        return None
+
+
+def _load(source: str, name: str, activation, path: Path | None) -> GradientFunction:
+    """Run the module text; from its file when stored, so that
+    `inspect.getsource` finds every generated function."""
+    if path is not None:
+        spec = importlib.util.spec_from_file_location(f"gradproof_generated_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return GradientFunction(module, source, name, activation, path)
+    filename = f"<gradproof {name} {activation or ''}>".replace(" >", ">")
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    import types
+    module = types.ModuleType(f"gradproof_generated_{name}")
+    module.__file__ = filename
+    exec(compile(source, filename, "exec"), module.__dict__)
+    return GradientFunction(module, source, name, activation, None)

@@ -1,0 +1,146 @@
+"""Numerically stable NumPy spellings of the scalar functions, one table.
+
+Each function takes a float32 or float64 array `z` and an optional `out`
+(which may be `z` itself: every helper is safe in place) and keeps the
+dtype.  None overflows, returns `nan` or `inf`, or warns for finite input
+where the mathematical value is finite; in particular for |z| up to 1e4 in
+float32 and float64.
+
+The derivative of a function comes from `symbolic`'s rule table
+(`sigmoid' = sigmoid * (1 - sigmoid)`), so the generated code reuses the
+forward value; a function the rule table leaves without a derivative
+names it here.  The generated modules copy the source of the helpers they
+use, so an exported module needs nothing but NumPy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+# exp(t) is finite for t up to these (log of the largest float, rounded down)
+_EXP_MAX = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
+
+
+# ---------------------------------------------------------------- activations
+
+def sigmoid(z, out=None):
+    """1 / (1 + exp(-z)); exp's argument is capped where it would overflow,
+    which changes the value by less than the smallest normal float."""
+    out = np.negative(z, out=out)
+    np.minimum(out, _EXP_MAX.get(out.dtype, 709.0), out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.reciprocal(out, out=out)
+
+
+def tanh(z, out=None):
+    return np.tanh(z, out=out)
+
+
+def relu(z, out=None):
+    return np.maximum(z, 0.0, out=out)
+
+
+def softplus(z, out=None):
+    """log(1 + exp(z)) as max(z, 0) + log1p(exp(-|z|))."""
+    positive = np.maximum(z, 0.0)
+    out = np.abs(z, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += positive
+    return out
+
+
+def identity(z, out=None):
+    if out is None:
+        return z.copy()
+    np.copyto(out, z)
+    return out
+
+
+def step(z, out=None):
+    """1 where z > 0, else 0 (the derivative of relu)."""
+    positive = np.greater(z, 0.0)
+    if out is None:
+        return positive.astype(z.dtype)
+    np.copyto(out, positive)
+    return out
+
+
+# ---------------------------------------------------------------- elementary
+
+def exp(z, out=None):
+    return np.exp(z, out=out)
+
+
+def log(z, out=None):
+    return np.log(z, out=out)
+
+
+def recip(z, out=None):
+    return np.reciprocal(z, out=out)
+
+
+def zero(z, out=None):
+    """0 everywhere: the derivative of a piecewise-constant function."""
+    if out is None:
+        return np.zeros_like(z)
+    out.fill(0.0)
+    return out
+
+
+# ---------------------------------------------------------------- for losses
+
+def log_sigmoid(z, out=None):
+    """log(sigmoid(z)) = -softplus(-z), as min(z, 0) - log1p(exp(-|z|))."""
+    negative = np.minimum(z, 0.0)
+    out = np.abs(z, out=out)
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    np.subtract(negative, out, out=out)
+    return out
+
+
+def log_softmax(z, axis=0):
+    """z - log(sum(exp(z), axis)), shifted by the largest entry first."""
+    shifted = z - z.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def softmax(z, axis=0):
+    """exp(z) / sum(exp(z), axis), shifted by the largest entry first."""
+    e = np.exp(z - z.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+# ---------------------------------------------------------------- the table
+
+RULE = "the rule table"  # the derivative comes from `symbolic.functions.prime`
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a scalar function of `symbolic.ACTIVATIONS` is computed in NumPy."""
+    name: str
+    numpy: Callable  # z, out=None -> array, stable
+    derivative: Callable | str  # RULE, or a helper for a function the rule table leaves open
+
+
+FUNCTIONS = {s.name: s for s in [
+    # ---- activations
+    Spelling("sigmoid", sigmoid, RULE),     # sigmoid * (1 - sigmoid): the forward value, reused
+    Spelling("tanh", tanh, RULE),           # 1 - tanh**2
+    Spelling("relu", relu, RULE),           # step
+    Spelling("softplus", softplus, RULE),   # sigmoid
+    Spelling("identity", identity, RULE),   # 1 (the IR drops identity before printing)
+    # ---- elementary functions
+    Spelling("exp", exp, RULE),
+    Spelling("log", log, RULE),             # recip
+    Spelling("recip", recip, RULE),         # -recip**2
+    Spelling("step", step, zero),           # 0 away from the jump
+]}
