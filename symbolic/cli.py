@@ -66,6 +66,12 @@ def _parser():
     rp.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
     console.add_notation_arguments(rp)
     rp.set_defaults(run=cmd_report)
+
+    ex = sub.add_parser("export", help="write the derived gradients as a standalone NumPy module")
+    ex.add_argument("path", metavar="FILE", help="a derivation file or catalogue name")
+    ex.add_argument("--activation", choices=CALLABLE, help="the function that replaces generic ones")
+    ex.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
+    ex.set_defaults(run=cmd_export)
     return ap
 
 
@@ -177,6 +183,22 @@ def cmd_report(args) -> int:
             print(f"gradproof: error: cannot write `{args.output}` ({err.strerror})", file=sys.stderr)
             return 2
         print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from numeric import export
+    text = export(args.path, activation=args.activation)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as err:
+        print(f"gradproof: error: cannot write `{args.output}` ({err.strerror})", file=sys.stderr)
+        return 2
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
