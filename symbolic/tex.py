@@ -337,6 +337,8 @@ def _m_mul(p, e):
 def _m_add(p, e, sub=None):
     sub = sub or p.m
     left = sub(e.a)
+    if left.kind == "sum":  # `\left(\sum_{j} x_{j}\right) + b`: a sum's reach stays plain
+        left = Tex(group(left.s), ATOM)
     b = e.b.a if isinstance(e.b, E.Broadcast) else e.b
     if isinstance(b, E.Scale) and b.c < 0:
         right = sub(E.scale(-b.c, b.a))
@@ -350,8 +352,11 @@ def _m_add(p, e, sub=None):
 def _m_scale(p, e, inner=None):
     t = inner or p.m(e.a)
     c = e.c
-    body = wrap(t, PROD)
+    big = t.s.startswith(r"\sum")  # `\frac{1}{2} \sum_{j} ...`, grouped as a whole in a product
+    body = t.s if big else wrap(t, PROD)
     kind = t.kind if t.prec == PROD else "scalar"
+    if big:
+        return Tex(("-" if c == -1 else number_tex(c) + " ") + body, ADD, "sum")
     if c == -1:
         return Tex("-" + body, NEG, kind)
     return Tex(f"{number_tex(c)} {body}", NEG if c < 0 else PROD, kind)
@@ -394,6 +399,8 @@ def _m_broadcast(p, e):
 
 
 def _m_sum(p, e):
+    if e.axis is None:  # a number: sum the entries, `\sum_{j} (\hat{y}_{j} - y_{j})^{2}`
+        return _x_sum(p, e, None, None)
     a = p.m(e.a)
     body = a.s if a.prec == ATOM and not ("_" in a.s or "^" in a.s) else group(a.s)
     rows, cols = e.a.shape
@@ -409,7 +416,7 @@ def _m_sum(p, e):
         sub = "".join(k for k in idx if k)
     else:
         sub = ",".join(idx)
-    return Tex(f"{out}{body}_{{{sub}}}" if sub else out + body, ADD)
+    return Tex(f"{out}{body}_{{{sub}}}" if sub else out + body, ADD, "sum")
 
 
 # ---- entry form: entry (i, j), None for an axis of size one
@@ -435,7 +442,7 @@ def _x_matmul(p, e, i, j):
         return _x_product(p, p.x(e.a, i, None), p.x(e.b, None, j))
     k = p.fresh()
     body = _x_product(p, p.x(e.a, i, k), p.x(e.b, k, j))
-    return Tex(rf"\sum_{{{k}=1}}^{{{dim_tex(inner)}}} {body.s}", ADD)
+    return Tex(rf"\sum_{{{k}=1}}^{{{dim_tex(inner)}}} {body.s}", ADD, "sum")
 
 
 def _x_mul(p, e, i, j):
@@ -482,7 +489,7 @@ def _x_sum(p, e, i, j):
         j = p.fresh()
         out += rf"\sum_{{{j}=1}}^{{{dim_tex(cols)}}} "
     body = p.x(e.a, i, j)
-    return Tex(out + wrap(body, PROD), ADD) if out else body
+    return Tex(out + wrap(body, PROD), ADD, "sum") if out else body
 
 
 @dataclass(frozen=True)
@@ -630,7 +637,7 @@ def objective_tex(d, p: Printer | None = None) -> str:
     r"""`J = \langle dY, \hat{y} \rangle` with `dY = \frac{\partial J}{\partial \hat{y}}`."""
     out = name_tex(d.output.name, "intermediate")
     if d.upstream is None:
-        return f"J = {out} \\in \\mathbb{{R}}"
+        return f"J = {out} \\in \\mathbb{{R}}" if out != "J" else r"J \in \mathbb{R}"
     up = name_tex(d.upstream.name, "upstream")
     return (rf"J = \langle {up}, {out} \rangle, \quad {up} = {partial(out)} "
             rf"\in {shape_tex(d.upstream.shape)}")

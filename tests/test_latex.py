@@ -145,6 +145,11 @@ def test_values_of_a_counterexample():
     (E.power(E.apply("recip", A), 2), r"\left(\frac{1}{A}\right)^{\odot 2}"),
     (E.sum_axis(A, 0), r"\sum_{j=1}^{k} A_{j,:}"),
     (E.sum_axis(A, None), r"\sum_{j=1}^{k} \sum_{i=1}^{n} A_{ji}"),
+    (E.scale(sympy.Rational(1, 2), E.sum_axis(E.power(x, 2), None)), r"\frac{1}{2} \sum_{j=1}^{n} x_{j}^{2}"),
+    (E.add(E.sum_axis(x, None), E.sum_axis(x, None)),
+     r"\left(\sum_{j=1}^{n} x_{j}\right) + \left(\sum_{i=1}^{n} x_{i}\right)"),
+    (E.mul(E.sum_axis(x, None), E.sum_axis(x, None)),
+     r"\left(\sum_{j=1}^{n} x_{j}\right) \cdot \left(\sum_{i=1}^{n} x_{i}\right)"),
 ])
 def test_grouping_leaves_no_ambiguity(e, tex):
     assert latex(e) == tex

@@ -120,6 +120,12 @@ def test_a_section_has_the_forward_formulas_and_the_backward_pass(entries):
     assert r"dz &= dY \odot g'(z)" in section
 
 
+def test_a_scalar_loss_is_the_objective_itself():
+    md = report(["layer_mse"])
+    assert r"$J \in \mathbb{R}$ (the output is the loss)" in md
+    assert r"J &= \frac{1}{2} \sum_{j=1}^{k} \left(\hat{y}_{j} - y_{j}\right)^{2}" in md
+
+
 def test_notation_options_reach_the_report(entries):
     md = markdown(entries, T.Notation("circ", "top", "frac"))
     assert r"\circ" in md and r"^{\top}" in md and r"\frac{\partial J}{\partial \hat{y}} \circ g'(z)" in md
