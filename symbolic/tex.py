@@ -14,7 +14,7 @@ the notes: `\odot`, `^{T}`, `dY`, a product of scalars as `\cdot`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -205,14 +205,18 @@ class Printer:
     # ---- public
     def expr(self, e: E.Expr) -> str:
         """`e` in matrix form."""
-        self.used = []
+        self._start(e)
         return self.m(e).s
 
     def entry(self, e: E.Expr, i="p", j="q") -> str:
         """Entry (i, j) of `e` (indices over axes of size 1 dropped)."""
+        self._start(e)
+        return self.x(e, i, j).s
+
+    def _start(self, e: E.Expr):
+        # a bound index never takes the name of a one-letter variable
         self.reserved |= {n.name for n in E.walk(e) if isinstance(n, E.Var) and len(n.name) == 1}
         self.used = []
-        return self.x(e, i, j).s
 
     def var(self, v: E.Var) -> str:
         if self.n.upstream == "frac":
@@ -246,10 +250,9 @@ class Printer:
         return None
 
 
-def partial(of: str, wrt_tex: str = None) -> str:
-    if wrt_tex is None:
-        return rf"\frac{{\partial J}}{{\partial {of}}}"
-    return rf"\frac{{\partial {of}}}{{\partial {wrt_tex}}}"
+def partial(of: str) -> str:
+    """`\\frac{\\partial J}{\\partial of}`."""
+    return rf"\frac{{\partial J}}{{\partial {of}}}"
 
 
 def wrap(t: Tex, prec: int) -> str:
@@ -647,7 +650,8 @@ def derivation_latex(d) -> str:
     """A derivation as display math (a notebook's `_repr_latex_`)."""
     p = printer_for(d)
     lines = forward_lines(d, p)
-    claims = [f"{partial(name_tex(c.wrt))} = {claim_tex(p, c.expr, c.text)}" for c in d.claims.values()]
+    claims = [f"{partial(name_tex(c.wrt))} = {claim_tex(p, c.expr, c.text)} \\quad \\text{{(claim)}}"
+              for c in d.claims.values()]
     return "$$" + aligned(lines + claims) + "$$"
 
 
@@ -677,9 +681,6 @@ def derived_equation(v, notation: Notation | None = None) -> str | None:
         return None
     return f"{partial(name_tex(v.wrt))} = {Printer(notation).expr(v.derived_expr)}"
 
-
-def with_notation(notation: Notation, **changes) -> Notation:
-    return replace(notation, **changes)
 
 
 def verdict_latex(v) -> str:
