@@ -78,3 +78,16 @@ def test_the_renderer_refuses_what_it_should():
 @pytest.mark.parametrize("tex", [r"\mathbb{R}^{k \times n}", r"\operatorname{ReLU}(z)", r"\sigma'(z)"])
 def test_the_spellings_render_inline(tex):
     assert not katex_errors([(tex, False)])
+
+
+def test_a_missing_renderer_fails_under_ci_and_skips_elsewhere(monkeypatch, tmp_path):
+    import render_check
+    monkeypatch.setattr(render_check.shutil, "which", lambda name: None)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="node is not installed"):
+        katex_errors([("x", False)])
+    with pytest.raises(pytest.fail.Exception, match="pdflatex"):
+        render_check.pdflatex(tmp_path / "r.tex")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        katex_errors([("x", False)])
