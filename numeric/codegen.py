@@ -40,7 +40,7 @@ PRINT = {
     E.Var:       lambda e, p: e.name,
     E.Const:     lambda e, p: number(e.value),
     E.MatMul:    lambda e, p: f"{p(e.a, 2)} @ {p(e.b, 3)}",
-    E.Add:       lambda e, p: (f"{p(e.a, 1)} - {p(e.b.a, 2)}" if _negated(e.b) else f"{p(e.a, 1)} + {p(e.b, 2)}"),
+    E.Add:       lambda e, p: (f"{p(e.a, 1)} - {p(_negand(e.b), 2)}" if _negated(e.b) else f"{p(e.a, 1)} + {p(e.b, 2)}"),
     E.Mul:       lambda e, p: f"{p(e.a, 2)} * {p(e.b, 3)}",
     E.Scale:     lambda e, p: f"-{p(e.a, 3)}" if e.c == -1 else f"{number(e.c)} * {p(e.a, 3)}",
     E.Transpose: lambda e, p: f"{p(e.a, 6)}.T",
@@ -67,7 +67,16 @@ def _axis(axis) -> str:
 
 
 def _negated(e) -> bool:
-    return isinstance(e, E.Scale) and e.c == -1
+    """`-x`, or `-x` broadcast."""
+    inner = e.a if isinstance(e, E.Broadcast) else e
+    return isinstance(inner, E.Scale) and inner.c == -1
+
+
+def _negand(e):
+    """x of `-x` (broadcast as `e` is); else `e`."""
+    if not _negated(e):
+        return e
+    return E.Broadcast(e.a.a, e.shape) if isinstance(e, E.Broadcast) else e.a
 
 
 def expression(e: E.Expr) -> str:
@@ -142,6 +151,9 @@ def expand(e: E.Expr) -> E.Expr:
     if not e.children():
         return e
     kids = [expand(c) for c in e.children()]
+    value = _constant(E.rebuild(e, kids))
+    if value is not None:
+        return E.broadcast(E.Const(value), e.shape)
     if type(e) is E.Mul:
         for c, other in ((kids[0], kids[1]), (kids[1], kids[0])):
             value = _constant(c)
@@ -155,8 +167,24 @@ def expand(e: E.Expr) -> E.Expr:
 
 
 def _constant(e: E.Expr):
-    inner = e.a if isinstance(e, E.Broadcast) else e
-    return inner.value if isinstance(inner, E.Const) else None
+    """The value of `e` if it is a constant (every entry the same number)."""
+    k = type(e)
+    if k is E.Const:
+        return e.value
+    if k is E.Broadcast:
+        return _constant(e.a)
+    if k is E.Scale:
+        v = _constant(e.a)
+        return None if v is None else e.c * v
+    if k in (E.Add, E.Mul):
+        a, b = _constant(e.a), _constant(e.b)
+        if a is None or b is None:
+            return None
+        return a + b if k is E.Add else a * b
+    if k is E.Pow:
+        v = _constant(e.a)
+        return None if v is None else v ** e.p
+    return None
 
 
 def prepare(statements: list) -> list:
@@ -270,6 +298,8 @@ class Function:
             if _leaf(e):
                 return e
             e = visit(e)
+            if _leaf(e):
+                return e
             pre.append(Statement(self.fresh(e), e))
             return E.Var(pre[-1].name, e.shape, "intermediate")
 
@@ -284,9 +314,14 @@ class Function:
             if k is E.Sum:
                 return E.Sum(hoist(e.a), e.axis)
             if k in (E.Add, E.Mul):
-                a, b = visit(e.a), e.b
-                b = visit(b) if _leaf(a) or _leaf(_negand(b)) else hoist(b)
-                return k(a, b)
+                # a - b keeps its minus outside, so that it prints as a subtraction
+                signs = [k is E.Add and _negated(x) for x in (e.a, e.b)]
+                a, b = (_negand(x) if neg else x for x, neg in zip((e.a, e.b), signs))
+                if _leaf(a) or _leaf(b):
+                    a, b = visit(a), visit(b)
+                else:
+                    a, b = visit(a), hoist(b)
+                return k(*(_negative(x) if neg else x for x, neg in zip((a, b), signs)))
             if k in (E.Scale, E.Pow, E.Apply):
                 return _with_child(e, visit(e.a))
             return e
@@ -374,16 +409,18 @@ class Function:
         return out
 
 
+def _negative(e: E.Expr) -> E.Expr:
+    if isinstance(e, E.Broadcast):
+        return E.Broadcast(E.Scale(-1, e.a), e.shape)
+    return E.Scale(-1, e)
+
+
 def _with_child(e: E.Expr, child: E.Expr) -> E.Expr:
     if isinstance(e, E.Scale):
         return E.Scale(e.c, child)
     if isinstance(e, E.Pow):
         return E.Pow(child, e.p)
     return E.Apply(e.fn, e.order, child)
-
-
-def _negand(e):
-    return e.a if _negated(e) else e
 
 
 def _var_of(e: E.Expr) -> str:
@@ -425,9 +462,9 @@ def chain(e: E.Expr) -> list:
     if k in (E.Add, E.Mul):
         op, a, b = ("multiply" if k is E.Mul else "add"), e.a, e.b
         if k is E.Add and _negated(b):
-            op, b = "subtract", b.a
+            op, b = "subtract", _negand(b)
         elif k is E.Add and _negated(a):
-            op, a, b = "subtract", b, a.a
+            op, a, b = "subtract", b, _negand(a)
         if _leaf(a) and _leaf(b):
             return [(op, a, b)]
         if not _leaf(a):

@@ -44,16 +44,20 @@ class GradientFunction:
 
     def __call__(self, *args, **arrays) -> dict:
         """dJ/d(input) for every input, keyed by input name."""
+        if args:
+            self._explain(args, arrays, self.arguments, "gradients")
         try:
-            return self._gradients(*args, **arrays)
+            return self._gradients(**arrays)
         except TypeError:
             self._explain(args, arrays, self.arguments, "gradients")
             raise
 
     def forward(self, *args, **arrays):
         """The output of the forward pass."""
+        if args:
+            self._explain(args, arrays, self.inputs, "forward")
         try:
-            return self._forward(*args, **arrays)
+            return self._forward(**arrays)
         except TypeError:
             self._explain(args, arrays, self.inputs, "forward")
             raise

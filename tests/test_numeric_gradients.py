@@ -1,0 +1,245 @@
+"""Generated NumPy gradients over the catalogue, for every activation:
+against central finite differences of the generated forward pass, and
+against NumPy backward passes written by hand for each layer structure."""
+from __future__ import annotations
+
+import ast
+import inspect
+import tomllib
+import zlib
+
+import numpy as np
+import pytest
+
+from numeric import gradients
+from symbolic import catalogue_files, load
+from symbolic.functions import CALLABLE
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("GRADPROOF_CACHE", str(tmp_path_factory.getbasetemp() / "gradproof-cache"))
+
+
+def _cases():
+    for f in catalogue_files():
+        d = load(f)
+        for act in (CALLABLE if d.generic else [None]):
+            yield pytest.param(f, act, id=f"{f.stem}-{act or 'as-written'}")
+
+
+CASES = list(_cases())
+
+
+def point(grads, activation, dtype=np.float64, seed=None):
+    """Arrays for every argument at sizes 2 or 3; positive where `log` needs it."""
+    rng = np.random.default_rng(zlib.crc32(f"{grads.name} {activation} {seed}".encode()))
+    sizes = {}
+    out = {}
+    for name in grads.arguments:
+        shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, int(rng.integers(2, 4)))
+                      for d in grads.shapes[name])
+        if activation == "log":
+            out[name] = rng.uniform(0.5, 1.5, shape)
+        else:
+            out[name] = rng.standard_normal(shape)
+    return {n: a.astype(dtype) for n, a in out.items()}
+
+
+def objective(grads, arrays):
+    """J as the generated code defines it: <dY, output>, or the scalar output."""
+    def J(values):
+        y = grads.forward(**{n: values[n] for n in grads.inputs})
+        return float(np.sum(arrays[grads.upstream] * y)) if grads.upstream else float(y.sum())
+    return J
+
+
+def central_differences(J, arrays, name, h=1e-4):
+    """dJ/d`name` by the five-point central stencil, entry by entry."""
+    out = np.zeros_like(arrays[name])
+    for idx in np.ndindex(out.shape):
+        values = []
+        for step in (2, 1, -1, -2):
+            shifted = {n: a.copy() for n, a in arrays.items()}
+            shifted[name][idx] += step * h
+            values.append(J(shifted))
+        out[idx] = (-values[0] + 8 * values[1] - 8 * values[2] + values[3]) / (12 * h)
+    return out
+
+
+@pytest.mark.parametrize("path, activation", CASES)
+def test_gradients_agree_with_central_differences(path, activation):
+    grads = gradients(path, activation=activation)
+    arrays = point(grads, activation)
+    before = {n: a.copy() for n, a in arrays.items()}
+    got = grads(**arrays)
+    assert list(got) == list(grads.inputs)
+    for n, a in arrays.items():
+        assert np.array_equal(a, before[n]), f"the call wrote into its argument `{n}`"
+    J = objective(grads, arrays)
+    for name in grads.inputs:
+        fd = central_differences(J, arrays, name)
+        assert got[name].shape == arrays[name].shape and got[name].dtype == np.float64
+        scale = max(np.abs(fd).max(), 1e-6)  # a zero gradient: the stencil's rounding, 1e-12
+        assert np.abs(got[name] - fd).max() / scale < 1e-6, f"dJ/d{name}"
+
+
+@pytest.mark.parametrize("path, activation", CASES)
+def test_float32_in_float32_out(path, activation):
+    grads = gradients(path, activation=activation)
+    arrays = point(grads, activation)
+    exact = grads(**arrays)
+    single = grads(**{n: a.astype(np.float32) for n, a in arrays.items()})
+    for name in grads.inputs:
+        assert single[name].dtype == np.float32
+        np.testing.assert_allclose(single[name], exact[name], rtol=2e-4, atol=2e-5)
+    assert grads.forward(**{n: arrays[n].astype(np.float32) for n in grads.inputs}).dtype == np.float32
+
+
+# ---------------------------------------------------------------- hand-written references
+# Activations spelled independently of numeric.stable and of the rule table.
+
+ACT = {
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
+    "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
+    "relu": (lambda z: np.where(z > 0, z, 0.0), lambda z: np.where(z > 0, 1.0, 0.0)),
+    "softplus": (lambda z: np.log(1 + np.exp(z)), lambda z: 1 / (1 + np.exp(-z))),
+    "identity": (lambda z: z, lambda z: np.ones_like(z)),
+    "exp": (np.exp, np.exp),
+    "log": (np.log, lambda z: 1 / z),
+    "step": (lambda z: np.where(z > 0, 1.0, 0.0), lambda z: np.zeros_like(z)),
+}
+
+
+def _perceptron(v, f, fp):
+    z = v["w"] * v["x"] + v["b"]
+    dz = v["dY"] * fp(z)
+    return f(z), {"w": dz * v["x"], "x": dz * v["w"], "b": dz}
+
+
+def _layer(x, z_name):
+    def ref(v, f, fp):
+        z = v["W"] @ v[x] + v["b"]
+        dz = v["dY"] * fp(z)
+        return f(z), {"W": dz @ v[x].T, x: v["W"].T @ dz, "b": dz.sum(axis=1, keepdims=True)}
+    return ref
+
+
+def _layer_mse(v, f, fp):
+    z = v["W"] @ v["x"] + v["b"]
+    yhat = f(z)
+    J = 0.5 * np.sum((yhat - v["y"]) ** 2)
+    dz = (yhat - v["y"]) * fp(z)
+    return np.array([[J]]), {"W": dz @ v["x"].T, "x": v["W"].T @ dz, "b": dz, "y": v["y"] - yhat}
+
+
+def _two_layers(v, f, fp):
+    z1 = v["W1"] @ v["x"] + v["b1"]
+    a1 = f(z1)
+    z2 = v["W2"] @ a1 + v["b2"]
+    dz2 = v["dY"] * fp(z2)
+    dz1 = (v["W2"].T @ dz2) * fp(z1)
+    return f(z2), {"W1": dz1 @ v["x"].T, "b1": dz1, "W2": dz2 @ a1.T, "b2": dz2, "x": v["W1"].T @ dz1}
+
+
+# forward definitions as written (a named activation read as `g`) -> reference
+REFERENCES = {
+    (("z", "w * x + b"), ("yhat", "g(z)")): _perceptron,
+    (("z", "W @ x + b"), ("yhat", "g(z)")): _layer("x", "z"),
+    (("Z", "W @ X + b"), ("Yhat", "g(Z)")): _layer("X", "Z"),
+    (("z", "W @ x + b"), ("yhat", "g(z)"), ("J", "sum((yhat - y)**2) / 2")): _layer_mse,
+    (("z1", "W1 @ x + b1"), ("a1", "g(z1)"), ("z2", "W2 @ a1 + b2"), ("yhat", "g(z2)")): _two_layers,
+}
+
+
+def structure(path):
+    """The file's forward definitions read with tomllib, and its one activation."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    named = {f for f in CALLABLE if any(f"{f}(" in t for t in data["forward"].values())}
+    key = []
+    for name, text in data["forward"].items():
+        for f in named:
+            text = text.replace(f"{f}(", "g(")
+        key.append((name, " ".join(text.split())))
+    return tuple(key), (named.pop() if named else None)
+
+
+@pytest.mark.parametrize("path, activation", CASES)
+def test_gradients_match_a_hand_written_reference(path, activation):
+    key, written = structure(path)
+    assert key in REFERENCES, f"no hand-written NumPy reference for the forward pass of {path.name}: add one"
+    f, fp = ACT[activation or written]
+    grads = gradients(path, activation=activation)
+    arrays = point(grads, activation or written, seed=1)
+    output, expected = REFERENCES[key](arrays, f, fp)
+    np.testing.assert_allclose(grads.forward(**{n: arrays[n] for n in grads.inputs}), output,
+                               rtol=1e-12, atol=1e-12)
+    got = grads(**arrays)
+    for name, value in expected.items():
+        np.testing.assert_allclose(got[name], value, rtol=1e-10, atol=1e-12, err_msg=f"dJ/d{name}")
+
+
+# ---------------------------------------------------------------- the generated code
+
+def _computations(fn) -> list:
+    """Every matrix product and helper call in a function, as text."""
+    tree = ast.parse(inspect.getsource(fn))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+            found.append(ast.unparse(node))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("_") \
+                and node.func.id not in ("_as_float_arrays", "_shape_error"):
+            found.append(f"{node.func.id}({ast.unparse(node.args[0])})")
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "np.matmul":
+            found.append(" @ ".join(ast.unparse(a) for a in node.args[:2]))
+    return found
+
+
+@pytest.mark.parametrize("path, activation", CASES)
+def test_nothing_is_computed_twice(path, activation):
+    module = gradients(path, activation=activation).module
+    for fn in (module.forward, module.gradients):
+        done = _computations(fn)
+        assert len(done) == len(set(done)), f"repeated in {fn.__name__}: {sorted(done)}"
+
+
+def test_layer_over_a_batch_is_three_products_and_one_sigmoid():
+    grads = gradients("layer_batch", activation="sigmoid")
+    done = _computations(grads.module.gradients)
+    assert sorted(done) == sorted(["W @ X", "dZ @ X.T", "W.T @ dZ", "_sigmoid(Z)"])
+    body = inspect.getsource(grads.module.gradients)
+    # sigmoid' reuses the forward value, in place, with no temporary per factor
+    assert "dZ = 1.0 - Yhat\n    dZ *= Yhat\n    dZ *= dY\n" in body
+    assert "db = dZ.sum(axis=1, keepdims=True)" in body
+
+
+def test_repr_and_attributes():
+    grads = gradients("layer_batch", activation="sigmoid")
+    assert repr(grads) == ("<GradientFunction layer_batch, sigmoid (W: k x n, X: n x m, b: k x 1, dY: k x m) "
+                           "-> dW, dX, db: proved for every size>")
+    assert grads.inputs == ("W", "X", "b") and grads.upstream == "dY" and grads.output == "Yhat"
+    assert grads.source.startswith('"""Gradients of `layer_batch` with g = sigmoid.')
+    assert inspect.getsource(grads.module.gradients) in grads.source
+
+
+def test_results_never_share_memory_with_the_arguments():
+    grads = gradients("layer", activation="identity")  # dJ/db = dY itself
+    arrays = point(grads, "identity")
+    got = grads(**arrays)
+    for g in got.values():
+        for a in arrays.values():
+            assert not np.shares_memory(g, a)
+    got["b"] += 1.0
+    assert not np.array_equal(got["b"], arrays["dY"])
+
+
+def test_a_second_derivative_comes_from_the_rule_table(tmp_path):
+    f = tmp_path / "slope.toml"
+    f.write_text('title = "the slope of g"\noutput = "y"\nupstream = "dY"\n[dims]\nk = "k"\n'
+                 '[inputs]\nz = "k x 1"\n[functions]\ng = "elementwise"\n[forward]\ny = "g\'(z)"\n')
+    for act in ("tanh", "sigmoid", "softplus", "log"):
+        grads = gradients(f, activation=act)
+        arrays = point(grads, act)
+        fd = central_differences(objective(grads, arrays), arrays, "z")
+        np.testing.assert_allclose(grads(**arrays)["z"], fd, rtol=1e-7, atol=1e-9, err_msg=act)
