@@ -1,7 +1,9 @@
 """Steps: a derivation as the notes write it, every link and label checked.
 
 A derivation file may hold `[[steps]]`: each a displayed equation of the
-notes in their own LaTeX (see `texparse`), placed by `section` and `eq`.
+notes in their own LaTeX (`latex`, see `texparse`) or in the plain text of
+the rest of the file (`text`, see `indexparse`; both give the same trees),
+placed by `section` and `eq`.
 A chain `A = B = C \\in \\mathbb{R}^{k}` gives one verdict per link (`link1`:
 A = B, `link2`: B = C) and one per dimension label (`label1`, ... in reading
 order: every `\\underbrace`/`\\overbrace` and the closing `\\in`); where a
@@ -46,7 +48,7 @@ from .meaning import LOSS, Meaning, Sizes, StepShapeError, same_size, match_scal
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
 STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
-STEP_KEYS = {"section", "eq", "latex", "expected", "note", "written"}
+STEP_KEYS = {"section", "eq", "latex", "text", "expected", "note", "written"}
 
 
 # ---------------------------------------------------------------- data model
@@ -57,12 +59,13 @@ class Step:
     key: str  # where in the file: "steps[3]"
     section: str
     eq: str
-    latex: str
+    latex: str  # the step as written: LaTeX, or plain text when `syntax` is "text"
     tree: T.Node
     parts: list  # part names in report order: link1.., label1.., ends
     expected: dict = field(default_factory=dict)  # part -> status
     note: str = ""  # how a transcription artifact was read
     written: str = ""  # the notes' text, where the encoding differs
+    syntax: str = "latex"  # the key it came from: `latex` (see `texparse`) or `text` (see `indexparse`)
 
     @property
     def place(self) -> str:
@@ -195,21 +198,32 @@ def read_steps(path, raw, d, notation: dict) -> list:
         if extra:
             raise DerivationError(path, f"{key}.{sorted(extra)[0]}",
                                   f"unknown key; expected {', '.join(sorted(STEP_KEYS))}")
-        for k in ("section", "eq", "latex"):
+        for k in ("section", "eq"):
             if k not in spec:
                 raise DerivationError(path, key, f"missing `{k}`")
-        section, eq, latex = spec["section"], spec["eq"], spec["latex"]
+        if "latex" in spec and "text" in spec:
+            raise DerivationError(path, key, "give the step as `latex` or as `text`, not both")
+        if "latex" not in spec and "text" not in spec:
+            raise DerivationError(path, key, "missing `latex` (the notes' LaTeX) or `text` (plain text)")
+        syntax = "latex" if "latex" in spec else "text"
+        section, eq, latex = spec["section"], spec["eq"], spec[syntax]
         if not isinstance(section, str) or not section:
             raise DerivationError(path, f"{key}.section", f"expected a section name like \"IV\", got {section!r}")
         if isinstance(eq, bool) or not isinstance(eq, (int, str)):
             raise DerivationError(path, f"{key}.eq", f"expected an equation number or label, got {eq!r}")
         if not isinstance(latex, str):
-            raise DerivationError(path, f"{key}.latex", f"expected a LaTeX string, got {latex!r}")
+            raise DerivationError(path, f"{key}.{syntax}", f"expected a {'LaTeX' if syntax == 'latex' else 'text'} "
+                                                           f"string, got {latex!r}")
         latex = " ".join(latex.split())
         try:
-            tree = T.parse_statement(latex, scope)
+            if syntax == "text":
+                from .indexparse import parse_statement
+                tree = parse_statement(latex, scope)
+            else:
+                tree = T.parse_statement(latex, scope)
         except T.TexError as err:
-            raise DerivationError(path, f"{key}.latex", str(err)) from None
+            where = f"step {section}.{eq}: " if syntax == "text" else ""
+            raise DerivationError(path, f"{key}.{syntax}", where + str(err)) from None
         parts = part_names(tree)
         expected = spec.get("expected", {})
         if not isinstance(expected, dict):
@@ -226,7 +240,7 @@ def read_steps(path, raw, d, notation: dict) -> list:
             if not isinstance(spec.get(k, ""), str):
                 raise DerivationError(path, f"{key}.{k}", "expected a string")
         out.append(Step(key, section, str(eq), latex, tree, parts, dict(expected),
-                        spec.get("note", ""), spec.get("written", "")))
+                        spec.get("note", ""), spec.get("written", ""), syntax))
     return out
 
 
@@ -292,11 +306,14 @@ class _Checker:
     def __init__(self, d, step, max_size, seconds):
         self.d, self.step, self.max_size, self.seconds = d, step, max_size, seconds
         self.m = Meaning(d, d.notation, step.latex)
+        self.in_sign = " \\in " if step.syntax == "latex" else " in "
+        self.node_text = tex if step.syntax == "latex" else plain_text  # right forms in the step's own syntax
         tree = step.tree
         if isinstance(tree, T.Chain) and tree.forall is not None:
             var, lo, hi = tree.forall
             if lo != T.Ix("num", 1) or hi.kind == "var":
-                raise DerivationError(d.path, f"{step.key}.latex", "`\\forall` runs from 1 to a number or a dim")
+                what = "`\\forall`" if step.syntax == "latex" else "`for`"
+                raise DerivationError(d.path, f"{step.key}.{step.syntax}", f"{what} runs from 1 to a number or a dim")
             self.m.free[var] = self.m.size(hi)
 
     def verdict(self, part, kind, text, status, detail, **kw) -> StepVerdict:
@@ -315,7 +332,7 @@ class _Checker:
             for s in tree.subjects:
                 n += 1
                 out.append(self.timed(self.label, f"label{n}", s, tree.shape, {},
-                                      f"{self.src(s)} \\in {self.src(tree.shape)}"))
+                                      f"{self.src(s)}{self.in_sign}{self.src(tree.shape)}"))
             return out
         members = tree.members
         for k in range(len(members) - 1):
@@ -327,7 +344,7 @@ class _Checker:
                 out.append(self.timed(self.label, f"label{n}", node.a, node.label, env, self.src(node)))
         if tree.within is not None:
             out.append(self.timed(self.label, f"label{n + 1}", members[-1], tree.within, {},
-                                  f"{self.src(members[-1])} \\in {self.src(tree.within)}"))
+                                  f"{self.src(members[-1])}{self.in_sign}{self.src(tree.within)}"))
         if len(members) > 2 and not all(v.proved for v in out if v.part.startswith("link")):
             out.append(self.timed(self.link, "ends", members[0], members[-1]))
         return out
@@ -369,9 +386,11 @@ class _Checker:
         sizes = self.shape_counterexample(actual, claimed)
         cx = StepCounterexample(sizes, {}, {}, None, [[str(x) for x in self.concrete(actual, sizes)]],
                                 [[str(x) for x in self.concrete(claimed, sizes)]], True)
+        right = f"{self.src(node)} \\in \\mathbb{{R}}^{{{shape_tex(actual)}}}" if self.step.syntax == "latex" \
+            else f'{self.src(node)} in "{shape_text(actual)}"'
         return self.verdict(part, "label", text, REFUTED,
                             f"`{self.src(node)}` is {shape_text(actual)}, not {shape_text(claimed)}",
-                            right=f"{self.src(node)} \\in \\mathbb{{R}}^{{{shape_tex(actual)}}}", counterexample=cx)
+                            right=right, counterexample=cx)
 
     def concrete(self, shape, sizes) -> tuple:
         subs = {self.d.dims[k]: v for k, v in sizes.items()}
@@ -512,7 +531,7 @@ class _Checker:
                 shape = m.sh(loss, {}).shape
                 self_m, self.m = self.m, m
                 try:
-                    forms.append(f"{tex(loss)} = {self.show(loss, shape)}")
+                    forms.append(f"{self.node_text(loss)} = {self.show(loss, shape)}")
                 finally:
                     self.m = self_m
         except (StepShapeError, TypeError, KeyError):
@@ -530,6 +549,9 @@ class _Checker:
         if closed is not None:
             return closed
         terms = self.index_form(node, shape)
+        if self.step.syntax == "text":
+            from .indexparse import show_form
+            return show_form(terms, self.d, self.m.vars, shape)
         body = show_terms(terms, self.d, self.m.vars)
         r, c = shape
         if r == 1 and c == 1:
@@ -545,7 +567,8 @@ class _Checker:
         if var is None or var.name not in self.d.inputs:
             return None
         from .derive import derive
-        return core_latex(derive(self.d).closed[var.name])
+        closed = derive(self.d).closed[var.name]
+        return core_latex(closed) if self.step.syntax == "latex" else E.text(closed)
 
     def find_repair(self, left, right):
         for node, other in ((right, left), (left, right)):
@@ -557,7 +580,7 @@ class _Checker:
                     if None in sa or None in sb or not m.same(sa, sb):
                         continue
                     if I.difference(self.index_form(whole, sa, m), self.index_form(other, sa, m)) == ():
-                        return f"`{tex(before)}` should be `{tex(after)}`"
+                        return f"`{self.node_text(before)}` should be `{self.node_text(after)}`"
                 except (StepShapeError, TypeError, KeyError):
                     continue
         return None
@@ -571,6 +594,11 @@ def fold_fixed(form: tuple) -> tuple:
     for bound, factors, coeff in form:
         out.append(I.Term(coeff, dict(bound), [_fold_factor(f) for f in factors]))
     return I.canon(out)
+
+
+def plain_text(n) -> str:
+    from .indexparse import show
+    return show(n)
 
 
 def _fold_factor(f):

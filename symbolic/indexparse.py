@@ -1,0 +1,584 @@
+"""Steps in plain text -> the trees of `texparse`, without `eval`.
+
+The NumPy-like text of the rest of a derivation file, with index notation.
+A hand-written tokenizer and recursive-descent parser read it into the very
+trees `texparse` builds from the notes' LaTeX, so `meaning` and `steps`
+decide both alike:
+
+    operators     `@` a matrix product (or a scalar times anything), `*` elementwise
+                  (or a scalar times anything), `/` by a scalar, `+`, `-`, `**` a positive
+                  integer power; `*`, `@` and `/` bind alike, left to right, as in Python:
+                  `W.T @ (dY * g'(z))` needs its parentheses
+    postfix       `.T`; functions `g(z)`, `g'(z)`, `g''(z)`, `sigmoid(z)`, `exp(z)`, ...
+    indices       `x[i]`, `W[j, i]`, a column `W[:, i]`, a row `W[i, :]`; indices count
+                  from 1, as in the notes; one index on a matrix is its row (`W[i]`)
+    sums          `sum(body, j=1..k)`: over j from 1 to k (a number or a dim)
+    inner product `<a, b>`
+    derivatives   `d(A)/d(B)`: `d(yhat)/d(z)`, `d(z[i])/d(W[i, j])`, `d(J)/d(x[i])`
+    vectors       `col(e, i=1..k)` the column of the entries e_1 .. e_k, `row(e, j=1..n)`,
+                  `matrix(e, i=1..k, j=1..n)`; entry by entry, `col(a, b)` and `row(a, b)`
+    labels        `label(e, "k x 1")` claims the shape of e (shapes as in `[inputs]`:
+                  "k x n", "scalar"); `label(e, z)` says e is the value z
+    statements    `A = B = C`, a closing shape claim `... in "k x n"`, `x, w, b in "scalar"`,
+                  a trailing `for i=1..k`
+
+`d(` always opens a derivative, and `sum`, `col`, `row`, `matrix`, `label`
+are read as above before a parenthesis.  Anything else is a `PlainError`
+naming what and where (the column, and the text around it).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from . import texparse as T
+from .functions import CALLABLE
+
+
+class PlainError(T.TexError):
+    """Text outside the plain step grammar; says what, where (column) and shows the spot."""
+
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+MAX_POWER = 64
+KEYWORDS = ("sum", "col", "row", "matrix", "label")
+
+
+# ---------------------------------------------------------------- tokens
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # id, num, str, sym, end
+    value: str
+    pos: int
+    end: int
+
+
+_TOKEN = re.compile(r"""
+    (?P<space>\s+)
+  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<str>"[^"]*")
+  | (?P<sym>\*\*|\.\.|\.T(?![A-Za-z0-9_])|[-+*/@()\[\],=<>:'])
+""", re.X)
+
+
+def tokenize(text: str) -> list:
+    if not isinstance(text, str):
+        raise PlainError(f"expected a step as text, got {type(text).__name__} {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise PlainError(f"step too long: {len(text)} characters, at most {MAX_LENGTH}")
+    toks, i = [], 0
+    while i < len(text):
+        m = _TOKEN.match(text, i)
+        if m is None:
+            c = text[i]
+            hint = " (a `.` stands only in `.T` and in bounds `1..k`)" if c == "." else ""
+            if c == '"':
+                hint = " (a shape in double quotes is missing its closing `\"`)"
+            raise PlainError(f"unsupported character {c!r}{hint}", i, text)
+        kind = m.lastgroup
+        if kind == "id" and "__" in m.group():
+            raise PlainError(f"names with `__` are not allowed, got `{m.group()}`", i, text)
+        if kind != "space":
+            toks.append(Tok(kind, m.group(), i, m.end()))
+        i = m.end()
+    toks.append(Tok("end", "", len(text), len(text)))
+    return toks
+
+
+# ---------------------------------------------------------------- parser
+
+class Parser:
+    def __init__(self, text: str, scope: T.Scope):
+        self.text, self.scope = text, scope
+        self.toks = tokenize(text)
+        self.i = 0
+        self.depth = 0
+        self.callable = set(scope.functions) | set(CALLABLE)
+
+    # -- token helpers
+    def peek(self, k=0) -> Tok:
+        return self.toks[min(self.i + k, len(self.toks) - 1)]
+
+    def next(self) -> Tok:
+        t = self.peek()
+        self.i += 1
+        return t
+
+    def at(self, kind, value=None, k=0) -> bool:
+        t = self.peek(k)
+        return t.kind == kind and (value is None or t.value == value)
+
+    def fail(self, message, tok=None):
+        tok = tok or self.peek()
+        raise PlainError(message, tok.pos, self.text)
+
+    def expect(self, kind, value=None, what=None):
+        if not self.at(kind, value):
+            self.fail(f"expected {what or '`' + (value or kind) + '`'}, got {_describe(self.peek())}")
+        return self.next()
+
+    def end(self) -> int:
+        return self.toks[self.i - 1].end if self.i else 0
+
+    # -- statements
+    def statement(self) -> T.Node:
+        start = self.peek().pos
+        first = self.expr()
+        if self.at("sym", ",") or self.at("id", "in"):
+            subjects = [first]
+            while self.at("sym", ","):
+                self.next()
+                subjects.append(self.expr())
+            self.expect("id", "in", "`in \"shape\"` after the values "
+                        + ", ".join(f"`{T.source(self.text, s)}`" for s in subjects))
+            shape = self.shape()
+            st = T.Membership(tuple(subjects), shape, pos=start, end=self.end())
+        else:
+            members = [first]
+            while self.at("sym", "="):
+                self.next()
+                members.append(self.expr())
+            if len(members) == 1:
+                self.fail(f"a step needs `=` or `in`, got {_describe(self.peek())}")
+            within = None
+            if self.at("id", "in"):
+                self.next()
+                within = self.shape()
+            forall = None
+            if self.at("id", "for"):
+                self.next()
+                forall = self.bounds()
+            st = T.Chain(tuple(members), within, forall, pos=start, end=self.end())
+        if not self.at("end"):
+            self.unexpected()
+        return st
+
+    def unexpected(self):
+        t = self.peek()
+        hint = ""
+        if t.kind in ("id", "num") or t.kind == "sym" and t.value in "(<":
+            hint = " (products are written with `@` or `*`)"
+        self.fail(f"unexpected {_describe(t)}{hint}")
+
+    def bounds(self) -> tuple:
+        """`j=1..k` -> (var, lo, hi)."""
+        var = self.index_name()
+        self.expect("sym", "=", "`=` in bounds like `j=1..k`")
+        lo = self.index_item(bound=True)
+        self.expect("sym", "..", "`..` in bounds like `j=1..k`")
+        hi = self.index_item(bound=True)
+        return (var, lo, hi)
+
+    def index_name(self) -> str:
+        t = self.peek()
+        if t.kind != "id":
+            self.fail(f"expected an index name like `j`, got {_describe(t)}")
+        if t.value in self.scope.dims:
+            self.fail(f"`{t.value}` is a dim; an index runs up to it: `j=1..{t.value}`")
+        if t.value in self.scope.names or t.value in self.callable:
+            self.fail(f"`{t.value}` names a value or a function, not an index")
+        return self.next().value
+
+    def shape(self) -> T.Shape:
+        """A shape as `[inputs]` writes it: `"k x n"`, `"n x 1"`, `"scalar"`."""
+        t = self.peek()
+        if t.kind != "str":
+            hint = " (shapes take double quotes)" if t.kind == "sym" and t.value == "'" else ""
+            self.fail(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\"{hint}, got {_describe(t)}")
+        self.next()
+        body = t.value[1:-1]
+        if body.strip() == "scalar":
+            return T.Shape(T.Ix("num", 1), T.Ix("num", 1), pos=t.pos, end=t.end)
+        parts = list(re.finditer(r"[^\sx×]+", body))
+        if len(parts) != 2 or not re.fullmatch(r"\s*[^\sx×]+\s*[x×]\s*[^\sx×]+\s*", body):
+            raise PlainError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\", got {t.value}", t.pos,
+                             self.text)
+        items = []
+        for m in parts:
+            p = m.group()
+            if p.isdigit() and int(p) >= 1:
+                items.append(T.Ix("num", int(p)))
+            elif p in self.scope.dims:
+                items.append(T.Ix("dim", p))
+            else:
+                declared = ", ".join(f"`{x}`" for x in sorted(self.scope.dims)) or "none"
+                raise PlainError(f"undeclared dim `{p}` in shape {t.value} (declared dims: {declared})",
+                                 t.pos + 1 + m.start(), self.text)
+        return T.Shape(items[0], items[1], pos=t.pos, end=t.end)
+
+    # -- expressions, lowest precedence first
+    def expr(self) -> T.Node:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested too deeply: at most {MAX_DEPTH} levels")
+        start = self.peek().pos
+        out = self.term()
+        while self.at("sym", "+") or self.at("sym", "-"):
+            op = self.next().value
+            b = self.term()
+            out = T.Bin(op, out, b, pos=start, end=b.end)
+        self.depth -= 1
+        return out
+
+    def term(self) -> T.Node:
+        start = self.peek().pos
+        out = self.unary()
+        while self.at("sym", "*") or self.at("sym", "@") or self.at("sym", "/"):
+            op = self.next().value
+            b = self.unary()
+            if op == "/":
+                out = T.Frac(out, b, pos=start, end=b.end)
+            else:
+                out = T.Bin("odot" if op == "*" else "dot", out, b, pos=start, end=b.end)
+        return out
+
+    def unary(self) -> T.Node:
+        if self.at("sym", "-"):
+            t = self.next()
+            a = self.unary()
+            return T.Neg(a, pos=t.pos, end=a.end)
+        return self.power()
+
+    def power(self) -> T.Node:
+        a = self.postfix(self.atom())
+        if not self.at("sym", "**"):
+            return a
+        self.next()
+        t = self.peek()
+        if t.kind != "num" or "." in t.value or not 1 <= int(t.value) <= MAX_POWER:
+            self.fail(f"`**` needs an integer power from 1 to {MAX_POWER}, got {_describe(t)}")
+        self.next()
+        return T.Power(a, int(t.value), pos=a.pos, end=t.end)
+
+    def postfix(self, node: T.Node) -> T.Node:
+        while True:
+            if self.at("sym", "["):
+                t = self.peek()
+                if not isinstance(node, T.Name):
+                    self.fail("indices `[..]` follow a name, as in `W[j, i]`", t)
+                node = T.Index(node, self.indices(), pos=node.pos, end=self.end())
+            elif self.at("sym", ".T"):
+                self.next()
+                node = T.Transpose(node, pos=node.pos, end=self.end())
+            elif self.at("sym", "'"):
+                self.fail("a prime `'` may only follow a function name, as in `g'(z)`")
+            else:
+                return node
+
+    def indices(self) -> tuple:
+        self.expect("sym", "[")
+        items = [self.index_item()]
+        while self.at("sym", ","):
+            self.next()
+            items.append(self.index_item())
+        if self.at("sym", ":") or self.at("sym", ".."):
+            self.fail("a slice is `:` alone, the whole row or column")
+        if len(items) > 2:
+            self.fail("at most two indices, as in `W[j, i]`")
+        self.expect("sym", "]", "`]` or `,`")
+        return tuple(items)
+
+    def index_item(self, bound=False) -> T.Ix:
+        t = self.peek()
+        if t.kind == "num":
+            if "." in t.value:
+                self.fail(f"an index is a whole number, got `{t.value}`")
+            if int(t.value) < 1:
+                self.fail("indices count from 1, as in the notes")
+            self.next()
+            return T.Ix("num", int(t.value))
+        if t.kind == "id":
+            if t.value in self.scope.dims:
+                self.next()
+                return T.Ix("dim", t.value)
+            return T.Ix("var", self.index_name())
+        if t.kind == "sym" and t.value == ":" and not bound:
+            self.next()
+            if not (self.at("sym", ",") or self.at("sym", "]")):
+                self.fail("a slice is `:` alone, the whole row or column")
+            return T.Ix("colon")
+        self.fail(f"expected an index (a letter, a number from 1, a dim{'' if bound else ' or `:`'}), "
+                  f"got {_describe(t)}")
+
+    def atom(self) -> T.Node:
+        t = self.peek()
+        if t.kind == "num":
+            self.next()
+            return T.Num(Fraction(t.value), pos=t.pos, end=t.end)
+        if t.kind == "id":
+            word = t.value
+            if self.at("sym", "(", 1):
+                if word == "d":
+                    return self.derivative()
+                if word in KEYWORDS:
+                    return getattr(self, "kw_" + word)()
+            if word in self.callable:
+                return self.call()
+            return self.name()
+        if t.kind == "sym" and t.value == "(":
+            self.next()
+            inner = self.expr()
+            self.expect("sym", ")", "`)`")
+            return replace(inner, pos=t.pos, end=self.end())
+        if t.kind == "sym" and t.value == "<":
+            self.next()
+            a = self.expr()
+            self.expect("sym", ",", "`,` between the two sides of `<a, b>`")
+            b = self.expr()
+            self.expect("sym", ">", "`>` closing `<a, b>`")
+            return T.Inner(a, b, pos=t.pos, end=self.end())
+        if t.kind == "sym" and t.value == "'":
+            self.fail("a `'` is a prime after a function name (`g'(z)`); shapes take double quotes")
+        if t.kind == "str":
+            self.fail("a shape in quotes stands only in `label(e, \"k x 1\")` and after `in`")
+        self.fail(f"expected an expression, got {_describe(t)}")
+
+    def name(self) -> T.Node:
+        t = self.next()
+        if t.value in self.scope.names:
+            return T.Name(t.value, pos=t.pos, end=t.end)
+        if t.value in self.scope.dims:
+            self.fail(f"`{t.value}` is a dim, not a value", t)
+        if t.value in KEYWORDS or t.value == "d":
+            self.fail(f"`{t.value}` needs its arguments in parentheses", t)
+        known = ", ".join(f"`{n}`" for n in sorted(self.scope.names)) or "none"
+        self.fail(f"unknown name `{t.value}` (known names: {known})", t)
+
+    def call(self) -> T.Node:
+        t = self.next()
+        order = 0
+        while self.at("sym", "'"):
+            self.next()
+            order += 1
+        if not self.at("sym", "("):
+            self.fail(f"function `{t.value}` needs an argument in parentheses")
+        self.next()
+        arg = self.expr()
+        if self.at("sym", ","):
+            self.fail(f"`{t.value}` takes one argument")
+        self.expect("sym", ")", "`)`")
+        return T.Call(t.value, order, arg, pos=t.pos, end=self.end())
+
+    def derivative(self) -> T.Node:
+        """`d(A)/d(B)`."""
+        start = self.next().pos
+        self.next()
+        num = self.expr()
+        self.expect("sym", ")", "`)`")
+        if not (self.at("sym", "/") and self.at("id", "d", 1) and self.at("sym", "(", 2)):
+            self.fail("a derivative reads `d(A)/d(B)`: expected `/d(` here")
+        self.i += 3
+        den = self.expr()
+        self.expect("sym", ")", "`)`")
+        return T.Deriv(num, den, pos=start, end=self.end())
+
+    def arguments(self, word) -> list:
+        """The arguments of a keyword call: expressions and bounds `j=1..k`,
+        as ("expr", node) and ("bounds", (var, lo, hi), token)."""
+        self.next()
+        self.expect("sym", "(")
+        args = []
+        while True:
+            if self.at("id") and self.at("sym", "=", 1):
+                t = self.peek()
+                if t.value == "axis":
+                    self.fail(f"`{word}` in a step runs over an index with its bounds, as in "
+                              f"`{word}(body, j=1..k)`; axis sums are not steps")
+                args.append(("bounds", self.bounds(), t))
+            else:
+                args.append(("expr", self.expr(), self.peek()))
+            if self.at("sym", ","):
+                self.next()
+                continue
+            self.expect("sym", ")", "`,` or `)`")
+            return args
+
+    def kw_sum(self) -> T.Node:
+        start = self.peek().pos
+        args = self.arguments("sum")
+        if len(args) != 2 or args[0][0] != "expr" or args[1][0] != "bounds":
+            self.fail_at("`sum` takes a body and its bounds: `sum(body, j=1..k)`", start)
+        var, lo, hi = args[1][1]
+        return T.SumOver(var, lo, hi, args[0][1], pos=start, end=self.end())
+
+    def kw_col(self) -> T.Node:
+        return self.vector("col")
+
+    def kw_row(self) -> T.Node:
+        return self.vector("row")
+
+    def kw_matrix(self) -> T.Node:
+        start = self.peek().pos
+        args = self.arguments("matrix")
+        if [k for k, *_ in args] != ["expr", "bounds", "bounds"]:
+            self.fail_at("`matrix` takes an entry and the bounds of its rows and columns: "
+                         "`matrix(W[i, j], i=1..k, j=1..n)`", start)
+        return T.Pattern(args[0][1], args[1][1], args[2][1], pos=start, end=self.end())
+
+    def vector(self, word) -> T.Node:
+        start = self.peek().pos
+        args = self.arguments(word)
+        kinds = [k for k, *_ in args]
+        if kinds == ["expr", "bounds"]:
+            spec = args[1][1]
+            rows, cols = (spec, None) if word == "col" else (None, spec)
+            return T.Pattern(args[0][1], rows, cols, pos=start, end=self.end())
+        if "bounds" in kinds:
+            self.fail_at(f"`{word}` takes an entry and its bounds, `{word}(e, i=1..k)`, "
+                         f"or its entries one by one, `{word}(a, b, c)`", start)
+        entries = tuple(node for _, node, _ in args)
+        rows = tuple((x,) for x in entries) if word == "col" else (entries,)
+        return T.Grid(rows, pos=start, end=self.end())
+
+    def kw_label(self) -> T.Node:
+        start = self.peek().pos
+        self.next()
+        self.expect("sym", "(")
+        a = self.expr()
+        self.expect("sym", ",", "`,` and a shape, as in `label(dY, \"k x 1\")`")
+        if self.at("str"):
+            lab = self.shape()
+        elif self.at("id") and self.peek().value in self.scope.names and self.at("sym", ")", 1):
+            t = self.next()
+            lab = T.Name(t.value, pos=t.pos, end=t.end)
+        else:
+            hint = " (shapes take double quotes)" if self.at("sym", "'") else ""
+            self.fail(f"a label is a shape like \"k x 1\" or a value's name{hint}, got {_describe(self.peek())}")
+        self.expect("sym", ")", "`)`")
+        return T.Labelled(a, lab, "under", pos=start, end=self.end())
+
+    def fail_at(self, message, pos):
+        raise PlainError(message, pos, self.text)
+
+
+def _describe(t: Tok) -> str:
+    if t.kind == "end":
+        return "the end of the text"
+    return f"`{t.value}`"
+
+
+# ---------------------------------------------------------------- entry points
+
+def parse_statement(text: str, scope: T.Scope) -> T.Node:
+    """A step in plain text: a chain of equalities, an `in` claim."""
+    return Parser(text, scope).statement()
+
+
+def parse_expression(text: str, scope: T.Scope) -> T.Node:
+    p = Parser(text, scope)
+    e = p.expr()
+    if not p.at("end"):
+        p.unexpected()
+    return e
+
+
+def _show_index(ix: T.Ix) -> str:
+    if ix.kind == "colon":
+        return ":"
+    return "i" if str(ix.value).startswith("%") else str(ix.value)
+
+
+def show(n) -> str:
+    """Plain text of a small tree (names, indices, transposes, derivatives)."""
+    if isinstance(n, T.Name):
+        return n.name
+    if isinstance(n, T.Index):
+        items = ", ".join(_show_index(x) for x in n.items)
+        return f"{show(n.base)}[{items}]"
+    if isinstance(n, T.Transpose):
+        return f"{show(n.a)}.T"
+    if isinstance(n, T.Deriv):
+        return f"d({show(n.num)})/d({show(n.den)})"
+    if isinstance(n, T.Num):
+        return str(n.value)
+    return "..."
+
+
+def show_form(terms: tuple, d, vars: dict, shape) -> str:
+    """A canonical index form in the plain syntax, entry (p, q) written
+    out over its free indices: `col(sum(W[j, p] * dY[j] * g'(z[j]), j=1..k), p=1..n)`;
+    function arguments folded back into the intermediates they are."""
+    from . import index as I
+    keys = {}
+    ctx = I.Context(dict(d.forward))
+    for name in d.forward:
+        keys[I.intern(I.canon(I.entry(vars[name], I.P, I.Q, ctx)))] = name
+    letters = iter("jlmrstuvabcefgh")
+    out = []
+    for bound, factors, coeff in terms:
+        names = {b: next(letters, b) for b, _ in bound}
+        body = _product_text(factors, coeff, names, keys, vars)
+        for b, size in reversed(bound):
+            body = f"sum({body}, {names[b]}=1..{size})"
+        out.append(body)
+    text = " + ".join(out).replace("+ -", "- ") if out else "0"
+    r, c = shape
+    if r != 1 and c != 1:
+        return f"matrix({text}, p=1..{r}, q=1..{c})"
+    if r != 1:
+        return f"col({text}, p=1..{r})"
+    if c != 1:
+        return f"row({text}, q=1..{c})"
+    return text
+
+
+def _product_text(factors, coeff, names, keys, vars) -> str:
+    import sympy
+    body = " * ".join(_factor_text(f, names, keys, vars) for f in factors)
+    c = sympy.sympify(coeff)
+    if not body:
+        return str(c)
+    if c == -1:
+        return "-" + body
+    if c != 1:
+        return f"{c} * {body}"
+    return body
+
+
+def _index_text(x, names) -> str:
+    if isinstance(x, int):
+        return str(x + 1)
+    if x in names:
+        return names[x]
+    if x.startswith("@"):
+        return "i" if x[1:].startswith("%") else x[1:]
+    return x
+
+
+def _factor_text(f, names, keys, vars) -> str:
+    from . import index as I
+    if f[0] == "D":
+        return f"delta({_index_text(f[1], names)}, {_index_text(f[2], names)})"
+    if f[0] == "E":
+        return _entry_text(f[1], f[2], f[3], names, vars)
+    _, fn, order, key, args = f
+    if key in keys:
+        arg = _entry_text(keys[key], args[0] if args[0] is not None else 0,
+                          args[1] if args[1] is not None else 0, names, vars)
+    else:
+        sub = {I.P: args[0], I.Q: args[1]}
+        inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
+        parts = []
+        for bound, factors, coeff in inner:
+            local = dict(names)
+            local.update({b: next(x for x in "lmrstuv" if x not in local.values()) for b, _ in bound})
+            body = _product_text(factors, coeff, local, {}, vars)
+            for b, size in reversed(bound):
+                body = f"sum({body}, {local[b]}=1..{size})"
+            parts.append(body)
+        arg = " + ".join(parts) or "0"
+    primes = "'" * order
+    return f"{fn}{primes}({arg})"
+
+
+def _entry_text(name, i, j, names, vars) -> str:
+    var = vars.get(name)
+    r, c = var.shape if var is not None else (2, 2)
+    idx = [x for x, s in ((i, r), (j, c)) if s != 1]
+    if not idx:
+        return name
+    return f"{name}[{', '.join(_index_text(x, names) for x in idx)}]"
