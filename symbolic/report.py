@@ -6,7 +6,9 @@ r"""Verification reports people can read: Markdown, or a complete LaTeX document
 One section per derivation: its inputs and forward formulas, the objective,
 the derived backward pass, then each claim beside the derived form, the
 verdict and its evidence, the likely mistake and the counterexample of a
-claim that is wrong.  The content is built once as a list of blocks
+claim that is wrong; for a file with `[[steps]]` (the notes), every step as
+written, placed by section and equation, with the verdict of each link and
+label (see `symbolic.steps`).  The content is built once as a list of blocks
 (`Heading`, `Para`, `Display`, `Table`) of inline parts (text, math, code);
 `markdown` and `document` only write those blocks out.
 """
@@ -18,9 +20,11 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from . import tex as T
+from . import texparse as TP
 from .derive import Gradients, derive
 from .functions import ACTIVATIONS
 from .load import Derivation
+from .steps import check_steps, name_tex as step_name_tex
 from .verify import DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, verify
 
 MARKS = {  # status: (Markdown, LaTeX)
@@ -51,10 +55,18 @@ class Display:
 
 
 @dataclass
+class Verbatim:
+    """Source text shown as written (a code block), broken at spaces in LaTeX."""
+    text: str
+    lang: str = ""  # the Markdown fence's language
+
+
+@dataclass
 class Table:
     header: list  # of cells; a cell is a list of parts
     rows: list
     wide: int = -1  # the column that takes the spare width in LaTeX
+    widths: dict = field(default_factory=dict)  # column -> its share of the line in LaTeX (wraps)
 
 
 def text(s):
@@ -86,6 +98,11 @@ class Entry:
     derivation: Derivation
     gradients: Gradients
     verdicts: list = field(default_factory=list)
+    steps: list = field(default_factory=list)  # (steps.Step, [StepVerdict]) in the file's order
+
+    @property
+    def step_verdicts(self) -> list:
+        return [v for _, vs in self.steps for v in vs]
 
 
 def collect(sources, *, activation: str | None = None, max_size: int | None = None,
@@ -104,7 +121,10 @@ def collect(sources, *, activation: str | None = None, max_size: int | None = No
         if progress is not None:
             progress(k, len(derivations), d)
         g = derive(d)
-        entries.append(Entry(d, g, verify(d, max_size=max_size, default_budget=budget, grads=g)))
+        e = Entry(d, g, verify(d, max_size=max_size, default_budget=budget, grads=g))
+        if d.steps:
+            e.steps = group_steps(d.steps, check_steps(d, max_size=max_size, seconds=budget))
+        entries.append(e)
     return entries
 
 
@@ -112,10 +132,15 @@ def blocks(entries: list, notation: T.Notation | None = None) -> list:
     """The whole report as blocks: a summary, then a section per derivation."""
     verdicts = [v for e in entries for v in e.verdicts]
     out = [Heading(1, [text("gradproof report")]), Para([text(summary(verdicts, len(entries)))])]
+    parts = [v for e in entries for v in e.step_verdicts]
+    if parts:
+        out.append(Para([text(steps_summary(parts, sum(1 for e in entries if e.steps)))]))
     if verdicts:
         rows = [[[text(e.derivation.name)], [math(rf"\partial J / \partial {T.name_tex(v.wrt)}")],
                  [mark(v.status), text(" " + v.headline())]] for e in entries for v in e.verdicts]
         out.append(Table([[text("derivation")], [text("claim")], [text("verdict")]], rows))
+    if parts:
+        out.append(steps_table(entries))
     for e in entries:
         out += section(e, notation)
     return out
@@ -145,6 +170,8 @@ def section(e: Entry, notation: T.Notation | None = None) -> list:
         out += [Para([text("No claims. The closed forms:")]), Display(T.aligned(closed))]
     for v in e.verdicts:
         out += claim_blocks(v, d, p)
+    if e.steps:
+        out += steps_blocks(e)
     return out
 
 
@@ -264,6 +291,229 @@ def polynomial_tex(coeffs) -> str:
     return out or "0"
 
 
+# ---------------------------------------------------------------- steps
+
+def group_steps(steps: list, results: list) -> list:
+    """Each step with its verdicts: `check_steps` gives them in the file's
+    order, one run of parts per step."""
+    out, k = [], 0
+    for step in steps:
+        mine = []
+        while (k < len(results) and results[k].place == step.place and results[k].part in step.parts
+               and all(v.part != results[k].part for v in mine)):
+            mine.append(results[k])
+            k += 1
+        out.append((step, mine))
+    if k != len(results):
+        raise ValueError(f"{len(results) - k} step verdicts match no step, from {results[k]!r}")
+    return out
+
+
+def steps_summary(results: list, files: int | None = None) -> str:
+    """`86 step parts in 5 derivations: 76 proved for every size, 5 refuted,
+    5 shape errors; 10 wrong as the files expect.`"""
+    counts = [(sum(v.status == s for v in results), s) for s in STATUSES]
+    parts = ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n)
+    where = "" if files is None else f" in {files} derivation{'s' if files != 1 else ''}"
+    out = f"{len(results)} step parts{where}: {parts or 'none'}"
+    expected = sum(1 for v in results if v.expected is not None and v.ok)
+    off = sum(1 for v in results if not v.ok)
+    if expected:
+        out += f"; {expected} wrong as the {'file expects' if files in (None, 1) else 'files expect'}"
+    if off:
+        out += f"; {off} neither proved nor as expected"
+    return out + "."
+
+
+def steps_table(entries: list) -> Table:
+    """Per derivation with steps: how many parts hold, how many are wrong
+    as its file expects, how many neither."""
+    rows = []
+    for e in entries:
+        if e.steps:
+            vs = e.step_verdicts
+            held = sum(1 for v in vs if v.proved and v.ok)
+            expected = sum(1 for v in vs if v.expected is not None and v.ok)
+            rows.append([[text(e.derivation.name)], [text(str(len(e.steps)))], [text(str(len(vs)))],
+                         [text(str(held))], [text(str(expected))], [text(str(len(vs) - held - expected))]])
+    header = ["derivation", "steps", "parts", "proved", "wrong, as expected", "unexpected"]
+    return Table([[text(h)] for h in header], rows)
+
+
+def steps_blocks(e: Entry) -> list:
+    """The steps of one file, each as written with a verdict per part."""
+    d = e.derivation
+    out = [Heading(3, [text("Steps, by section and equation")]),
+           Para([text(steps_summary(e.step_verdicts)[:-1] + ". Parts: "), code("link1"), text(", "),
+                 code("link2"), text(", ... are the equalities from left to right, "), code("label1"),
+                 text(", ... the dimension labels and "), math(r"\in"), text(" claims in reading order, "),
+                 code("ends"), text(" the first member against the last (checked when a link fails).")])]
+    for step, vs in e.steps:
+        out += step_blocks(step, vs, d)
+    return out
+
+
+def step_blocks(step, vs: list, d: Derivation) -> list:
+    """A step as written, a table of its parts (mark, verdict, evidence),
+    then for each part that fails: the right form, the likely mistake and
+    the counterexample."""
+    typeset = getattr(step, "syntax", "latex") == "latex"  # else plain text, shown as written
+    out = [Heading(4, [mark(worst(vs)), text(f" Section {step.section}, equation {step.eq}")])]
+    if step.note:
+        out.append(Para([text("Reading: ")] + rich(step.note.rstrip(".")) + [text(".")]))
+    if step.written:
+        out += [Para([text("The notes write:")]), Verbatim(step.written, "tex")]
+    out.append(step_display(step) if typeset else Verbatim(step.latex))
+    rows = [[[mark(v.status)], [code(v.part)], verdict_parts(v), prose(v.detail, d, typeset)] for v in vs]
+    out.append(Table([[text("")], [text("part")], [text("verdict")], [text("evidence")]], rows,
+                     widths={2: 0.27, 3: 0.47}))
+    shown = set()  # right forms already given in this step
+    for v in vs:
+        if not (v.proved and v.ok):
+            out += part_blocks(v, d, typeset, shown)
+    return out
+
+
+def worst(vs: list) -> str:
+    for s in (SHAPE, REFUTED, UNKNOWN, UP_TO):
+        if any(v.status == s for v in vs):
+            return s
+    return PROVED
+
+
+def verdict_parts(v) -> list:
+    if v.expected is None:
+        return [text(v.headline())]
+    if v.ok:
+        return [text(v.headline() + ", as the file expects")]
+    return [text(f"{v.headline()}, NOT as the file expects ({LABELS[v.expected][0]})")]
+
+
+def step_display(step) -> Display:
+    r"""The step's LaTeX as written; a chain of more than one link `A = B = C`
+    one member a line, each line tagged with the link that ends on it."""
+    src, members = step.latex, getattr(step.tree, "members", ())
+    if (len(members) < 3 or getattr(step.tree, "cases", False)
+            or any(src[a.end:b.pos].strip() != "=" for a, b in zip(members, members[1:]))):
+        return Display(src)
+    pieces = [src[:members[0].end]] + [src[m.pos:m.end] for m in members[1:-1]] + [src[members[-1].pos:]]
+    lines = [f"{pieces[0]} &= {pieces[1]}"] + [f"&= {x}" for x in pieces[2:]]
+    lines = [f"{line} && \\text{{link{k + 1}}}" for k, line in enumerate(lines)]
+    return Display(r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}")
+
+
+def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> list:
+    """Under a part that fails: what it says, the right form, the likely
+    mistake, the counterexample."""
+    what = [math(v.text) if typeset else code(v.text)] if v.kind != "equality" else []
+    head = [mark(v.status), text(" "), code(v.part)] + ([text(" ")] + what if what else []) + [text(": ")]
+    out = [Para(head + verdict_parts(v) + [text(".")])]
+    shown = set() if shown is None else shown
+    if v.right in shown:
+        out.append(Para([text("Right form: as above.")]))
+    elif v.right:
+        shown.add(v.right)
+        forms = v.right.split("; ")
+        if typeset and v.kind == "label" and len(forms) == 1:
+            out.append(Para([text("Right form: "), math(forms[0]), text(".")]))
+        elif typeset:
+            body = forms[0] if len(forms) == 1 else r"\begin{gathered} " + r" \\ ".join(forms) + r" \end{gathered}"
+            out += [Para([text("Right form:")]), Display(body)]
+        else:
+            out += [Para([text("Right form:")]), Verbatim("\n".join(forms))]
+    if v.repair:
+        out.append(Para([text("Likely mistake: ")] + prose(v.repair, d, typeset) + [text(".")]))
+    if v.counterexample is not None:
+        out += step_counterexample_blocks(v, d)
+    return out
+
+
+def step_counterexample_blocks(v, d: Derivation) -> list:
+    """A label's: the sizes and both shapes; an equality's: sizes, index
+    values, the point and both sides' values."""
+    c = v.counterexample
+    where = [f"{T.name_tex(k)} = {n}" for k, n in c.sizes.items()]
+    if v.kind == "label":
+        at = [math(r",\ ".join(where))] if where else [text("every size")]
+        return [Para([text("Counterexample at ")] + at + [
+            text(": the expression is "), math(r" \times ".join(c.left[0])),
+            text(", the label says "), math(r" \times ".join(c.right[0])), text(".")])]
+    where += [f"{k} = {n}" for k, n in c.indices.items()]
+    parts = [text("Counterexample at ")] + ([math(r",\ ".join(where))] if where else [text("every dim 1")])
+    for fn in step_function_tex(c.function):
+        parts += [text(", with "), math(fn)]
+    how = "exact rational arithmetic" if c.exact else "50-digit arithmetic, shown to 20 digits"
+    out = [Para(parts + [text(f" ({how}):")])]
+    upstream = d.upstream.name if d.upstream is not None else None
+    point = [f"{T.name_tex(n, 'upstream' if n == upstream else 'input')} = {T.matrix_tex(m)}"
+             for n, m in c.point.items()]
+    if point:
+        rows = [r",\quad ".join(point[k:k + 4]) for k in range(0, len(point), 4)]
+        out.append(Display(rows[0] if len(rows) == 1 else r"\begin{gathered} " + r" \\ ".join(rows)
+                           + r" \end{gathered}"))
+    out.append(Display(rf"\underbrace{{{T.matrix_tex(c.left)}}}_{{\text{{left side}}}} \neq "
+                       rf"\underbrace{{{T.matrix_tex(c.right)}}}_{{\text{{right side}}}}"))
+    return out
+
+
+def step_function_tex(function: str | None) -> list:
+    """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a step's
+    counterexample (the verifier's stand-in polynomial)."""
+    if not function:
+        return []
+    from .explicit import POLY, poly_text
+    out = []
+    for piece in function.split(";"):
+        name, _, rest = piece.strip().partition("(t) = ")
+        if rest != poly_text() or not re.fullmatch(r"[A-Za-z]\w*", name):
+            return [T.text_tex(function)]
+        out.append(f"{T.name_tex(name)}(t) = {polynomial_tex(POLY)}")
+    return out
+
+
+_SHAPE = re.compile(r"\b(\w+) x (\w+)\b")
+_MATH_COMMANDS = set(TP.SUPPORTED) | TP.IGNORED
+
+
+def prose(s: str, d: Derivation, typeset: bool = True) -> list:
+    """A verdict's text as parts: `W_{i,:}` spans as math (code when the step
+    is plain text or the span is not plain LaTeX), `k x 1` as `k \\times 1`."""
+    out = []
+    for k, x in enumerate(s.split("`")):
+        if not x:
+            continue
+        if k % 2:
+            out.append(math(span_tex(x)) if typeset and is_math(x) else code(x))
+            continue
+        last = 0
+        for m in _SHAPE.finditer(x):
+            if all(w in d.dims or w.isdigit() for w in m.groups()):
+                out += [text(x[last:m.start()]), math(rf"{m.group(1)} \times {m.group(2)}")]
+                last = m.end()
+        out.append(text(x[last:]))
+    return [p for p in out if p[1]]
+
+
+def is_math(s: str) -> bool:
+    """Whether a span quoted in a verdict is LaTeX of the notes' grammar."""
+    try:
+        toks = TP.tokenize(s)
+    except TP.TexError:
+        return False
+    depth = 0
+    for ch in s:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return (depth == 0 and not set(s) & set("&|")  # `|` would end a Markdown table's cell
+            and all(t.value in _MATH_COMMANDS for t in toks if t.kind == "cmd"))
+
+
+def span_tex(s: str) -> str:
+    """A bare name in the notes' style (`yhat` as `\\hat{y}`), else the span."""
+    return step_name_tex(s) if re.fullmatch(r"[A-Za-z]+", s) else s
+
+
 # ---------------------------------------------------------------- notebook pieces
 
 def derivation_markdown(d: Derivation) -> str:
@@ -314,6 +564,9 @@ def markdown_blocks(bs: list) -> str:
             out.append(_md_parts(b.parts))
         elif isinstance(b, Display):
             out.append(f"$$\n{b.tex}\n$$")
+        elif isinstance(b, Verbatim):
+            fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", b.text)), default=0))
+            out.append(f"{fence}{b.lang}\n{b.text}\n{fence}")
         elif isinstance(b, Table):
             lines = ["| " + " | ".join(_md_parts(c) for c in b.header) + " |",
                      "|" + "---|" * len(b.header)]
@@ -424,20 +677,24 @@ def tex_blocks(bs: list) -> str:
         if isinstance(b, Heading):
             if b.level == 1:
                 continue  # the document's own title
-            cmd = {2: "section", 3: "subsection"}.get(b.level, "paragraph")
+            cmd = {2: "section", 3: "subsection", 4: "subsubsection"}.get(b.level, "paragraph")
             out.append(f"\\{cmd}*{{{_tex_parts(b.parts)}}}")
         elif isinstance(b, Para):
             out.append(_tex_parts(b.parts))
         elif isinstance(b, Display):
             out.append(f"\\[\n{b.tex}\n\\]")
+        elif isinstance(b, Verbatim):
+            lines = " \\\\\n".join(_upright_quotes(T.text_tex(x)) for x in b.text.splitlines())
+            out.append("\\begin{flushleft}\\small\n" + lines + "\n\\end{flushleft}")
         elif isinstance(b, Table):
             out.append(_tex_table(b))
     return "\n\n".join(out)
 
 
 def _tex_table(b: Table) -> str:
-    cols = "".join("X" if k == b.wide else "l" for k in range(len(b.header)))
-    spec = cols.replace("X", r">{\raggedright\arraybackslash}p{0.78\linewidth}")
+    widths = {b.wide: 0.78, **b.widths} if b.wide >= 0 else b.widths
+    spec = "".join(rf">{{\raggedright\arraybackslash}}p{{{widths[k]:g}\linewidth}}" if k in widths else "l"
+                   for k in range(len(b.header)))
     head = " & ".join(_tex_parts(c) for c in b.header)
     rows = [" & ".join(_tex_parts(c, display=True) for c in row) + r" \\[0.5ex]" for row in b.rows]
     lines = [f"\\begin{{longtable}}{{{spec}}}"]
