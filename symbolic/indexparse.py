@@ -193,21 +193,23 @@ class Parser:
         body = t.value[1:-1]
         if body.strip() == "scalar":
             return T.Shape(T.Ix("num", 1), T.Ix("num", 1), pos=t.pos, end=t.end)
-        parts = list(re.finditer(r"[^\sx×]+", body))
-        if len(parts) != 2 or not re.fullmatch(r"\s*[^\sx×]+\s*[x×]\s*[^\sx×]+\s*", body):
+        m = re.fullmatch(r"\s*(\w+)\s*[x×]\s*(\w+)\s*", body)
+        if m is None:
             raise PlainError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\", got {t.value}", t.pos,
                              self.text)
         items = []
-        for m in parts:
-            p = m.group()
+        for g in (1, 2):
+            p = m.group(g)
             if p.isdigit() and int(p) >= 1:
                 items.append(T.Ix("num", int(p)))
             elif p in self.scope.dims:
                 items.append(T.Ix("dim", p))
+            elif p.isdigit():
+                raise PlainError(f"a size is a number from 1 or a dim, got `{p}`", t.pos + 1 + m.start(g), self.text)
             else:
                 declared = ", ".join(f"`{x}`" for x in sorted(self.scope.dims)) or "none"
                 raise PlainError(f"undeclared dim `{p}` in shape {t.value} (declared dims: {declared})",
-                                 t.pos + 1 + m.start(), self.text)
+                                 t.pos + 1 + m.start(g), self.text)
         return T.Shape(items[0], items[1], pos=t.pos, end=t.end)
 
     # -- expressions, lowest precedence first
@@ -378,7 +380,7 @@ class Parser:
 
     def arguments(self, word) -> list:
         """The arguments of a keyword call: expressions and bounds `j=1..k`,
-        as ("expr", node) and ("bounds", (var, lo, hi), token)."""
+        as ("expr", node) and ("bounds", (var, lo, hi))."""
         self.next()
         self.expect("sym", "(")
         args = []
@@ -388,9 +390,9 @@ class Parser:
                 if t.value == "axis":
                     self.fail(f"`{word}` in a step runs over an index with its bounds, as in "
                               f"`{word}(body, j=1..k)`; axis sums are not steps")
-                args.append(("bounds", self.bounds(), t))
+                args.append(("bounds", self.bounds()))
             else:
-                args.append(("expr", self.expr(), self.peek()))
+                args.append(("expr", self.expr()))
             if self.at("sym", ","):
                 self.next()
                 continue
@@ -414,7 +416,7 @@ class Parser:
     def kw_matrix(self) -> T.Node:
         start = self.peek().pos
         args = self.arguments("matrix")
-        if [k for k, *_ in args] != ["expr", "bounds", "bounds"]:
+        if [k for k, _ in args] != ["expr", "bounds", "bounds"]:
             self.fail_at("`matrix` takes an entry and the bounds of its rows and columns: "
                          "`matrix(W[i, j], i=1..k, j=1..n)`", start)
         return T.Pattern(args[0][1], args[1][1], args[2][1], pos=start, end=self.end())
@@ -422,7 +424,7 @@ class Parser:
     def vector(self, word) -> T.Node:
         start = self.peek().pos
         args = self.arguments(word)
-        kinds = [k for k, *_ in args]
+        kinds = [k for k, _ in args]
         if kinds == ["expr", "bounds"]:
             spec = args[1][1]
             rows, cols = (spec, None) if word == "col" else (None, spec)
@@ -430,7 +432,7 @@ class Parser:
         if "bounds" in kinds:
             self.fail_at(f"`{word}` takes an entry and its bounds, `{word}(e, i=1..k)`, "
                          f"or its entries one by one, `{word}(a, b, c)`", start)
-        entries = tuple(node for _, node, _ in args)
+        entries = tuple(node for _, node in args)
         rows = tuple((x,) for x in entries) if word == "col" else (entries,)
         return T.Grid(rows, pos=start, end=self.end())
 
