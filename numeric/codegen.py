@@ -487,8 +487,10 @@ def render(ops: list, target: str, donor: str | None) -> list:
     for i, (kind, *args) in enumerate(ops):
         show = _full if kind in ("matmul", "sum") else _operand
         shown = [target if a is T else show(a) if isinstance(a, E.Expr) else a for a in args]
-        if i == 0:
-            lines.append(f"{target} = " + (_allocating(kind, shown) if donor is None else _into(kind, shown, donor)))
+        if i == 0 and donor is None:
+            lines.append(f"{target} = {_allocating(kind, shown)}")
+        elif i == 0:
+            lines.append(f"{target} = {_into(kind, shown, donor)}  # {donor} is not needed after this")
         else:
             lines.append(_in_place(kind, shown, args, target))
     return lines
@@ -629,34 +631,31 @@ def _function(name, fn: Function, doc, tail) -> list:
 
 
 def _checks(params, shapes) -> list:
-    """Inline argument checks: the fast test, then each dim bound by name
-    from the first argument that has it and tested in the others."""
+    """Inline argument checks: one test of types and dtypes; then each dim
+    bound by name from the first argument that has it (unpacking a shape
+    checks its length too) and every other shape compared whole."""
     first = params[0]
     types = " is ".join(f"type({p})" for p in params) + " is _ndarray"
     dtypes = " and ".join([f"{first}.dtype in _FLOATS"] + [f"{p}.dtype is {first}.dtype" for p in params[1:]])
     names = ", ".join(params) + ("," if len(params) == 1 else "")
     error = f"    _shape_error(SHAPES, {tuple(params)!r}, ({names}))"
     lines = [f"if not ({types}", f"        and {dtypes}):",
-             f"    {names} = _as_float_arrays({tuple(params)!r}, ({names}))",
-             "if " + " or ".join(f"{p}.ndim != 2" for p in params) + ":", error]
-    bound, tests = set(), []
+             f"    {names} = _as_float_arrays({tuple(params)!r}, ({names}))"]
+    bound, binds, tests = set(), [], []
     for p in params:
-        binds, want = [], []
+        new, want = [], [str(d) for d in shapes[p]]
         for i, dim in enumerate(shapes[p]):
-            text = str(dim)
-            want.append(text)
-            if not dim.is_Integer and text not in bound:
-                bound.add(text)
-                binds.append(i)
-        if len(binds) == 2:
-            lines.append(f"{want[0]}, {want[1]} = {p}.shape")
-        elif binds:
-            lines.append(f"{want[binds[0]]} = {p}.shape[{binds[0]}]")
-        tested = [i for i in range(2) if i not in binds]
-        if len(tested) == 2:
-            tests.append(f"{p}.shape != ({want[0]}, {want[1]})")
-        elif tested:
-            tests.append(f"{p}.shape[{tested[0]}] != {want[tested[0]]}")
+            if not dim.is_Integer and want[i] not in bound:
+                bound.add(want[i])
+                new.append(i)
+        if len(new) == 2:
+            binds.append(f"{want[0]}, {want[1]} = {p}.shape")
+            continue
+        if new:
+            binds.append(f"{want[new[0]]} = {p}.shape[{new[0]}]")
+        tests.append(f"{p}.shape != ({want[0]}, {want[1]})")
+    if binds:
+        lines += ["try:"] + ["    " + b for b in binds] + ["except (ValueError, IndexError):", error]
     if tests:
         lines += ["if " + " or ".join(tests) + ":", error]
     return lines

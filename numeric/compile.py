@@ -26,10 +26,18 @@ FORMAT = "1"  # of the stored modules
 class GradientFunction:
     """The derived gradients of one derivation as NumPy functions.
 
-    `grads(**arrays)` -> {input: dJ/d(input)}; `grads.forward(**inputs)` ->
-    the output; `grads.source` is the generated module's text and
-    `grads.module` the module itself (`forward`, `gradients`).
+    `grads(W=W, X=X, b=b, dY=dY)` -> {input: dJ/d(input)};
+    `grads.forward(W=W, X=X, b=b)` -> the output.  Arguments may also come
+    in order (`grads.arguments`).  `grads.source` is the generated module's
+    text and `grads.module` the module itself.
     """
+
+    def __new__(cls, module, *rest):
+        # A call goes straight to the generated function: no wrapper frame,
+        # which at small sizes would cost as much as a NumPy operation.
+        own = type(cls.__name__, (cls,), {"__call__": staticmethod(module.gradients),
+                                          "__module__": cls.__module__, "__doc__": cls.__doc__})
+        return object.__new__(own)
 
     def __init__(self, module, source: str, name: str, activation: str | None, cached: Path | None):
         self.module, self.source, self.name = module, source, name
@@ -40,43 +48,12 @@ class GradientFunction:
         self.shapes = module.SHAPES
         self.verdicts = module.VERDICTS
         self.arguments = self.inputs + ((self.upstream,) if self.upstream else ())
-        self._gradients, self._forward = module.gradients, module.forward
+        self.forward = module.forward
+        for fn in (module.forward, module.gradients):  # errors say whose function it is
+            fn.__qualname__ = f"{name}.{fn.__name__}"
 
-    def __call__(self, *args, **arrays) -> dict:
-        """dJ/d(input) for every input, keyed by input name."""
-        if args:
-            self._explain(args, arrays, self.arguments, "gradients")
-        try:
-            return self._gradients(**arrays)
-        except TypeError:
-            self._explain(args, arrays, self.arguments, "gradients")
-            raise
-
-    def forward(self, *args, **arrays):
-        """The output of the forward pass."""
-        if args:
-            self._explain(args, arrays, self.inputs, "forward")
-        try:
-            return self._forward(**arrays)
-        except TypeError:
-            self._explain(args, arrays, self.inputs, "forward")
-            raise
-
-    def _explain(self, args, arrays, expected, what):
-        """Raise a clear `TypeError` if the arguments' names are wrong."""
-        call = f"{self.name} {what}"
-        want = ", ".join(f"{n}=..." for n in expected)
-        if args:
-            raise TypeError(f"{call}: pass the arrays by name: ({want})") from None
-        missing = [n for n in expected if n not in arrays]
-        extra = [n for n in arrays if n not in expected]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append("missing " + ", ".join(f"`{n}`" for n in missing))
-            if extra:
-                parts.append("unexpected " + ", ".join(f"`{n}`" for n in extra))
-            raise TypeError(f"{call}: {'; '.join(parts)}; expected ({want})") from None
+    def __reduce__(self):
+        return gradients, (self.name, self.activation)
 
     def __repr__(self):
         act = f", {self.activation}" if self.activation else ""
