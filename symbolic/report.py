@@ -366,7 +366,7 @@ def step_blocks(step, vs: list, d: Derivation) -> list:
     out.append(step_display(step) if typeset else Verbatim(step.latex))
     rows = [[[mark(v.status)], [code(v.part)], verdict_parts(v), prose(v.detail, d, typeset)] for v in vs]
     out.append(Table([[text("")], [text("part")], [text("verdict")], [text("evidence")]], rows,
-                     widths={2: 0.27, 3: 0.47}))
+                     widths={2: 0.32, 3: 0.44}))
     shown = set()  # right forms already given in this step
     for v in vs:
         if not (v.proved and v.ok):
@@ -594,6 +594,7 @@ PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.6ex}
 \allowdisplaybreaks
+\newcommand{\roomfor}[1]{\par\vskip 0pt plus #1\penalty-200\vskip 0pt plus -#1\relax}
 \title{gradproof report}
 \date{}
 \begin{document}
@@ -678,7 +679,8 @@ def tex_blocks(bs: list) -> str:
             if b.level == 1:
                 continue  # the document's own title
             cmd = {2: "section", 3: "subsection", 4: "subsubsection"}.get(b.level, "paragraph")
-            out.append(f"\\{cmd}*{{{_tex_parts(b.parts)}}}")
+            room = r"\roomfor{0.3\textheight}" if b.level == 4 else ""  # a step's heading stays with its display
+            out.append(f"{room}\\{cmd}*{{{_tex_parts(b.parts)}}}")
         elif isinstance(b, Para):
             out.append(_tex_parts(b.parts))
         elif isinstance(b, Display):
