@@ -720,7 +720,8 @@ FORMATS = {"md": markdown, "tex": document}
 def report(sources=(), format: str = "md", *, activation: str | None = None, max_size: int | None = None,
            budget: float = DEFAULT_BUDGET, notation: T.Notation | None = None, progress=None) -> str:
     """Verify `sources` (files, folders, catalogue names or `Derivation`s;
-    none: the catalogue) and write the report.
+    none: the catalogue), check the steps of those that have `[[steps]]`,
+    and write the report.
 
     Arguments:
         format: "md" (Markdown with `$` math) or "tex" (a complete LaTeX
