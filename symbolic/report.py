@@ -9,7 +9,7 @@ verdict and its evidence, the likely mistake and the counterexample of a
 claim that is wrong; for a file with `[[steps]]` (the notes), every step as
 written, placed by section and equation, with the verdict of each link and
 label (see `symbolic.steps`).  The content is built once as a list of blocks
-(`Heading`, `Para`, `Display`, `Table`) of inline parts (text, math, code);
+(`Heading`, `Para`, `Display`, `Verbatim`, `Table`) of inline parts (text, math, code);
 `markdown` and `document` only write those blocks out.
 """
 from __future__ import annotations

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from render_check import katex_errors, math_chunks, pdflatex
-from symbolic import tex as T
 from symbolic.catalogue import CATALOGUE
 from symbolic.cli import main
 from symbolic.explicit import POLY
@@ -74,7 +73,8 @@ def test_section_v_wrong_sum_row_and_labels(entries, md):
         assert f"✗ `{part}` ${vs[part].text}$: refuted, as the file expects." in eq3
     assert r"| $W_{1,:}^T$ is $n \times 1$, not $1 \times n$ |" in part_row(eq3, "label1")
     assert r"Right form: $W_{1,:}^T \in \mathbb{R}^{n \times 1}$." in eq3
-    assert "| proved for every size |" in part_row(eq3, "label3") and "| proved for every size |" in part_row(eq3, "ends")
+    for part in ("label3", "ends"):
+        assert "| proved for every size |" in part_row(eq3, part)
 
 
 def test_a_refuted_label_shows_the_sizes_where_the_shapes_differ(entries, md):
