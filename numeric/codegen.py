@@ -585,8 +585,6 @@ def module_source(d, grads, info: Source) -> str:
     out = ['"""' + _docstring(d, grads, info, params_f, params_g, shapes) + '"""',
            "import numpy as np", "", "_ndarray = np.ndarray",
            "_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))",
-           "_EXP_MAX = {" + ", ".join(f"np.dtype(np.{t}): {v!r}" for t, v in
-                                      ((str(k), v) for k, v in stable._EXP_MAX.items())) + "}",
            "", "", "# ---- stable elementwise functions", ""]
     for name in used:
         out += [_helper_source(name), ""]

@@ -19,17 +19,23 @@ from typing import Callable
 
 import numpy as np
 
-# exp(t) is finite for t up to these (log of the largest float, rounded down)
-_EXP_MAX = {np.dtype(np.float32): 88.0, np.dtype(np.float64): 709.0}
-
-
 # ---------------------------------------------------------------- activations
 
 def sigmoid(z, out=None):
-    """1 / (1 + exp(-z)); exp's argument is capped where it would overflow,
-    which changes the value by less than the smallest normal float."""
+    """1 / (1 + exp(-z)), never overflowing.
+
+    float64: exp's argument is capped at 709, which changes nothing a
+    float64 can hold.  float32: 0.5 + 0.5 * tanh(z / 2), twice as fast in
+    NumPy and within 6e-8 of the exact value (so, below z = -9, with less
+    than float32's relative precision: use `log_sigmoid` for logs)."""
+    if z.dtype == np.float32:
+        out = np.multiply(z, 0.5, out=out)
+        np.tanh(out, out=out)
+        out *= 0.5
+        out += 0.5
+        return out
     out = np.negative(z, out=out)
-    np.minimum(out, _EXP_MAX.get(out.dtype, 709.0), out=out)
+    np.minimum(out, 709.0, out=out)
     np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
