@@ -3,7 +3,6 @@ exit code 2, and nothing the file says is ever run."""
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
