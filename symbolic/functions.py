@@ -118,10 +118,9 @@ def real_value(fn: str, order: int, arg, poly):
     """fn^(order)(arg) as a real SymPy expression: the table's definition,
     or for a generic function the polynomial `poly(order, t)`."""
     t = sympy.Dummy("t", real=True)
-    body = ACTIVATIONS[fn].sympy(t) if fn in ACTIVATIONS else poly(0, t)
-    if fn not in ACTIVATIONS:
-        return poly(order, t).subs(t, arg)
-    return sympy.diff(body, t, order).subs(t, arg)
+    if fn in ACTIVATIONS:
+        return sympy.diff(ACTIVATIONS[fn].sympy(t), t, order).subs(t, arg)
+    return poly(order, t).subs(t, arg)
 
 
 def concretize(x, poly):
