@@ -156,3 +156,11 @@ def test_file_text_cannot_escape_the_docstring(cache, tmp_path):
     grads = gradients(f)
     assert not marker.exists()
     assert 'x\\\\""" + __import__' in grads.module.__doc__
+
+
+def test_the_readme_shows_the_generated_code(cache):
+    readme = (CATALOGUE.parent / "README.md").read_text(encoding="utf-8")
+    start = readme.index("```python\ndef gradients(W, X, b, dY):")
+    shown = readme[start + len("```python\n"):readme.index("```", start + 3)]
+    source = gradients("layer_batch", activation="sigmoid").source
+    assert shown in source
