@@ -50,9 +50,24 @@ PRINT = {
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
 }
 
-# In-place spellings of the elementwise nodes, for `out=` and augmented assignment.
-UFUNC = {"add": ("np.add", "+", "+="), "subtract": ("np.subtract", "-", "-="),
-         "multiply": ("np.multiply", "*", "*=")}
+# The same work as steps into one buffer (see `chain`): each op kind as it
+# reads when it creates the buffer, when it writes into a free one (`out=`),
+# and when it updates the buffer `t` in place.  `a`, `b`: operands as text;
+# `p`: the op's parameter (a constant, an axis, a helper's name).
+
+OPS = {
+    #  kind        new array                  into `out`                               in place on `t`
+    "add":      ("{a} + {b}",               "np.add({a}, {b}, out={out})",          "{t} += {other}"),
+    "subtract": ("{a} - {b}",               "np.subtract({a}, {b}, out={out})",     "{t} -= {b}"),
+    "multiply": ("{a} * {b}",               "np.multiply({a}, {b}, out={out})",     "{t} *= {other}"),
+    "matmul":   ("{a} @ {b}",               "np.matmul({a}, {b}, out={out})",       None),
+    "sum":      ("{a}.sum({p}keepdims=True)", None,                                 None),
+    "negative": ("-{a}",                    "np.negative({a}, out={out})",          "np.negative({t}, out={t})"),
+    "scale":    ("{p} * {a}",               "np.multiply({a}, {p}, out={out})",     "{t} *= {p}"),
+    "square":   ("np.square({a})",          "np.square({a}, out={out})",            "np.square({t}, out={t})"),
+    "power":    ("{a} ** {p}",              "np.power({a}, {p}, out={out})",        "np.power({t}, {p}, out={t})"),
+    "helper":   ("{p}({a})",                "{p}({a}, out={out})",                  "{p}({t}, out={t})"),
+}
 
 
 def number(c) -> str:
@@ -486,13 +501,21 @@ def render(ops: list, target: str, donor: str | None) -> list:
     lines = []
     for i, (kind, *args) in enumerate(ops):
         show = _full if kind in ("matmul", "sum") else _operand
-        shown = [target if a is T else show(a) if isinstance(a, E.Expr) else a for a in args]
+        operands = [a for a in args if a is T or isinstance(a, E.Expr)]
+        names = [target if a is T else show(a) for a in operands]
+        text = dict(zip("ab", names), p=args[-1] if len(args) > len(operands) else None)
+        new, into, in_place = OPS[kind]
         if i == 0 and donor is None:
-            lines.append(f"{target} = {_allocating(kind, shown)}")
+            if kind in ("add", "subtract", "multiply") and names[1].startswith("-"):
+                text["b"] = f"({names[1]})"
+            lines.append(f"{target} = " + new.format(**text))
         elif i == 0:
-            lines.append(f"{target} = {_into(kind, shown, donor)}  # {donor} is not needed after this")
+            lines.append(f"{target} = {into.format(out=donor, **text)}  # {donor} is not needed after this")
+        elif kind == "subtract" and operands[0] is not T:
+            lines.append(f"np.subtract({names[0]}, {target}, out={target})")  # a - t: not commutative
         else:
-            lines.append(_in_place(kind, shown, args, target))
+            other = names[-1] if operands[0] is T else names[0]  # the operand that is not `t`
+            lines.append(in_place.format(t=target, other=other, **text))
     return lines
 
 
@@ -506,46 +529,6 @@ def _full(e: E.Expr) -> str:
     if isinstance(e, E.Broadcast) and e.a.shape != e.shape:
         return f"np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})"
     return expression(e)
-
-
-def _allocating(kind, a) -> str:
-    if kind in UFUNC:
-        right = f"({a[1]})" if a[1].startswith("-") else a[1]
-        return f"{a[0]} {UFUNC[kind][1]} {right}"
-    return {
-        "matmul": lambda: f"{a[0]} @ {a[1]}",
-        "sum": lambda: f"{a[0]}.sum({a[1]}keepdims=True)",
-        "negative": lambda: f"-{a[0]}",
-        "scale": lambda: f"{a[1]} * {a[0]}",
-        "square": lambda: f"np.square({a[0]})",
-        "power": lambda: f"{a[0]} ** {a[1]}",
-        "helper": lambda: f"{a[1]}({a[0]})",
-    }[kind]()
-
-
-def _into(kind, a, out) -> str:
-    if kind in UFUNC:
-        return f"{UFUNC[kind][0]}({a[0]}, {a[1]}, out={out})"
-    return {
-        "matmul": lambda: f"np.matmul({a[0]}, {a[1]}, out={out})",
-        "negative": lambda: f"np.negative({a[0]}, out={out})",
-        "scale": lambda: f"np.multiply({a[0]}, {a[1]}, out={out})",
-        "square": lambda: f"np.square({a[0]}, out={out})",
-        "power": lambda: f"np.power({a[0]}, {a[1]}, out={out})",
-        "helper": lambda: f"{a[1]}({a[0]}, out={out})",
-    }[kind]()
-
-
-def _in_place(kind, shown, raw, t) -> str:
-    if kind in UFUNC:
-        if raw[0] is T:
-            return f"{t} {UFUNC[kind][2]} {shown[1]}"
-        if kind != "subtract":  # commutative
-            return f"{t} {UFUNC[kind][2]} {shown[0]}"
-        return f"np.subtract({shown[0]}, {t}, out={t})"
-    if kind == "scale":
-        return f"{t} *= {shown[1]}"
-    return _into(kind, shown, t)
 
 
 # ---------------------------------------------------------------- 4. the module

@@ -39,8 +39,9 @@ class GradientFunction:
                                           "__module__": cls.__module__, "__doc__": cls.__doc__})
         return object.__new__(own)
 
-    def __init__(self, module, source: str, name: str, activation: str | None, cached: Path | None):
-        self.module, self.source, self.name = module, source, name
+    def __init__(self, module, source: str, name: str, activation: str | None, cached: Path | None,
+                 path: Path | None = None):
+        self.module, self.source, self.name, self.path = module, source, name, path
         self.activation, self.cached = activation, cached
         self.inputs = module.INPUTS
         self.upstream = module.UPSTREAM
@@ -52,8 +53,8 @@ class GradientFunction:
         for fn in (module.forward, module.gradients):  # errors say whose function it is
             fn.__qualname__ = f"{name}.{fn.__name__}"
 
-    def __reduce__(self):
-        return gradients, (self.name, self.activation)
+    def __reduce__(self):  # pickles as the call that makes it
+        return gradients, (str(self.path), self.activation)
 
     def __repr__(self):
         act = f", {self.activation}" if self.activation else ""
@@ -90,11 +91,11 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
         key = cache_key(content, activation)
         stored = _cache_dir() / f"{name.replace('/', '.')}-{activation or 'as-written'}-{key[:20]}.py"
         if stored.is_file():
-            return _load(stored.read_text(encoding="utf-8"), name, activation, stored)
+            return _load(stored.read_text(encoding="utf-8"), name, activation, stored, path)
     source = generate(path, activation)
     if content is None:
-        return _load(source, name, activation, None)
-    return _load(source, name, activation, _store(stored, source))
+        return _load(source, name, activation, None, path)
+    return _load(source, name, activation, _store(stored, source), path)
 
 
 def export(derivation, activation: str | None = None, out=None) -> str:
@@ -210,18 +211,18 @@ def _store(path: Path, source: str) -> Path | None:
         return None
 
 
-def _load(source: str, name: str, activation, path: Path | None) -> GradientFunction:
+def _load(source: str, name: str, activation, path: Path | None, origin: Path) -> GradientFunction:
     """Run the module text; from its file when stored, so that
     `inspect.getsource` finds every generated function."""
     if path is not None:
         spec = importlib.util.spec_from_file_location(f"gradproof_generated_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        return GradientFunction(module, source, name, activation, path)
+        return GradientFunction(module, source, name, activation, path, origin)
     filename = f"<gradproof {name} {activation or ''}>".replace(" >", ">")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     import types
     module = types.ModuleType(f"gradproof_generated_{name}")
     module.__file__ = filename
     exec(compile(source, filename, "exec"), module.__dict__)
-    return GradientFunction(module, source, name, activation, None)
+    return GradientFunction(module, source, name, activation, None, origin)

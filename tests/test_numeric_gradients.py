@@ -243,3 +243,12 @@ def test_a_second_derivative_comes_from_the_rule_table(tmp_path):
         arrays = point(grads, act)
         fd = central_differences(objective(grads, arrays), arrays, "z")
         np.testing.assert_allclose(grads(**arrays)["z"], fd, rtol=1e-7, atol=1e-9, err_msg=act)
+
+
+def test_a_gradient_function_pickles_as_the_call_that_made_it(tmp_path):
+    import pickle
+    f = tmp_path / "mine.toml"
+    f.write_text((catalogue_files()[0]).read_text())
+    for grads in (gradients("layer_batch", activation="tanh"), gradients(f, activation="relu")):
+        again = pickle.loads(pickle.dumps(grads))
+        assert again.source == grads.source and again.path == grads.path
