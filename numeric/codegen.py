@@ -19,6 +19,7 @@ The pipeline, each stage a function below:
 from __future__ import annotations
 
 import inspect
+import keyword
 import textwrap
 from dataclasses import dataclass
 from fractions import Fraction
@@ -372,7 +373,8 @@ class Function:
                     self.views.add(s.name)
                 else:
                     lines.append(f"{s.name} = {expression(e)}")
-                    self.views.add(s.name) if isinstance(e, E.Transpose) else None
+                    if isinstance(e, E.Transpose):
+                        self.views.add(s.name)
                 continue
             if _constant(e) is not None:
                 lines.append(f"{s.name} = np.full({_shape_text(e.shape)}, {number(_constant(e))}, "
@@ -532,6 +534,21 @@ def _full(e: E.Expr) -> str:
 
 
 # ---------------------------------------------------------------- 4. the module
+
+# Names the generated module uses itself: a value of the file may not take one.
+TAKEN = frozenset(keyword.kwlist) | {"np", "type", "dtype", "SHAPES", "DERIVATION", "ACTIVATION", "INPUTS",
+                                     "UPSTREAM", "OUTPUT", "VERDICTS", "forward", "gradients"}
+
+
+def clashes(d, grads) -> list:
+    """(key in the file, name) for every name the generated code cannot use."""
+    keys = [(f"dims.{n}", n) for n in map(str, d.dims.values())]
+    keys += [(f"inputs.{n}", n) for n in d.inputs] + [(f"forward.{n}", n) for n in d.forward]
+    if d.upstream is not None:
+        keys.append(("upstream", d.upstream.name))
+    keys += [(f"inputs.{n[1:]}" if n[1:] in d.inputs else f"forward.{n[1:]}", n) for n, _ in grads.steps]
+    return [(k, n) for k, n in keys if n in TAKEN]
+
 
 @dataclass
 class Source:

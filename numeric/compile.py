@@ -136,7 +136,7 @@ def generate(path: Path, activation: str | None) -> str:
     from symbolic.load import DerivationError
     from symbolic.verify import proves_every_size
 
-    from .codegen import Source, module_source
+    from .codegen import Source, clashes, module_source
 
     written = load(path)
     if activation is not None and not written.generic:
@@ -149,6 +149,9 @@ def generate(path: Path, activation: str | None) -> str:
                               f"(`activation`: one of {', '.join(CALLABLE)})")
     d = load(path, activation=activation) if activation is not None else written
     grads = derive(d)
+    for key, name in clashes(d, grads):
+        raise DerivationError(path, key, f"`{name}` is a name the generated Python uses itself "
+                                         "(a keyword, NumPy's `np` or the module's own); rename it")
     closed = {n: (_text(e), "proved for every size" if proves_every_size(d, e, n)
                   else "NOT confirmed in index form") for n, e in grads.closed.items()}
     claims = [(v.wrt, v.text, v.headline()) for v in verify(written)]

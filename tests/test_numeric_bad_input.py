@@ -155,3 +155,13 @@ def test_an_unknown_activation_or_file():
         gradients("no_such_layer")
     with pytest.raises(DerivationError, match="no such file"):
         gradients("missing/file.toml")
+
+
+@pytest.mark.parametrize("name", ["np", "dtype", "type", "SHAPES"])
+def test_a_name_the_generated_code_needs_is_refused(tmp_path, name):
+    f = tmp_path / "clash.toml"
+    f.write_text(f'title = "clash"\noutput = "y"\nupstream = "dY"\n[dims]\nk = "k"\n'
+                 f'[inputs]\n{name} = "k x 1"\n[forward]\ny = "tanh({name})"\n')
+    with pytest.raises(DerivationError, match=f"clash.toml: `inputs.{name}`: `{name}` is a name the generated "
+                                              "Python uses itself"):
+        gradients(f)

@@ -3,7 +3,6 @@ NumPy, and a second process that loads stored code without SymPy."""
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import json
 import os
