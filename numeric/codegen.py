@@ -675,11 +675,12 @@ def _docstring(d, grads, info: Source, params_f, params_g, shapes) -> str:
     if fns:
         lines += ["", "with"]
         for fn, order in fns:
-            t = E.Var("t", (E.ONE, E.ONE))
-            try:
-                rule = E.text(expand(E.Apply(fn, order, t)))
-            except NotImplementedError:
-                rule = "?"
+            own = stable.FUNCTIONS[fn].derivative if fn in stable.FUNCTIONS else stable.RULE
+            if own is not stable.RULE:  # numeric's table gives it, not the rule table
+                what = inspect.getdoc(own).splitlines()[0]
+                lines.append(f"    {E.fn_text(fn, order)}(t) = {own.__name__}(t): {what}")
+                continue
+            rule = E.text(expand(E.Apply(fn, order, E.Var("t", (E.ONE, E.ONE)))))
             lines.append(f"    {E.fn_text(fn, order)}(t) = {rule}")
     lines += ["", "Closed forms, each checked against dJ/d(input) in index form:"]
     width = max(len(t) for t, _ in info.closed.values()) if info.closed else 0
