@@ -18,7 +18,7 @@ _HERE = Path(__file__).resolve().parent
 # The catalogue ships beside `symbolic` (see `symbolic.catalogue`); it is
 # found here without importing `symbolic`, which imports SymPy.
 _CATALOGUE = _HERE.parent / "derivations"
-_GENERATOR_FILES = [_HERE / "codegen.py", _HERE / "stable.py", _HERE / "checks.py", _HERE / "compile.py"]
+_GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
 FORMAT = "1"  # of the stored modules
 
@@ -136,7 +136,7 @@ def generate(path: Path, activation: str | None) -> str:
     from symbolic.load import DerivationError
     from symbolic.verify import proves_every_size
 
-    from .codegen import Source, clashes, module_source
+    from .module import Source, clashes, module_source
 
     written = load(path)
     if activation is not None and not written.generic:
