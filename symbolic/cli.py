@@ -173,32 +173,27 @@ def cmd_report(args) -> int:
             progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
         text = report(args.paths, args.format, activation=args.activation, max_size=args.max_size,
                       budget=args.budget, notation=notation, progress=tick)
-    if args.output == "-":
-        sys.stdout.write(text)
-    else:
-        try:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(text)
-        except OSError as err:
-            print(f"gradproof: error: cannot write `{args.output}` ({err.strerror})", file=sys.stderr)
-            return 2
-        print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+    return _write(args.output, text)
 
 
 def cmd_export(args) -> int:
     from numeric import export
     text = export(args.path, activation=args.activation)
-    if args.output == "-":
+    return _write(args.output, text)
+
+
+def _write(output: str, text: str) -> int:
+    """`text` to the file `output` ("-": standard output); 2 if it cannot."""
+    if output == "-":
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8") as f:
+        with open(output, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as err:
-        print(f"gradproof: error: cannot write `{args.output}` ({err.strerror})", file=sys.stderr)
+        print(f"gradproof: error: cannot write `{output}` ({err.strerror})", file=sys.stderr)
         return 2
-    print(f"wrote {args.output}", file=sys.stderr)
+    print(f"wrote {output}", file=sys.stderr)
     return 0
 
 

@@ -91,30 +91,14 @@ def tokenize(text: str) -> list:
 
 # ---------------------------------------------------------------- parser
 
-class Parser:
+class Parser(T.Cursor):
+    error = PlainError
+
     def __init__(self, text: str, scope: T.Scope):
-        self.text, self.scope = text, scope
-        self.toks = tokenize(text)
-        self.i = 0
+        super().__init__(text, tokenize(text))
+        self.scope = scope
         self.depth = 0
         self.callable = set(scope.functions) | set(CALLABLE)
-
-    # -- token helpers
-    def peek(self, k=0) -> Tok:
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
-
-    def next(self) -> Tok:
-        t = self.peek()
-        self.i += 1
-        return t
-
-    def at(self, kind, value=None, k=0) -> bool:
-        t = self.peek(k)
-        return t.kind == kind and (value is None or t.value == value)
-
-    def fail(self, message, tok=None):
-        tok = tok or self.peek()
-        raise PlainError(message, tok.pos, self.text)
 
     def expect(self, kind, value=None, what=None):
         if not self.at(kind, value):

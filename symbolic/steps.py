@@ -46,8 +46,7 @@ from .explicit import differ, evaluate, is_zero, poly_text, random_point, size_c
 from .load import DerivationError
 from .meaning import LOSS, Meaning, Sizes, StepShapeError, same_size, match_scalar, index_name, shape_tex, shape_text
 
-PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
-STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
+from .verify import PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, headline  # noqa: F401
 STEP_KEYS = {"section", "eq", "latex", "text", "expected", "note", "written"}
 
 
@@ -130,11 +129,7 @@ class StepVerdict:
         return f"{self.section}.{self.eq}"
 
     def headline(self) -> str:
-        if self.status == PROVED:
-            return "proved for every size"
-        if self.status == UP_TO:
-            return f"proved for sizes up to {self.sizes}"
-        return {REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[self.status]
+        return headline(self.status, self.sizes)
 
     def to_dict(self):
         return {"file": self.path, "section": self.section, "eq": self.eq, "part": self.part,

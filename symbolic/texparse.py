@@ -265,18 +265,18 @@ class Scope:
 
 # ---------------------------------------------------------------- parser
 
-class Parser:
-    def __init__(self, text: str, scope: Scope):
-        self.text, self.scope = text, scope
-        self.toks = tokenize(text)
-        self.i = 0
-        self.counter = 0
+class Cursor:
+    """A position in a list of tokens (`kind`, `value`, `pos`), shared by
+    the LaTeX parser here and the plain-text one in `indexparse`."""
+    error = TexError
 
-    # -- token helpers
-    def peek(self, k=0) -> Tok:
+    def __init__(self, text: str, toks: list):
+        self.text, self.toks, self.i = text, toks, 0
+
+    def peek(self, k=0):
         return self.toks[min(self.i + k, len(self.toks) - 1)]
 
-    def next(self) -> Tok:
+    def next(self):
         t = self.peek()
         self.i += 1
         return t
@@ -287,7 +287,14 @@ class Parser:
 
     def fail(self, message, tok=None):
         tok = tok or self.peek()
-        raise TexError(message, tok.pos, self.text)
+        raise self.error(message, tok.pos, self.text)
+
+
+class Parser(Cursor):
+    def __init__(self, text: str, scope: Scope):
+        super().__init__(text, tokenize(text))
+        self.scope = scope
+        self.counter = 0
 
     def expect(self, kind, value):
         if not self.at(kind, value):

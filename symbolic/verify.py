@@ -37,6 +37,15 @@ STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
 DEFAULT_BUDGET = 20.0
 
 
+def headline(status: str, sizes: int | None = None) -> str:
+    """A verdict in words: "proved for sizes up to 3"."""
+    if status == PROVED:
+        return "proved for every size"
+    if status == UP_TO:
+        return f"proved for sizes up to {sizes}"
+    return {REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[status]
+
+
 @dataclass
 class Counterexample:
     """Sizes and a point where a claim and the true gradient differ."""
@@ -96,11 +105,7 @@ class Verdict:
         return self.status in (PROVED, UP_TO)
 
     def headline(self) -> str:
-        if self.status == PROVED:
-            return "proved for every size"
-        if self.status == UP_TO:
-            return f"proved for sizes up to {self.sizes}"
-        return {REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[self.status]
+        return headline(self.status, self.sizes)
 
     def to_dict(self):
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
