@@ -226,9 +226,9 @@ def matmul(a: Expr, b: Expr) -> Expr:
 
 def add(a: Expr, b: Expr) -> Expr:
     shape = _broadcast_shape("+", a.shape, b.shape)
-    if isinstance(a, Const) and a.value == 0:
+    if _constant(a) == 0:
         return broadcast(b, shape)
-    if isinstance(b, Const) and b.value == 0:
+    if _constant(b) == 0:
         return broadcast(a, shape)
     return Add(broadcast(a, shape), broadcast(b, shape))
 
@@ -238,12 +238,18 @@ def sub(a: Expr, b: Expr) -> Expr:
     return add(a, scale(-1, b))
 
 
+def _constant(e: Expr):
+    """The value of a constant, broadcast or not; None for anything else."""
+    inner = e.a if isinstance(e, Broadcast) else e
+    return inner.value if isinstance(inner, Const) else None
+
+
 def mul(a: Expr, b: Expr) -> Expr:
     shape = _broadcast_shape("*", a.shape, b.shape)
-    if isinstance(a, Const):
-        return broadcast(scale(a.value, b), shape)
-    if isinstance(b, Const):
-        return broadcast(scale(b.value, a), shape)
+    if _constant(a) is not None:
+        return broadcast(scale(_constant(a), b), shape)
+    if _constant(b) is not None:
+        return broadcast(scale(_constant(b), a), shape)
     return Mul(broadcast(a, shape), broadcast(b, shape))
 
 

@@ -199,9 +199,15 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
         point = random_point(ex, rng)
         a = claimed.applyfunc(lambda x: evaluate(x, point))
         b = true.applyfunc(lambda x: evaluate(x, point))
+        if not all(_real(x) for x in list(a) + list(b)):
+            continue  # outside a function's domain (log of a negative, 1/0): no evidence
         if any(differ(x, y) for x, y in zip(a, b)):
             return point, a, b
     return None
+
+
+def _real(x) -> bool:
+    return bool(x.is_real) and bool(x.is_finite)
 
 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int):
