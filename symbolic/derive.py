@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import expr as E
+from .functions import derivative
 from .load import Derivation
 
 BACKWARD = {
@@ -24,7 +25,7 @@ BACKWARD = {
     E.Mul:       lambda e, G: [(e.a, E.mul(G, e.b)), (e.b, E.mul(G, e.a))],
     E.Scale:     lambda e, G: [(e.a, E.scale(e.c, G))],
     E.Transpose: lambda e, G: [(e.a, E.transpose(G))],
-    E.Apply:     lambda e, G: [(e.a, E.mul(G, E.apply(e.fn, e.a, e.order + 1)))],
+    E.Apply:     lambda e, G: [(e.a, E.mul(G, derivative(e.fn, e.a, e.order + 1)))],
     E.Pow:       lambda e, G: [(e.a, E.mul(G, E.scale(e.p, E.power(e.a, e.p - 1))))],
     E.Broadcast: lambda e, G: [(e.a, E.unbroadcast(G, e.a.shape))],
     E.Sum:       lambda e, G: [(e.a, E.broadcast(G, e.a.shape))],

@@ -354,6 +354,12 @@ def rebuild(e: Expr, kids: list) -> Expr:
 _PREC = {Add: 1, Scale: 2, Mul: 2, MatMul: 2, Pow: 4, Transpose: 5}
 
 
+def _prec(e: Expr) -> int:
+    if isinstance(e, Apply) and e.fn == "recip" and e.order == 0:
+        return 2  # printed as a quotient
+    return _PREC.get(type(e), 9)
+
+
 def fn_text(fn: str, order: int) -> str:
     return fn + "'" * order
 
@@ -368,6 +374,8 @@ def text(e: Expr) -> str:
     if t is Broadcast:
         return text(e.a)
     if t is Apply:
+        if e.fn == "recip" and e.order == 0:
+            return f"1 / {_wrap(e.a, 3)}"
         return f"{fn_text(e.fn, e.order)}({text(e.a)})"
     if t is Sum:
         return f"sum({text(e.a)})" if e.axis is None else f"sum({text(e.a)}, axis={e.axis})"
@@ -404,4 +412,4 @@ def _wrap(e: Expr, prec: int) -> str:
     s = text(inner)
     if isinstance(inner, Const) and inner.value < 0 and prec > 1:
         return f"({s})"
-    return f"({s})" if _PREC.get(type(inner), 9) < prec else s
+    return f"({s})" if _prec(inner) < prec else s

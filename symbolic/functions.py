@@ -51,6 +51,19 @@ CALLABLE = sorted(set(ACTIVATIONS) - {"recip"})
 GENERIC = "elementwise"
 
 
+# Functions whose derivative the derived forms write out by the rule above
+# (exp' = exp, log' = 1/u); an activation's stays named (`sigmoid'(z)`), as
+# in the notes, and the code generator reuses the forward value for it.
+WRITTEN_OUT = {"exp", "log", "recip"}
+
+
+def derivative(fn: str, u: Expr, order: int) -> Expr:
+    """fn^(order)(u), written out by the table's rule for `WRITTEN_OUT`."""
+    if order == 1 and fn in WRITTEN_OUT:
+        return ACTIVATIONS[fn].prime(u)
+    return apply(fn, u, order)
+
+
 def prime(fn: str, u: Expr) -> Expr | None:
     """The derivative of table function `fn` at `u`, or None if `fn` is
     generic or has no usable derivative rule."""
