@@ -133,7 +133,7 @@ def cmd_list(args) -> int:
     for f in catalogue_files():
         d = load(f)
         name = f.relative_to(CATALOGUE).with_suffix("").as_posix()
-        print(f"{name:<28} {d.title}  ({len(d.claims)} claims)")
+        print(f"{name:<28} {d.title}  ({console.plural(len(d.claims), 'claim')})")
     return 0
 
 

@@ -108,7 +108,11 @@ def matrix_text(rows) -> str:
 
 def summary_line(counts: dict, claims: int, files: int, style: Style = Style()) -> str:
     parts = ", ".join(style.paint(f"{n} {s}", MARKS[s][2]) for s, n in counts.items() if n)
-    return f"{claims} claims in {files} files: {parts or 'none'}"
+    return f"{plural(claims, 'claim')} in {plural(files, 'file')}: {parts or 'none'}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 # ---------------------------------------------------------------- progress
