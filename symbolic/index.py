@@ -205,6 +205,12 @@ def instantiate(key, args, ctx) -> list:
     return out
 
 
+def rename(form: tuple, mapping: dict) -> tuple:
+    """A canonical form with its free indices renamed by `mapping` (for
+    example the placeholders %P, %Q set to actual indices), canonical again."""
+    return canon([Term(c, dict(b), [_rename_factor(f, mapping) for f in fs]) for b, fs, c in form])
+
+
 # ---------------------------------------------------------------- canonical form
 
 def _eliminate_deltas(t: Term) -> Term | None:

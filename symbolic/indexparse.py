@@ -547,7 +547,7 @@ def _factor_text(f, names, keys, vars) -> str:
                           args[1] if args[1] is not None else 0, names, vars)
     else:
         sub = {I.P: args[0], I.Q: args[1]}
-        inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
+        inner = I.rename(I.form(key), sub)
         parts = []
         for bound, factors, coeff in inner:
             local = dict(names)

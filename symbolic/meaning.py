@@ -292,7 +292,7 @@ class Meaning:
         names = {v: f"${v}" for v in {**self.free, **env}}
         ctx = I.Context(dict(self.d.forward))
         jac = I.canon(self.partial_terms(n, info, "$a", "$b", names, ctx))
-        diag = I.canon([I.Term(c, dict(b), [I._rename_factor(f, {"$b": "$a"}) for f in fs]) for b, fs, c in jac])
+        diag = I.rename(jac, {"$b": "$a"})
         again = I.canon(_product([I.Term(sympy.Integer(1), {}, [("D", "$a", "$b")])], _terms_of(diag)))
         return again == jac
 
@@ -400,7 +400,7 @@ class Meaning:
         args = {I.P: p if r != 1 else None, I.Q: q if c != 1 else None}
         if foreign and len(foreign) <= len(slots):
             m = dict(zip(foreign, slots))
-            key = I.canon([I.Term(co, dict(b), [I._rename_factor(f, m) for f in fs]) for b, fs, co in key])
+            key = I.rename(key, m)
             args.update({s: x for x, s in m.items()})
         used = {x for _, fs, _ in key for f in fs for x in _ixs(f)}
         pair = (args[I.P] if I.P in used else None, args[I.Q] if I.Q in used else None)

@@ -601,7 +601,7 @@ def _fold_factor(f):
         return f
     _, fn, order, key, args = f
     sub = {I.P: args[0] if isinstance(args[0], int) else I.P, I.Q: args[1] if isinstance(args[1], int) else I.Q}
-    inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
+    inner = I.rename(I.form(key), sub)
     new_args = tuple(None if isinstance(a, int) else a for a in args)
     return ("F", fn, order, I.intern(fold_fixed(inner)), new_args)
 
@@ -775,7 +775,7 @@ def _factor_tex(f, names, keys, vars) -> str:
                          args[1] if args[1] is not None else 0, names, vars)
     else:
         sub = {I.P: args[0], I.Q: args[1]}
-        inner = I.canon([I.Term(c, dict(b), [I._rename_factor(g, sub) for g in fs]) for b, fs, c in I.form(key)])
+        inner = I.rename(I.form(key), sub)
         arg = _plain(inner, names, vars)
     return f"{fn_tex(fn, order)}({arg})"
 
