@@ -740,7 +740,7 @@ def show_terms(terms: tuple, d, vars: dict) -> str:
     for bound, factors, coeff in terms:
         names = {b: next(letters, b) for b, _ in bound}
         sums = "".join(f"\\sum_{{{names[b]}=1}}^{{{size}}} " for b, size in bound)
-        body = " ".join(_factor_tex(f, names, keys, vars) for f in factors)
+        body = r" \, ".join(_factor_tex(f, names, keys, vars) for f in factors)
         c = sympy.sympify(coeff)
         if not body:
             body = str(c)
@@ -786,7 +786,7 @@ def _plain(terms, names, vars) -> str:
         inner = dict(names)
         inner.update({b: next(iter(x for x in "lmrstuv" if x not in inner.values()), b) for b, _ in bound})
         sums = "".join(f"\\sum_{{{inner[b]}}} " for b, _ in bound)
-        body = " ".join(_factor_tex(f, inner, {}, vars) for f in factors) or str(coeff)
+        body = r" \, ".join(_factor_tex(f, inner, {}, vars) for f in factors) or str(coeff)
         parts.append(sums + (body if coeff == 1 else f"{coeff} {body}"))
     return " + ".join(parts) or "0"
 

@@ -63,7 +63,7 @@ def test_section_v_wrong_sum_row_and_labels(entries, md):
     row = part_row(eq2, "link4")
     assert "| shape error, as the file expects |" in row and r"(in $W_{i,:}$)" in row
     assert r"Likely mistake: $W_{i,:}$ should be $W_{:,i}$." in eq2
-    assert r"\frac{\partial J}{\partial x_{i}} = \sum_{j=1}^{k} W_{j,i} dY_{j} g'(z_{j})" in eq2  # the right form
+    assert r"\frac{\partial J}{\partial x_{i}} = \sum_{j=1}^{k} W_{j,i} \, dY_{j} \, g'(z_{j})" in eq2  # the right form
     eq3 = step_block(md, "V", 3)
     vs = verdicts(entries, "V", 3)
     wrong = [p for p, v in vs.items() if p.startswith("label") and v.status == "refuted"]

@@ -65,7 +65,7 @@ def test_a_row_where_a_column_belongs_is_a_shape_error_with_its_repair(tmp_path)
     assert v.status == "shape-error"
     assert "index `i` runs over 1..n but indexes the k rows of `W`" in v.detail
     assert v.repair == "`W_{i,:}` should be `W_{:,i}`"
-    assert v.right.endswith(r"\sum_{j=1}^{k} W_{j,i} dY_{j} g'(z_{j})")
+    assert v.right.endswith(r"\sum_{j=1}^{k} W_{j,i} \, dY_{j} \, g'(z_{j})")
 
 
 def test_a_sum_with_its_bounds(tmp_path):
