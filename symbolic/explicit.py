@@ -12,7 +12,7 @@ import random
 import sympy
 
 from . import expr as E
-from .functions import concretize, sympy_apply
+from .functions import ACTIVATIONS, concretize, sympy_apply
 
 
 class Explicit:
@@ -163,3 +163,15 @@ def differ(a, b) -> bool:
     d = abs(sympy.N(a - b, DIGITS))
     scale = max(abs(sympy.N(a, DIGITS)), abs(sympy.N(b, DIGITS)), 1)
     return d.is_number and d > scale * sympy.Float("1e-30", DIGITS)
+
+
+def at_a_kink(values, point) -> bool:
+    """Whether some function in `values` (SymPy expressions in opaque
+    function atoms) is taken, at `point`, where it has no derivative."""
+    for v in values:
+        for a in v.atoms(sympy.Function):
+            key = getattr(type(a), "gradproof", None)
+            act = ACTIVATIONS.get(key[0]) if key else None
+            if act is not None and act.kink is not None and evaluate(a.args[0], point) == act.kink:
+                return True
+    return False

@@ -22,6 +22,7 @@ class Activation:
     sympy: Callable  # t -> SymPy expression
     prime: Callable | None  # u: Expr -> Expr, the derivative at u
     formula: str  # for listings and reports
+    kink: int | None = None  # where it is not differentiable: no counterexample there
 
 
 def _sigmoid(t):
@@ -34,7 +35,7 @@ ACTIVATIONS = {a.name: a for a in [
                lambda u: mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))),
                "1 / (1 + exp(-t))"),
     Activation("tanh", sympy.tanh, lambda u: sub(const(1), power(apply("tanh", u), 2)), "tanh(t)"),
-    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)"),
+    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0),
     Activation("softplus", lambda t: sympy.log(1 + sympy.exp(t)), lambda u: apply("sigmoid", u),
                "log(1 + exp(t))"),
     Activation("identity", lambda t: t, None, "t"),
@@ -42,7 +43,7 @@ ACTIVATIONS = {a.name: a for a in [
     Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)"),
     Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)"),
     Activation("recip", lambda t: 1 / t, lambda u: scale(-1, power(apply("recip", u), 2)), "1 / t"),
-    Activation("step", sympy.Heaviside, None, "1 if t > 0 else 0"),
+    Activation("step", sympy.Heaviside, None, "1 if t > 0 else 0", kink=0),
 ]}
 
 # names a derivation file may use as `g = "<name>"` or call directly
@@ -137,6 +138,14 @@ def real_value(fn: str, order: int, arg, poly):
 
 
 def concretize(x, poly):
-    """`x` with every opaque function replaced by its real value."""
-    return x.replace(lambda n: hasattr(type(n), "gradproof") and isinstance(n, sympy.Function),
-                     lambda n: real_value(*type(n).gradproof, n.args[0], poly))
+    """`x` with every opaque function replaced by its real value (inner
+    applications first, so nested ones are replaced too)."""
+    def opaque(n):
+        return isinstance(n, sympy.Function) and hasattr(type(n), "gradproof")
+
+    while True:
+        found = [n for n in sympy.preorder_traversal(x) if opaque(n)]
+        if not found:
+            return x
+        innermost = {n for n in found if not any(opaque(m) for m in n.args[0].atoms(sympy.Function))}
+        x = x.xreplace({n: real_value(*type(n).gradproof, n.args[0], poly) for n in innermost})

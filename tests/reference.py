@@ -18,7 +18,8 @@ def _sigmoid(t):
 FUNCTIONS = {  # name -> list of derivatives, order 0 first
     "sigmoid": [_sigmoid, lambda t: _sigmoid(t) * (1 - _sigmoid(t))],
     "tanh": [np.tanh, lambda t: 1 - np.tanh(t) ** 2],
-    "relu": [lambda t: np.maximum(t, 0), lambda t: (t > 0).astype(float)],
+    "relu": [lambda t: np.maximum(t, 0), lambda t: (t > 0).astype(float), np.zeros_like],
+    "step": [lambda t: (t > 0).astype(float), np.zeros_like],
     "softplus": [lambda t: np.logaddexp(0, t), _sigmoid],
     "exp": [np.exp, np.exp],
     "log": [np.log, lambda t: 1 / t],

@@ -67,8 +67,8 @@ def test_wrong_variants_are_refuted_and_never_falsely_proved(path, wrt):
                 _check_counterexample(path, m.text, wrt, v.counterexample.to_dict())
         elif v.status in ("proved", "proved-up-to"):
             assert _really_equal(path, m.text, wrt), f"{m} was proved but is wrong"
-        else:
-            pytest.fail(f"{m}: {v.status} ({v.detail})")
+        else:  # undecided is allowed only of a variant that is in fact right (step**2 = step)
+            assert _really_equal(path, m.text, wrt), f"{m}: {v.status} ({v.detail})"
     assert caught >= 5, f"only {caught} variants of dJ/d{wrt} caught"
 
 

@@ -142,6 +142,12 @@ def _two_layers(v, f, fp):
     return f(z2), {"W1": dz1 @ v["x"].T, "b1": dz1, "W2": dz2 @ a1.T, "b2": dz2, "x": v["W1"].T @ dz1}
 
 
+def _residual(v, f, fp):
+    z = v["W"] @ v["x"] + v["b"]
+    dz = v["dY"] * fp(z)
+    return v["x"] + f(z), {"W": dz @ v["x"].T, "x": v["dY"] + v["W"].T @ dz, "b": dz}
+
+
 # forward definitions as written (a named activation read as `g`) -> reference
 REFERENCES = {
     (("z", "w * x + b"), ("yhat", "g(z)")): _perceptron,
@@ -149,6 +155,7 @@ REFERENCES = {
     (("Z", "W @ X + b"), ("Yhat", "g(Z)")): _layer("X", "Z"),
     (("z", "W @ x + b"), ("yhat", "g(z)"), ("J", "sum((yhat - y)**2) / 2")): _layer_mse,
     (("z1", "W1 @ x + b1"), ("a1", "g(z1)"), ("z2", "W2 @ a1 + b2"), ("yhat", "g(z2)")): _two_layers,
+    (("z", "W @ x + b"), ("yhat", "x + g(z)")): _residual,
 }
 
 
