@@ -11,13 +11,17 @@ import hashlib
 import importlib.util
 import linecache
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-# The catalogue ships beside `symbolic` (see `symbolic.catalogue`); it is
-# found here without importing `symbolic`, which imports SymPy.
+# The catalogue, found by the rule of `symbolic.catalogue` (beside the
+# package in a checkout, else under `<prefix>/share/gradproof`) but without
+# importing `symbolic`, which imports SymPy.
 _CATALOGUE = _HERE.parent / "derivations"
+if not _CATALOGUE.is_dir() and (Path(sys.prefix) / "share" / "gradproof" / "derivations").is_dir():
+    _CATALOGUE = Path(sys.prefix) / "share" / "gradproof" / "derivations"
 _GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
 FORMAT = "1"  # of the stored modules

@@ -1,11 +1,20 @@
 """The bundled derivations and how paths on the command line are read."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from .load import DerivationError
 
-CATALOGUE = Path(__file__).resolve().parent.parent / "derivations"
+def find_catalogue(package: Path, prefix: Path) -> Path:
+    """`derivations/` beside the package in a checkout (an editable install),
+    else the copy a regular install puts under `<prefix>/share/gradproof`."""
+    here = package.parent / "derivations"
+    installed = prefix / "share" / "gradproof" / "derivations"
+    return here if here.is_dir() or not installed.is_dir() else installed
+
+
+CATALOGUE = find_catalogue(Path(__file__).resolve().parent, Path(sys.prefix))
 
 
 def catalogue_files() -> list:

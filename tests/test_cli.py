@@ -132,3 +132,15 @@ def test_derive_prints_steps_and_checked_closed_forms(tmp_path, capsys):
 def test_derive_accepts_a_catalogue_name_and_an_activation(capsys):
     assert main(["derive", "layer_batch", "--activation", "tanh"]) == 0
     assert "tanh'(Z)" in capsys.readouterr().out
+
+
+def test_the_catalogue_is_found_in_a_checkout_or_under_the_install_prefix(tmp_path):
+    from symbolic.catalogue import CATALOGUE, find_catalogue
+    assert (CATALOGUE / "layer.toml").is_file()
+    package = tmp_path / "site-packages" / "symbolic"
+    package.mkdir(parents=True)
+    shared = tmp_path / "prefix" / "share" / "gradproof" / "derivations"
+    shared.mkdir(parents=True)
+    assert find_catalogue(package, tmp_path / "prefix") == shared
+    (package.parent / "derivations").mkdir()
+    assert find_catalogue(package, tmp_path / "prefix") == package.parent / "derivations"
