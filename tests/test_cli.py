@@ -5,24 +5,10 @@ import os
 import subprocess
 import sys
 
+from fixtures import LAYER
 from symbolic.cli import main
 
-WRONG = '''
-title = "wrong claims"
-output = "yhat"
-upstream = "dY"
-[dims]
-n = "inputs"
-k = "neurons"
-[inputs]
-W = "k x n"
-x = "n x 1"
-b = "k x 1"
-[functions]
-g = "elementwise"
-[forward]
-z = "W @ x + b"
-yhat = "g(z)"
+WRONG = LAYER.replace("a layer", "wrong claims") + '''
 [claims]
 W = "(dY * g'(z)) @ x"
 b = "g'(z)"

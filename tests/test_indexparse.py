@@ -9,6 +9,8 @@ from symbolic.cli import main
 from symbolic.indexparse import PlainError, parse_expression, parse_statement
 from symbolic.load import DerivationError
 from symbolic.steps import check_steps
+
+from fixtures import LAYER
 from symbolic.texparse import Ix, Pattern, Scope, substitute_index
 from symbolic.texparse import parse_expression as tex_expression
 from symbolic.texparse import parse_statement as tex_statement
@@ -19,23 +21,6 @@ NOTES = Path(__file__).parent.parent / "derivations" / "notes"
 SCOPE = Scope(frozenset({"g"}), frozenset({"n", "k"}),
               frozenset({"W", "x", "b", "z", "yhat", "dY", "J", "w"}))
 
-LAYER = '''
-title = "a layer"
-output = "yhat"
-upstream = "dY"
-[dims]
-n = "inputs"
-k = "neurons"
-[inputs]
-W = "k x n"
-x = "n x 1"
-b = "k x 1"
-[functions]
-g = "elementwise"
-[forward]
-z = "W @ x + b"
-yhat = "g(z)"
-'''
 
 
 def layer(tmp_path, *steps):

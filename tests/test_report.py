@@ -1,10 +1,11 @@
 """Reports: a refuted claim's section, the summary, escaping, the LaTeX
 document compiled by pdflatex, and the `gradproof report` command."""
 import re
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+
+from fixtures import number_from_tex
 import pytest
 
 from render_check import pdflatex
@@ -81,16 +82,10 @@ def test_the_typeset_counterexample_holds_when_recomputed(entries):
 
 def _matrix(tex: str):
     body = tex.removeprefix(r"\begin{pmatrix}").removesuffix(r"\end{pmatrix}")
-    rows = [[_number(x) for x in row.split("&")] for row in body.split(r"\\")]
+    rows = [[number_from_tex(x) for x in row.split("&")] for row in body.split(r"\\")]
     return np.array(rows, dtype=object)
 
 
-def _number(tex: str) -> Fraction:
-    tex = tex.strip()
-    m = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", tex)
-    if m:
-        return Fraction(int(m.group(2)), int(m.group(3))) * (-1 if m.group(1) else 1)
-    return Fraction(tex)
 
 
 def test_the_stand_in_polynomial_is_typeset_from_its_coefficients():

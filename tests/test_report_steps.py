@@ -3,9 +3,10 @@ equation, a verdict per link and label with its evidence, expectation,
 right form, likely mistake and typeset counterexample; KaTeX and pdflatex
 accept what is emitted."""
 import re
-from fractions import Fraction
 
 import numpy as np
+
+from fixtures import number_from_tex
 import pytest
 
 from render_check import katex_errors, math_chunks, pdflatex
@@ -112,15 +113,9 @@ def test_the_typeset_counterexample_of_the_wrong_sum_holds_when_recomputed(md):
 
 def _matrix(tex: str):
     body = tex.strip().removeprefix(r"\begin{pmatrix}").removesuffix(r"\end{pmatrix}")
-    return np.array([[_number(x) for x in row.split("&")] for row in body.split(r"\\")], dtype=object)
+    return np.array([[number_from_tex(x) for x in row.split("&")] for row in body.split(r"\\")], dtype=object)
 
 
-def _number(tex: str) -> Fraction:
-    tex = tex.strip()
-    m = re.fullmatch(r"(-?)\\frac\{(\d+)\}\{(\d+)\}", tex)
-    if m:
-        return Fraction(int(m.group(2)), int(m.group(3))) * (-1 if m.group(1) else 1)
-    return Fraction(tex)
 
 
 def test_a_step_is_displayed_as_written_one_member_a_line(entries):

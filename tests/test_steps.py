@@ -8,23 +8,8 @@ from symbolic.cli import main
 from symbolic.load import DerivationError
 from symbolic.steps import check_steps
 
-LAYER = '''
-title = "a layer"
-output = "yhat"
-upstream = "dY"
-[dims]
-n = "inputs"
-k = "neurons"
-[inputs]
-W = "k x n"
-x = "n x 1"
-b = "k x 1"
-[functions]
-g = "elementwise"
-[forward]
-z = "W @ x + b"
-yhat = "g(z)"
-'''
+from fixtures import LAYER
+
 
 
 def layer(tmp_path, *latex, extra="", expected=None):
