@@ -12,7 +12,7 @@ import random
 import sympy
 
 from . import expr as E
-from .functions import ACTIVATIONS, concretize, sympy_apply
+from .functions import ACTIVATIONS, concretize, domain, sign, sympy_apply
 
 
 class Explicit:
@@ -51,14 +51,20 @@ class Explicit:
             return self.value(self.d.forward[e.name])
         if t is E.Const:
             return sympy.Matrix([[e.value]])
+        # products entry by entry, so that 0 * undefined stays undefined (SymPy's
+        # own matrix products skip zero entries)
         if t is E.MatMul:
-            return self.value(e.a) * self.value(e.b)
+            a, b = self.value(e.a), self.value(e.b)
+            return sympy.Matrix(a.rows, b.cols,
+                                lambda i, j: sympy.Add(*[a[i, k] * b[k, j] for k in range(a.cols)]))
         if t is E.Add:
-            return self.value(e.a) + self.value(e.b)
+            a, b = self.value(e.a), self.value(e.b)
+            return sympy.Matrix(a.rows, a.cols, lambda i, j: a[i, j] + b[i, j])
         if t is E.Mul:
-            return self.value(e.a).multiply_elementwise(self.value(e.b))
+            a, b = self.value(e.a), self.value(e.b)
+            return sympy.Matrix(a.rows, a.cols, lambda i, j: a[i, j] * b[i, j])
         if t is E.Scale:
-            return e.c * self.value(e.a)
+            return self.value(e.a).applyfunc(lambda v: e.c * v)
         if t is E.Transpose:
             return self.value(e.a).T
         if t is E.Pow:
@@ -78,9 +84,38 @@ class Explicit:
             return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v))
         raise TypeError(f"explicit: no rule for {t.__name__}")
 
+    def at(self, point: dict) -> "Explicit":
+        """The same sizes with every entry symbol set to its value at
+        `point`: expressions then evaluate term by term, as NumPy would, so
+        an undefined term (1/0) stays undefined instead of cancelling."""
+        ex = Explicit.__new__(Explicit)
+        ex.d, ex.sizes, ex.cache = self.d, self.sizes, {}
+        ex.symbols = {n: m.xreplace(point) for n, m in self.symbols.items()}
+        return ex
+
     def objective(self):
+        return self.value(self.objective_expr())[0, 0]
+
+    def objective_expr(self) -> E.Expr:
         from .index import objective
-        return self.value(objective(self.d.output, self.d.upstream))[0, 0]
+        return objective(self.d.output, self.d.upstream)
+
+    def conditions(self, e: E.Expr) -> set:
+        """(kind, u) for every entry u of every argument of a function in
+        `e` (forward values inlined) that is defined only where u != 0
+        ("nonzero") or u > 0 ("positive")."""
+        out, seen = set(), set()
+        stack = [e]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, E.Var) and node.name in self.d.forward and node.name not in seen:
+                seen.add(node.name)
+                stack.append(self.d.forward[node.name])
+            kind = domain(node.fn) if isinstance(node, E.Apply) else None
+            if kind is not None:
+                out.update((kind, sympy.expand(u)) for u in self.value(node.a))
+            stack.extend(node.children())
+        return out
 
     def gradient(self, wrt: str) -> sympy.Matrix:
         """dJ/d wrt by SymPy's scalar differentiation, entry by entry."""
@@ -90,23 +125,127 @@ class Explicit:
 
 
 def size_combinations(dims: dict, max_size: int):
-    """Every assignment of 1..max_size to the dims, smallest totals first."""
+    """Every assignment of 1..max_size to the dims, smallest totals first
+    (ties in lexicographic order), generated one at a time: a dozen dims
+    at size 6 are two billion assignments, never held at once."""
     syms = list(dims.values())
-    combos = list(itertools.product(range(1, max_size + 1), repeat=len(syms)))
-    combos.sort(key=lambda c: (sum(c), c))
-    return [dict(zip(syms, c)) for c in combos]
+    n = len(syms)
+    for total in range(n, n * max_size + 1):
+        for combo in _compositions(total, n, max_size):
+            yield dict(zip(syms, combo))
+
+
+def _compositions(total: int, parts: int, top: int):
+    """Tuples of `parts` integers in 1..top summing to `total`, in
+    lexicographic order (iteratively: any number of dims)."""
+    if parts == 0:
+        if total == 0:
+            yield ()
+        return
+    if not parts <= total <= parts * top:
+        return
+    c = _smallest(total, parts, top)
+    while True:
+        yield tuple(c)
+        suffix = c[-1]
+        for i in range(parts - 2, -1, -1):
+            if c[i] < top and suffix > parts - i - 1:
+                c[i] += 1
+                c[i + 1:] = _smallest(suffix - 1, parts - i - 1, top)
+                break
+            suffix += c[i]
+        else:
+            return
+
+
+def _smallest(total: int, parts: int, top: int) -> list:
+    """The lexicographically smallest composition of `total`."""
+    out = []
+    for k in range(parts):
+        v = max(1, total - top * (parts - k - 1))
+        out.append(v)
+        total -= v
+    return out
+
+
+def unmet(conditions: set, known: set) -> list:
+    """The conditions (kind, u) not implied by `known` (the same u, or a
+    constant u that meets it), largest argument last."""
+    out = []
+    for kind, u in conditions:
+        if (kind, u) in known or (kind == "nonzero" and ("positive", u) in known):
+            continue
+        if (u.is_zero is False) if kind == "nonzero" else (u.is_positive is True):
+            continue
+        if sign_of(u) == "+":
+            continue
+        out.append((kind, u))
+    return sorted(out, key=lambda c: (sympy.count_ops(c[1]), str(c[1])))
+
+
+def sign_of(x) -> str | None:
+    """"+" if the SymPy value `x` (in opaque function atoms) is positive
+    wherever it is defined, "0+" if nonnegative, else None."""
+    if x.is_positive:
+        return "+"
+    if x.is_zero:
+        return "0+"
+    key = getattr(type(x), "gradproof", None)
+    if key is not None:
+        s = sign(*key)
+        if s is None and key == ("recip", 0) and sign_of(x.args[0]) == "+":
+            s = "+"
+        return s
+    if x.is_Add or x.is_Mul:
+        signs = [sign_of(a) for a in x.args]
+        if None in signs:
+            return None
+        if x.is_Add:
+            return "+" if "+" in signs else "0+"
+        return "+" if all(s == "+" for s in signs) else "0+"
+    if x.is_Pow:
+        base, p = x.args
+        if sign_of(base) == "+":
+            return "+"
+        if p.is_integer and p.is_even and p.is_positive:
+            return "0+"
+    return None
+
+
+def boundary_point(kind: str, u, point: dict) -> dict | None:
+    """`point` moved along one symbol so that u = 0 ("nonzero") or u = -1
+    ("positive"): a point where the function of u is undefined; None if no
+    symbol enters u linearly."""
+    target = 0 if kind == "nonzero" else -1
+    for s in sorted(u.free_symbols, key=str):
+        poly = sympy.Poly(u, s) if u.is_polynomial(s) else None
+        if poly is None or poly.degree() != 1:
+            continue
+        a, b = poly.all_coeffs()
+        a, b = a.xreplace(point), b.xreplace(point)
+        if a.is_Rational and b.is_Rational and a != 0:
+            return {**point, s: (target - b) / a}
+    return None
 
 
 def is_zero(x) -> bool | None:
     """Exact zero test of a SymPy scalar: True, or None (undecided).
 
     First as a polynomial in the opaque function values, then with every
-    table function given its real definition and simplified."""
+    table function given its real definition and simplified.  A generic
+    function stays opaque throughout: its values and derivatives at each
+    distinct argument are independent unknowns, so only what holds for
+    every differentiable function is ever called zero.  An undefined
+    value (`nan`, `zoo`) is never zero."""
+    if x.has(sympy.nan, sympy.zoo, sympy.oo, -sympy.oo):
+        return None
     x = sympy.expand(x)
     if x == 0:
         return True
-    real = concretize(x, poly_derivative)
+    real = concretize(x, None)
     if real == x:
+        return None
+    if real.has(sympy.nan, sympy.zoo):
         return None
     # a rational function of exponentials: zero iff its numerator expands to 0
     numerator, _ = sympy.fraction(sympy.together(sympy.expand(real.rewrite(sympy.exp))))
@@ -117,9 +256,12 @@ def is_zero(x) -> bool | None:
 
 # ---------------------------------------------------------------- concrete points
 
-# A concrete stand-in for a generic function: a polynomial, so that every
-# value at rational points is an exact rational.
+# Concrete stand-ins for a generic function, for counterexamples only:
+# polynomials, so that every value at rational points is an exact rational.
+# The second, of degree 5, shows what the first cannot (an identity that
+# holds for the cubic, a fourth derivative).
 POLY = (1, 3, -2, 1)  # g(t) = 1 + 3 t - 2 t**2 + t**3
+POLYS = (POLY, (2, -1, 1, 2, -1, 1))
 
 
 def poly_text(coeffs=POLY) -> str:
@@ -149,11 +291,20 @@ def random_point(ex: Explicit, rng: random.Random) -> dict:
 DIGITS = 50
 
 
-def evaluate(x, point):
-    """A SymPy value at a point: an exact rational where only polynomials
-    are involved, else a Float of 50 digits."""
-    v = concretize(x.xreplace(point), poly_derivative)
-    return v if v.is_Rational else sympy.N(v, DIGITS)
+def evaluate(x, point, coeffs=POLY):
+    """A SymPy value at a point, generic functions the polynomial `coeffs`:
+    an exact rational where only polynomials are involved, else a Float of
+    50 digits; `nan` where it is undefined."""
+    v = concretize(x.xreplace(point), lambda order, t: poly_derivative(order, t, coeffs))
+    if v.is_Rational:
+        return v
+    v = sympy.N(v, DIGITS)
+    return v if finite(v) else sympy.nan
+
+
+def finite(v) -> bool:
+    """Whether a value is a real, finite number."""
+    return bool(v.is_real) and bool(v.is_finite)
 
 
 def differ(a, b) -> bool:
@@ -167,11 +318,14 @@ def differ(a, b) -> bool:
 
 def at_a_kink(values, point) -> bool:
     """Whether some function in `values` (SymPy expressions in opaque
-    function atoms) is taken, at `point`, where it has no derivative."""
+    function atoms: the objective J) is taken, at `point`, where it has no
+    derivative, so that J has no gradient there.  A function at a constant
+    argument is a constant, never a kink."""
     for v in values:
         for a in v.atoms(sympy.Function):
             key = getattr(type(a), "gradproof", None)
             act = ACTIVATIONS.get(key[0]) if key else None
-            if act is not None and act.kink is not None and evaluate(a.args[0], point) == act.kink:
+            if act is not None and act.kink is not None and a.args[0].free_symbols \
+                    and evaluate(a.args[0], point) == act.kink:
                 return True
     return False

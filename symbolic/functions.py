@@ -23,6 +23,8 @@ class Activation:
     prime: Callable | None  # u: Expr -> Expr, the derivative at u
     formula: str  # for listings and reports
     kink: int | None = None  # where it is not differentiable: no counterexample there
+    domain: str | None = None  # "nonzero" or "positive": where it is defined (None: everywhere)
+    sign: str | None = None  # "+" positive everywhere, "0+" nonnegative, None: either sign
 
 
 def _sigmoid(t):
@@ -33,17 +35,19 @@ ACTIVATIONS = {a.name: a for a in [
     # ---- activations
     Activation("sigmoid", _sigmoid,
                lambda u: mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))),
-               "1 / (1 + exp(-t))"),
+               "1 / (1 + exp(-t))", sign="+"),
     Activation("tanh", sympy.tanh, lambda u: sub(const(1), power(apply("tanh", u), 2)), "tanh(t)"),
-    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0),
+    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0, sign="0+"),
     Activation("softplus", lambda t: sympy.log(1 + sympy.exp(t)), lambda u: apply("sigmoid", u),
-               "log(1 + exp(t))"),
+               "log(1 + exp(t))", sign="+"),
     Activation("identity", lambda t: t, None, "t"),
     # ---- elementary functions
-    Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)"),
-    Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)"),
-    Activation("recip", lambda t: 1 / t, lambda u: scale(-1, power(apply("recip", u), 2)), "1 / t"),
-    Activation("step", sympy.Heaviside, None, "1 if t > 0 else 0", kink=0),
+    Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+"),
+    Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)", domain="positive"),
+    Activation("recip", lambda t: 1 / t, lambda u: scale(-1, power(apply("recip", u), 2)), "1 / t",
+               domain="nonzero"),
+    # step(0) = 0, as in `numeric`: one definition everywhere
+    Activation("step", lambda t: sympy.Heaviside(t, 0), None, "1 if t > 0 else 0", kink=0, sign="0+"),
 ]}
 
 # names a derivation file may use as `g = "<name>"` or call directly
@@ -63,6 +67,29 @@ def derivative(fn: str, u: Expr, order: int) -> Expr:
     if order == 1 and fn in WRITTEN_OUT:
         return ACTIVATIONS[fn].prime(u)
     return apply(fn, u, order)
+
+
+def domain(fn: str) -> str | None:
+    """Where `fn` is defined: "nonzero", "positive", or None (everywhere;
+    a generic function is taken to be defined and smooth everywhere)."""
+    act = ACTIVATIONS.get(fn)
+    return act.domain if act is not None else None
+
+
+def sign(fn: str, order: int = 0) -> str | None:
+    """"+" if fn^(order) is positive everywhere, "0+" if nonnegative, else None."""
+    act = ACTIVATIONS.get(fn)
+    return act.sign if act is not None and order == 0 else None
+
+
+def undefined_at(fn: str, arg) -> bool:
+    """Whether a SymPy number `arg` lies outside the domain of `fn`."""
+    kind = domain(fn)
+    if kind is None or not arg.is_number:
+        return False
+    if kind == "nonzero":
+        return bool(arg.is_zero)
+    return arg.is_real is False or bool(arg.is_nonpositive)
 
 
 def prime(fn: str, u: Expr) -> Expr | None:
@@ -89,8 +116,15 @@ def sympy_function(fn: str, order: int = 0):
             if order == 0 and fn in ACTIVATIONS and ACTIVATIONS[fn].prime is not None:
                 return scalar_form(ACTIVATIONS[fn].prime(Var("%u", (ONE, ONE))), arg)
             return sympy_function(fn, order + 1)(arg)
+
+        def eval(cls, arg):
+            # outside the domain the value is undefined, never an opaque atom
+            # that `0 * f(0)` would silently cancel
+            if undefined_at(fn, arg):
+                return sympy.nan
+            return None
         _classes[key] = type(fn + "'" * order, (sympy.Function,),
-                             {"fdiff": fdiff, "is_real": True, "gradproof": key})
+                             {"fdiff": fdiff, "eval": classmethod(eval), "is_real": True, "gradproof": key})
     return _classes[key]
 
 
@@ -130,18 +164,29 @@ def scalar_form(e: Expr, arg):
 
 def real_value(fn: str, order: int, arg, poly):
     """fn^(order)(arg) as a real SymPy expression: the table's definition,
-    or for a generic function the polynomial `poly(order, t)`."""
+    its derivatives by the table's rule (so relu' is step, with step(0) = 0,
+    wherever it is evaluated), or for a generic function the polynomial
+    `poly(order, t)`."""
     t = sympy.Dummy("t", real=True)
-    if fn in ACTIVATIONS:
-        return sympy.diff(ACTIVATIONS[fn].sympy(t), t, order).subs(t, arg)
-    return poly(order, t).subs(t, arg)
+    act = ACTIVATIONS.get(fn)
+    if act is None:
+        return poly(order, t).subs(t, arg)
+    if order == 0:
+        return act.sympy(arg)
+    if act.prime is not None:
+        return concretize(sympy_apply(fn, order, t), poly).subs(t, arg)
+    return sympy.diff(act.sympy(t), t, order).subs(t, arg)
 
 
 def concretize(x, poly):
     """`x` with every opaque function replaced by its real value (inner
-    applications first, so nested ones are replaced too)."""
+    applications first, so nested ones are replaced too).  With `poly`
+    None, generic functions stay opaque: their values at distinct
+    arguments are independent unknowns, as a proof must take them."""
     def opaque(n):
-        return isinstance(n, sympy.Function) and hasattr(type(n), "gradproof")
+        if not (isinstance(n, sympy.Function) and hasattr(type(n), "gradproof")):
+            return False
+        return poly is not None or type(n).gradproof[0] in ACTIVATIONS
 
     while True:
         found = [n for n in sympy.preorder_traversal(x) if opaque(n)]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from . import expr as E
-from .functions import ACTIVATIONS, prime
+from .functions import ACTIVATIONS, domain, prime, sign
 
 P, Q = "%P", "%Q"
 
@@ -122,8 +122,8 @@ _FORMS: list = []
 def intern(form: tuple) -> int:
     """The number of a canonical form (the same number for the same form)."""
     if form not in _KEYS:
-        _KEYS[form] = len(_FORMS)
-        _FORMS.append(form)
+        _FORMS.append(form)  # first, so that an interruption leaves no key without its form
+        _KEYS[form] = len(_FORMS) - 1
     return _KEYS[form]
 
 
@@ -360,3 +360,87 @@ def difference(a: tuple, b: tuple) -> tuple:
 def _term(x, sign=1):
     bound, factors, coeff = x
     return Term(sign * coeff, dict(bound), list(factors))
+
+
+# ---------------------------------------------------------------- where things are defined
+
+def conditions(terms) -> set:
+    """(kind, key) for every function in `terms` (Terms or canonical
+    items, before any cancellation) that is defined only on part of the
+    line: `("nonzero", key)` for 1/u, `("positive", key)` for log(u), with
+    `key` the canonical form of u.  Nested arguments are searched too."""
+    out, seen = set(), set()
+    stack = [f for t in terms for f in (t.factors if isinstance(t, Term) else t[1])]
+    while stack:
+        f = stack.pop()
+        if f[0] != "F":
+            continue
+        _, fn, _, key, _ = f
+        kind = domain(fn)
+        if kind is not None:
+            out.add((kind, key))
+        if key not in seen:
+            seen.add(key)
+            stack.extend(g for _, factors, _ in form(key) for g in factors)
+    return out
+
+
+def implied(condition, known: set) -> bool:
+    """Whether `condition` holds wherever every condition in `known` does:
+    the same condition on the same canonical argument (u > 0 gives u != 0),
+    or a constant argument that satisfies it."""
+    kind, key = condition
+    if condition in known or (kind == "nonzero" and ("positive", key) in known):
+        return True
+    if positive(key):
+        return True
+    f = form(key)
+    if len(f) == 1 and not f[0][0] and not f[0][1] and f[0][2].is_number:
+        c = f[0][2]
+        return (c.is_zero is False) if kind == "nonzero" else (c.is_positive is True)
+    return False
+
+
+def objective_conditions(forward: dict, output: E.Var, upstream) -> set:
+    """Where J is defined: the conditions of its inlined index form."""
+    return conditions(entry(objective(output, upstream), 0, 0, Context(forward)))
+
+
+def positive(key: int) -> bool:
+    """Whether the canonical form `key` is positive for every size and
+    every value of the inputs (1 + exp(u), a sum of sigmoids, ...)."""
+    return _form_sign(form(key)) == "+"
+
+
+def _form_sign(items) -> str | None:
+    """"+" (positive), "0+" (nonnegative) or None (unknown) of a canonical form."""
+    if not items:
+        return None
+    signs = set()
+    for _, factors, coeff in items:
+        if not coeff.is_positive:
+            return None
+        unknown: dict = {}
+        term = "+"
+        for f in factors:
+            s = _factor_sign(f)
+            if s is None:
+                unknown[f] = unknown.get(f, 0) + 1
+            elif s == "0+":
+                term = "0+"
+        if any(n % 2 for n in unknown.values()):
+            return None
+        signs.add("0+" if unknown else term)
+    return "+" if "+" in signs else "0+"
+
+
+def _factor_sign(f) -> str | None:
+    if f[0] == "D":
+        return "0+"
+    if f[0] == "F":
+        _, fn, order, key, _ = f
+        s = sign(fn, order)
+        if s is None and fn == "recip" and order == 0 and positive(key):
+            s = "+"
+        return s
+    return None

@@ -27,7 +27,8 @@ from . import expr as E
 from . import index
 from .budget import OutOfTime, budget
 from .derive import Gradients, derive
-from .explicit import POLY, Explicit, at_a_kink, differ, evaluate, is_zero, poly_text, random_point, size_combinations
+from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
+                       poly_text, random_point, size_combinations, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, mutants
 from .parse import ExprError
@@ -128,8 +129,19 @@ class Verdict:
 
 def verify(d: Derivation, max_size: int | None = None, default_budget: float = DEFAULT_BUDGET,
            grads: Gradients | None = None) -> list:
-    """Verdicts for every claim of `d`, in the file's order."""
-    grads = grads or derive(d)
+    """Verdicts for every claim of `d`, in the file's order.  Deriving the
+    gradients runs under the same budget as a claim; if it does not finish,
+    every claim is `unknown` and says so."""
+    if grads is None:
+        seconds = max([c.budget or default_budget for c in d.claims.values()], default=default_budget)
+        try:
+            with budget(seconds):
+                grads = derive(d)
+        except (OutOfTime, RecursionError, MemoryError) as err:
+            why = "did not finish within the budget" if isinstance(err, OutOfTime) else "ran out of room"
+            return [Verdict(str(d.path), d.name, c.wrt, c.text, UNKNOWN,
+                            f"deriving the gradients {why} of {seconds:g} s; nothing was decided", "",
+                            claim_expr=c.expr) for c in d.claims.values()]
     return [verify_claim(d, c, grads, max_size or d.max_size, c.budget or default_budget)
             for c in d.claims.values()]
 
@@ -137,29 +149,49 @@ def verify(d: Derivation, max_size: int | None = None, default_budget: float = D
 def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, seconds: float,
                  repair: bool = True) -> Verdict:
     """The verdict on one claim; `repair`: look for a one-edit repair of a
-    wrong claim."""
+    wrong claim.  Deciding and repairing share the one budget of `seconds`."""
     start = time.perf_counter()
     derived = grads.closed[claim.wrt]
-    v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", E.text(derived),
+    v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", derived_text(derived),
                 derived_expr=derived, claim_expr=claim.expr)
+    stage = ["proving for every size"]
     try:
         with budget(seconds):
-            _decide(d, claim, v, max_size)
+            _decide(d, claim, v, max_size, stage)
     except OutOfTime:
-        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s"
-    except RecursionError:
-        v.status, v.detail = UNKNOWN, "the expression is too deeply nested to decide"
-    if repair and v.status in (REFUTED, SHAPE):
+        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
+    except (RecursionError, MemoryError):
+        v.status, v.detail = UNKNOWN, f"the expression is too large or too deeply nested to decide (while {stage[0]})"
+    left = seconds - (time.perf_counter() - start)
+    if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
-            with budget(min(seconds, 10.0)):
+            with budget(left):
                 v.repair = find_repair(d, claim)
-        except OutOfTime:
+        except (OutOfTime, RecursionError, MemoryError):
             pass
     v.seconds = time.perf_counter() - start
     return v
 
 
-def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int):
+MAX_PRINTED = 20000  # nodes: a derived form larger than this is described, not printed
+
+
+def derived_text(e: E.Expr) -> str:
+    """A derived form in file syntax, or a note of its size where printing it
+    would write out a shared subexpression exponentially often."""
+    sizes = {}
+
+    def size(x):
+        if id(x) not in sizes:
+            sizes[id(x)] = 1 + sum(size(c) for c in x.children())
+        return sizes[id(x)]
+    n = size(e)
+    if n > MAX_PRINTED:
+        return f"(a form of {n:,} nodes written out: too large to print)"
+    return E.text(e)
+
+
+def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     target = d.inputs[claim.wrt].shape
     if claim.expr is None:
         v.status, v.detail = SHAPE, claim.shape_error
@@ -170,18 +202,27 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int):
                     f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
         return
     if proves_every_size(d, claim.expr, claim.wrt):
+        stage[0] = "checking the proof at size 2"
         if _spot_check(d, claim):
             v.status, v.detail = PROVED, "index form: entry (p, q) of both sides agrees symbolically for all dims"
             return
-    _explicit(d, claim, v, max_size)
+    _explicit(d, claim, v, max_size, stage)
 
 
 def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
-    """Whether `e` equals dJ/d`wrt` in index form, for every size."""
+    """Whether `e` equals dJ/d`wrt` in index form, for every size, wherever
+    J is defined: `e` must be defined there too (no 1/u or log(u) whose
+    argument J does not already need nonzero or positive)."""
     key = ("index gradient", wrt)
     if key not in d.cache:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
-    return index.difference(index.index_form(e, d.forward), d.cache[key]) == ()
+    if "domain" not in d.cache:
+        d.cache["domain"] = index.objective_conditions(d.forward, d.output, d.upstream)
+    p, q = index.free_indices(e.shape)
+    terms = index.entry(e, p, q, index.Context(d.forward))
+    if not all(index.implied(c, d.cache["domain"]) for c in index.conditions(terms)):
+        return False
+    return index.difference(index.canon(terms), d.cache[key]) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
@@ -193,45 +234,66 @@ def _spot_check(d: Derivation, claim: Claim) -> bool:
     return _find_difference(ex, claim, d, random.Random(0)) is None
 
 
-def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2):
-    claimed, true = ex.value(claim.expr), ex.gradient(claim.wrt)
-    for _ in range(tries):
-        point = random_point(ex, rng)
-        if at_a_kink(list(claimed) + list(true), point):
-            continue  # relu at 0: the gradient there is a convention, not a fact
-        a = claimed.applyfunc(lambda x: evaluate(x, point))
-        b = true.applyfunc(lambda x: evaluate(x, point))
-        if not all(_real(x) for x in list(a) + list(b)):
-            continue  # outside a function's domain (log of a negative, 1/0): no evidence
-        if any(differ(x, y) for x, y in zip(a, b)):
-            return point, a, b
+def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2, points=()):
+    """A point where J has a gradient and the claim is undefined or differs
+    from it: (point, claim value, true value, polynomial), or None.
+
+    The claim is evaluated at the point term by term, as NumPy would; a
+    point where J is undefined, or where a function of J sits at a kink
+    (relu at 0), says nothing and is skipped.  A generic function is tried
+    as each stand-in polynomial in turn."""
+    true, j = ex.gradient(claim.wrt), ex.objective()
+    for point in [random_point(ex, rng) for _ in range(tries)] + list(points):
+        if at_a_kink([j], point):
+            continue
+        at = ex.at(point)
+        for coeffs in POLYS if d.generic else (POLY,):
+            if not finite(evaluate(at.objective(), {}, coeffs)):
+                break  # J undefined here: no gradient to compare
+            b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
+            if not all(finite(x) for x in b):
+                break
+            a = at.value(claim.expr).applyfunc(lambda x: evaluate(x, {}, coeffs))
+            if not all(finite(x) for x in a) or any(differ(x, y) for x, y in zip(a, b)):
+                return point, a, b, coeffs
     return None
 
 
-def _real(x) -> bool:
-    return bool(x.is_real) and bool(x.is_finite)
-
-
-def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int):
+def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
     undecided = []
     for sizes in size_combinations(d.dims, max_size):
+        stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
         ex = Explicit(d, sizes)
         found = _find_difference(ex, claim, d, rng)
+        missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
+        if not found and missing:
+            # where the claim may be undefined but the gradient is not
+            points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
+            found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
         if found:
-            point, a, b = found
+            point, a, b, coeffs = found
             v.status = REFUTED
-            v.counterexample = _counterexample(d, ex, sizes, point, a, b)
-            v.detail = "the claim and the true gradient differ at the point shown"
+            v.counterexample = _counterexample(d, ex, sizes, point, a, b, coeffs)
+            v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
+                        if not all(finite(x) for x in a) else
+                        "the claim and the true gradient differ at the point shown")
             return
         if undecided:
             continue  # no proof up to N any more: only a counterexample can still come
+        if missing:
+            undecided.append(sizes)
+            continue
         diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
         if not all(is_zero(x) for x in diff):
             undecided.append(sizes)
     if undecided:
         v.status = UNKNOWN
-        v.detail = (f"no proof for every size, no counterexample, and no exact proof at sizes "
+        why = ("the claim has a term undefined where the gradient may be defined"
+               if unmet(Explicit(d, undecided[0]).conditions(claim.expr),
+                        Explicit(d, undecided[0]).conditions(Explicit(d, undecided[0]).objective_expr()))
+               else "no exact proof")
+        v.detail = (f"no proof for every size, no counterexample, and {why} at sizes "
                     f"{_sizes_text(undecided[0])}")
         return
     v.status, v.sizes = UP_TO, max_size
@@ -244,17 +306,17 @@ def _sizes_text(sizes: dict) -> str:
 
 
 def _matrix(m) -> list:
-    return [[str(m[i, j]) if m[i, j].is_Rational else str(sympy.N(m[i, j], 20)) for j in range(m.cols)]
-            for i in range(m.rows)]
+    return [[(str(x) if x.is_Rational else str(sympy.N(x, 20))) if finite(x) else "undefined"
+             for x in (m[i, j] for j in range(m.cols))] for i in range(m.rows)]
 
 
-def _counterexample(d, ex, sizes, point, a, b) -> Counterexample:
+def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     values = {}
     for name, m in ex.symbols.items():
         values[name] = [[str(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
-    exact = all(x.is_Rational for x in list(a) + list(b))
-    fn = "; ".join(f"{g}(t) = {poly_text()}" for g in d.generic) or None
-    coefficients = list(POLY) if d.generic else None
+    exact = all(x.is_Rational for x in list(a) + list(b) if finite(x))
+    fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
+    coefficients = list(coeffs) if d.generic else None
     return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
                           _matrix(a), _matrix(b), exact)
 
