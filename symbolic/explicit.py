@@ -302,6 +302,13 @@ def evaluate(x, point, coeffs=POLY):
     return v if finite(v) else sympy.nan
 
 
+def matrix_strings(m) -> list:
+    """A matrix of values as strings: exact rationals as they are, others to
+    20 digits, an undefined value as "undefined"."""
+    return [[(str(x) if x.is_Rational else str(sympy.N(x, 20))) if finite(x) else "undefined"
+             for x in (m[i, j] for j in range(m.cols))] for i in range(m.rows)]
+
+
 def finite(v) -> bool:
     """Whether a value is a real, finite number."""
     return bool(v.is_real) and bool(v.is_finite)

@@ -461,13 +461,14 @@ def step_function_tex(function: str | None) -> list:
     counterexample (the verifier's stand-in polynomial)."""
     if not function:
         return []
-    from .explicit import POLY, poly_text
+    from .explicit import POLYS, poly_text
     out = []
     for piece in function.split(";"):
         name, _, rest = piece.strip().partition("(t) = ")
-        if rest != poly_text() or not re.fullmatch(r"[A-Za-z]\w*", name):
+        coeffs = next((c for c in POLYS if poly_text(c) == rest), None)
+        if coeffs is None or not re.fullmatch(r"[A-Za-z]\w*", name):
             return [T.text_tex(function)]
-        out.append(f"{T.name_tex(name)}(t) = {polynomial_tex(POLY)}")
+        out.append(f"{T.name_tex(name)}(t) = {polynomial_tex(coeffs)}")
     return out
 
 

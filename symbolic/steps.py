@@ -42,7 +42,7 @@ from . import expr as E
 from . import index as I
 from . import texparse as T
 from .budget import OutOfTime, budget
-from .explicit import differ, evaluate, is_zero, poly_text, random_point, size_combinations
+from .explicit import POLY, POLYS, differ, evaluate, finite, is_zero, matrix_strings, poly_text, random_point, size_combinations
 from .load import DerivationError
 from .meaning import LOSS, Meaning, Sizes, StepShapeError, same_size, match_scalar, index_name, shape_tex, shape_text
 
@@ -428,17 +428,29 @@ class _Checker:
             self.explain(v, left, right)
         return v
 
-    def index_form(self, node, shape, m=None) -> tuple:
+    def index_terms(self, node, shape, m=None) -> list:
         m = m or self.m
         p, q = I.free_indices(shape)
         ctx = I.Context(dict(self.d.forward))
-        return fold_fixed(I.canon(m.terms(node, p, q, {}, ctx)))
+        return m.terms(node, p, q, {}, ctx)
 
-    def same_for_every_size(self, left, right, shape) -> bool:
+    def index_form(self, node, shape, m=None) -> tuple:
+        return fold_fixed(I.canon(self.index_terms(node, shape, m)))
+
+    def same_for_every_size(self, left, right, shape, m=None) -> bool:
+        """Both sides equal in index form, each defined wherever the other
+        side and J are (no 1/u or log(u) on one side only)."""
         try:
-            return I.difference(self.index_form(left, shape), self.index_form(right, shape)) == ()
+            ta, tb = self.index_terms(left, shape, m), self.index_terms(right, shape, m)
         except (StepShapeError, TypeError):
             return False
+        if "domain" not in self.d.cache:
+            self.d.cache["domain"] = I.objective_conditions(self.d.forward, self.d.output, self.d.upstream)
+        known = self.d.cache["domain"]
+        ca, cb = I.conditions(ta), I.conditions(tb)
+        if not all(I.implied(c, known | cb) for c in ca) or not all(I.implied(c, known | ca) for c in cb):
+            return False
+        return I.difference(fold_fixed(I.canon(ta)), fold_fixed(I.canon(tb))) == ()
 
     def free_values(self, X):
         names = sorted(self.m.free)
@@ -457,12 +469,17 @@ class _Checker:
         return True
 
     def find_point(self, X, a, b, rng, tries=2):
+        """A point where the two sides differ, or where one is undefined and
+        the other is not: (point, left values, right values, polynomial).
+        A generic function is tried as each stand-in polynomial in turn."""
         for _ in range(tries):
             point = random_point(X.ex, rng)
-            va = a.applyfunc(lambda x: evaluate(x, point))
-            vb = b.applyfunc(lambda x: evaluate(x, point))
-            if any(differ(x, y) for x, y in zip(va, vb)):
-                return point, va, vb
+            for coeffs in POLYS if self.d.generic else (POLY,):
+                va = a.applyfunc(lambda x: evaluate(x, point, coeffs))
+                vb = b.applyfunc(lambda x: evaluate(x, point, coeffs))
+                for x, y in zip(va, vb):
+                    if finite(x) != finite(y) or (finite(x) and differ(x, y)):
+                        return point, va, vb, coeffs
         return None
 
     def explicit(self, part, text, left, right) -> StepVerdict:
@@ -479,8 +496,8 @@ class _Checker:
                 a, b = match_scalar(a, b), match_scalar(b, a)
                 found = self.find_point(X, a, b, rng)
                 if found:
-                    point, va, vb = found
-                    cx = self.counterexample(X, sizes, env, point, va, vb)
+                    point, va, vb, coeffs = found
+                    cx = self.counterexample(X, sizes, env, point, va, vb, coeffs)
                     return self.verdict(part, "equality", text, REFUTED,
                                         "the two sides differ at the point shown", counterexample=cx)
                 if not all(is_zero(x) for x in a - b):
@@ -496,15 +513,15 @@ class _Checker:
                             f"explicit matrices of symbols, every dim from 1 to {self.max_size}; "
                             "the index form did not reach a proof for every size", sizes=self.max_size)
 
-    def counterexample(self, X, sizes, env, point, va, vb) -> StepCounterexample:
+    def counterexample(self, X, sizes, env, point, va, vb, coeffs) -> StepCounterexample:
         values = {}
         for name, m in X.ex.symbols.items():
             values[name] = [[str(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
-        exact = all(x.is_Rational for x in list(va) + list(vb))
-        fn = "; ".join(f"{g}(t) = {poly_text()}" for g in self.d.generic) or None
+        exact = all(x.is_Rational for x in list(va) + list(vb) if finite(x))
+        fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in self.d.generic) or None
         return StepCounterexample({str(k): v for k, v in sizes.items()},
                                   {index_name(k): v + 1 for k, v in env.items()}, values, fn,
-                                  _matrix(va), _matrix(vb), exact)
+                                  matrix_strings(va), matrix_strings(vb), exact)
 
     # ---- the right form
     def explain(self, v: StepVerdict, left, right):
@@ -574,7 +591,7 @@ class _Checker:
                     sa, sb = m.sh(whole, {}).shape, m.sh(other, {}).shape
                     if None in sa or None in sb or not m.same(sa, sb):
                         continue
-                    if I.difference(self.index_form(whole, sa, m), self.index_form(other, sa, m)) == ():
+                    if self.same_for_every_size(whole, other, sa, m):
                         return f"`{self.node_text(before)}` should be `{self.node_text(after)}`"
                 except (StepShapeError, TypeError, KeyError):
                     continue
@@ -604,11 +621,6 @@ def _fold_factor(f):
     inner = I.rename(I.form(key), sub)
     new_args = tuple(None if isinstance(a, int) else a for a in args)
     return ("F", fn, order, I.intern(fold_fixed(inner)), new_args)
-
-
-def _matrix(m) -> list:
-    return [[str(m[i, j]) if m[i, j].is_Rational else str(sympy.N(m[i, j], 20)) for j in range(m.cols)]
-            for i in range(m.rows)]
 
 
 # ---------------------------------------------------------------- one-edit repairs

@@ -28,7 +28,7 @@ from . import index
 from .budget import OutOfTime, budget
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       poly_text, random_point, size_combinations, unmet)
+                       matrix_strings, poly_text, random_point, size_combinations, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, mutants
 from .parse import ExprError
@@ -305,11 +305,6 @@ def _sizes_text(sizes: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in sizes.items())
 
 
-def _matrix(m) -> list:
-    return [[(str(x) if x.is_Rational else str(sympy.N(x, 20))) if finite(x) else "undefined"
-             for x in (m[i, j] for j in range(m.cols))] for i in range(m.rows)]
-
-
 def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     values = {}
     for name, m in ex.symbols.items():
@@ -318,7 +313,7 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
     return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
-                          _matrix(a), _matrix(b), exact)
+                          matrix_strings(a), matrix_strings(b), exact)
 
 
 def find_repair(d: Derivation, claim: Claim) -> Repair | None:
