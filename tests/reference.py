@@ -29,7 +29,7 @@ FUNCTIONS = {  # name -> list of derivatives, order 0 first
 def polynomial(coefficients):
     """[f, f', f'', ...] of the polynomial with these coefficients."""
     c = np.polynomial.Polynomial(coefficients)
-    return [(lambda p: (lambda t: p(t)))(c.deriv(k)) for k in range(4)]
+    return [(lambda p: (lambda t: p(t)))(c.deriv(k)) for k in range(8)]
 
 
 class File:
