@@ -12,7 +12,9 @@ from .derive import derive
 from .functions import CALLABLE
 from .load import DerivationError, load
 from .steps import check_steps, report_lines as step_report, summary as step_summary
-from .verify import DEFAULT_BUDGET, STATUSES, proves_every_size, verify
+from .budget import OutOfTime, budget
+from .index import FormTooLarge
+from .verify import DEFAULT_BUDGET, STATUSES, derived_text, proves_every_size, verify
 from . import console
 
 
@@ -46,6 +48,8 @@ def _parser():
     d = sub.add_parser("derive", help="print the derived gradients of a derivation file")
     d.add_argument("path", metavar="FILE")
     d.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
+    d.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
+                   help=f"time budget for reading, for deriving and for each check (default {DEFAULT_BUDGET:g})")
     d.set_defaults(run=cmd_derive)
 
     lt = sub.add_parser("latex", help="print the derived gradients as LaTeX, one equation a line")
@@ -89,9 +93,21 @@ def _positive_float(text):
     return value
 
 
+def load_within(path, seconds: float, activation=None):
+    """`load`, under a budget: a file that takes longer to read is an error."""
+    try:
+        with budget(seconds):
+            return load(path, activation=activation)
+    except OutOfTime:
+        raise DerivationError(path, None, f"reading the file did not finish within the budget of {seconds:g} s") \
+            from None
+    except (RecursionError, MemoryError):
+        raise DerivationError(path, None, "the file is too large or too deeply nested to read") from None
+
+
 def cmd_verify(args) -> int:
     files = expand(args.paths)
-    derivations = [load(f, activation=args.activation) for f in files]  # all bad input first
+    derivations = [load_within(f, args.budget, args.activation) for f in files]  # all bad input first
     verdicts, step_verdicts = [], []
     with console.Progress() as progress:
         for k, d in enumerate(derivations):
@@ -138,16 +154,28 @@ def cmd_list(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    d = load(resolve(args.path), activation=args.activation)
-    g = derive(d)
+    d = load_within(resolve(args.path), args.budget, args.activation)
+    try:
+        with budget(args.budget):
+            g = derive(d)
+    except (OutOfTime, RecursionError, MemoryError):
+        print(f"gradproof: deriving the gradients of {display_path(d.path)} did not finish within the budget "
+              f"of {args.budget:g} s", file=sys.stderr)
+        return 1
     print(f"{display_path(d.path)}: {d.title}")
     for name, expr in g.steps:
-        print(f"  {name} = {E.text(expr)}")
+        print(f"  {name} = {derived_text(expr)}")
     print("closed forms (each checked against dJ/dA[p, q] in index form):")
+    confirmed = True
     for name, expr in g.closed.items():
-        mark = "proved for every size" if proves_every_size(d, expr, name) else "NOT confirmed"
-        print(f"  dJ/d{name} = {E.text(expr)}   [{mark}]")
-    return 0
+        try:
+            with budget(args.budget):
+                mark = "proved for every size" if proves_every_size(d, expr, name) else "NOT confirmed"
+        except (OutOfTime, RecursionError, MemoryError, FormTooLarge):
+            mark = f"NOT confirmed within the budget of {args.budget:g} s"
+        confirmed = confirmed and mark.startswith("proved")
+        print(f"  dJ/d{name} = {derived_text(expr)}   [{mark}]")
+    return 0 if confirmed else 1
 
 
 def cmd_latex(args) -> int:

@@ -55,8 +55,22 @@ def _ix(i, size):
     return 0 if size == 1 else i
 
 
+class FormTooLarge(ArithmeticError):
+    """An index form past `MAX_TERMS` terms or `MAX_FACTORS` factors a term:
+    the form is not written out (its memory would grow without bound)."""
+
+
+MAX_TERMS = 50_000
+MAX_FACTORS = 5_000
+
+
 def _product(xs: list, ys: list) -> list:
-    return [Term(a.coeff * b.coeff, {**a.bound, **b.bound}, a.factors + b.factors) for a in xs for b in ys]
+    if len(xs) * len(ys) > MAX_TERMS:
+        raise FormTooLarge(f"an index form of more than {MAX_TERMS:,} terms")
+    out = [Term(a.coeff * b.coeff, {**a.bound, **b.bound}, a.factors + b.factors) for a in xs for b in ys]
+    if out and len(out[0].factors) > MAX_FACTORS:
+        raise FormTooLarge(f"an index-form term of more than {MAX_FACTORS:,} factors")
+    return out
 
 
 def _bind(terms: list, index, size) -> list:
@@ -83,7 +97,10 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         k = 0 if inner == 1 else ctx.fresh()
         return _bind(_product(entry(e.a, i, k, ctx), entry(e.b, k, j, ctx)), k, inner)
     if t is E.Add:
-        return entry(e.a, i, j, ctx) + entry(e.b, i, j, ctx)
+        out = entry(e.a, i, j, ctx) + entry(e.b, i, j, ctx)
+        if len(out) > MAX_TERMS:
+            raise FormTooLarge(f"an index form of more than {MAX_TERMS:,} terms")
+        return out
     if t is E.Mul:
         return _product(entry(e.a, i, j, ctx), entry(e.b, i, j, ctx))
     if t is E.Scale:

@@ -160,14 +160,14 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
             _decide(d, claim, v, max_size, stage)
     except OutOfTime:
         v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
-    except (RecursionError, MemoryError):
+    except (RecursionError, MemoryError, index.FormTooLarge):
         v.status, v.detail = UNKNOWN, f"the expression is too large or too deeply nested to decide (while {stage[0]})"
     left = seconds - (time.perf_counter() - start)
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
                 v.repair = find_repair(d, claim)
-        except (OutOfTime, RecursionError, MemoryError):
+        except (OutOfTime, RecursionError, MemoryError, index.FormTooLarge):
             pass
     v.seconds = time.perf_counter() - start
     return v
@@ -201,7 +201,11 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list)
         v.detail = (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
                     f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
         return
-    if proves_every_size(d, claim.expr, claim.wrt):
+    try:
+        every_size = proves_every_size(d, claim.expr, claim.wrt)
+    except index.FormTooLarge:
+        every_size = False  # explicit sizes may still decide it
+    if every_size:
         stage[0] = "checking the proof at size 2"
         if _spot_check(d, claim):
             v.status, v.detail = PROVED, "index form: entry (p, q) of both sides agrees symbolically for all dims"
@@ -325,8 +329,11 @@ def find_repair(d: Derivation, claim: Claim) -> Repair | None:
             e = parser.parse(m.text)
         except (ExprError, E.ShapeError):
             continue
-        if e.shape == target and proves_every_size(d, e, claim.wrt):
-            return Repair(m.kind, m.before, m.after, E.text(e))
+        try:
+            if e.shape == target and proves_every_size(d, e, claim.wrt):
+                return Repair(m.kind, m.before, m.after, E.text(e))
+        except (index.FormTooLarge, RecursionError):
+            continue
     return None
 
 
