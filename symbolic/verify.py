@@ -129,21 +129,28 @@ class Verdict:
 
 def verify(d: Derivation, max_size: int | None = None, default_budget: float = DEFAULT_BUDGET,
            grads: Gradients | None = None) -> list:
-    """Verdicts for every claim of `d`, in the file's order.  Deriving the
-    gradients runs under the same budget as a claim; if it does not finish,
-    every claim is `unknown` and says so."""
-    if grads is None:
-        seconds = max([c.budget or default_budget for c in d.claims.values()], default=default_budget)
-        try:
-            with budget(seconds):
-                grads = derive(d)
-        except (OutOfTime, RecursionError, MemoryError) as err:
-            why = "did not finish within the budget" if isinstance(err, OutOfTime) else "ran out of room"
-            return [Verdict(str(d.path), d.name, c.wrt, c.text, UNKNOWN,
-                            f"deriving the gradients {why} of {seconds:g} s; nothing was decided", "",
-                            claim_expr=c.expr) for c in d.claims.values()]
-    return [verify_claim(d, c, grads, max_size or d.max_size, c.budget or default_budget)
-            for c in d.claims.values()]
+    """Verdicts for every claim of `d`, in the file's order.
+
+    The whole file runs within the sum of its claims' budgets: deriving
+    the gradients comes out of it too, so a file whose backward pass alone
+    outgrows the budget ends with every remaining claim `unknown`, saying
+    which stage stopped."""
+    claims = list(d.claims.values())
+    seconds = [c.budget or default_budget for c in claims]
+    verdicts, stage = [], "deriving the gradients"
+    try:
+        with budget(sum(seconds) or default_budget):
+            grads = grads or derive(d)
+            stage = "verifying the claims"
+            for c, s in zip(claims, seconds):
+                verdicts.append(verify_claim(d, c, grads, max_size or d.max_size, s))
+    except (OutOfTime, RecursionError, MemoryError, index.FormTooLarge) as err:
+        why = "did not finish within the file's budget" if isinstance(err, OutOfTime) else "outgrew its limits"
+        for c in claims[len(verdicts):]:
+            verdicts.append(Verdict(str(d.path), d.name, c.wrt, c.text, UNKNOWN,
+                                    f"nothing decided: {stage} {why} ({sum(seconds):g} s)", "",
+                                    claim_expr=c.expr))
+    return verdicts
 
 
 def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, seconds: float,
