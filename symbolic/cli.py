@@ -14,7 +14,7 @@ from .load import DerivationError, load
 from .steps import check_steps, report_lines as step_report, summary as step_summary
 from .budget import OutOfTime, budget
 from .index import FormTooLarge
-from .verify import DEFAULT_BUDGET, STATUSES, derived_text, proves_every_size, verify
+from .verify import DEFAULT_BUDGET, STATUSES, derive_within, derived_text, load_within, proves_every_size, verify
 from . import console
 
 
@@ -93,18 +93,6 @@ def _positive_float(text):
     return value
 
 
-def load_within(path, seconds: float, activation=None):
-    """`load`, under a budget: a file that takes longer to read is an error."""
-    try:
-        with budget(seconds):
-            return load(path, activation=activation)
-    except OutOfTime:
-        raise DerivationError(path, None, f"reading the file did not finish within the budget of {seconds:g} s") \
-            from None
-    except (RecursionError, MemoryError):
-        raise DerivationError(path, None, "the file is too large or too deeply nested to read") from None
-
-
 def cmd_verify(args) -> int:
     files = expand(args.paths)
     derivations = [load_within(f, args.budget, args.activation) for f in files]  # all bad input first
@@ -155,10 +143,8 @@ def cmd_list(args) -> int:
 
 def cmd_derive(args) -> int:
     d = load_within(resolve(args.path), args.budget, args.activation)
-    try:
-        with budget(args.budget):
-            g = derive(d)
-    except (OutOfTime, RecursionError, MemoryError):
+    g = derive_within(d, args.budget)
+    if g is None:
         print(f"gradproof: deriving the gradients of {display_path(d.path)} did not finish within the budget "
               f"of {args.budget:g} s", file=sys.stderr)
         return 1

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from . import expr as E
 from . import tex as T
 from . import texparse as TP
-from .derive import Gradients, derive
+from .derive import Gradients
 from .functions import ACTIVATIONS
 from .load import Derivation
 from .steps import check_steps, name_tex as step_name_tex
-from .verify import DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, verify
+from .verify import (DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, derive_within,
+                     load_within, verify)
 
 MARKS = {  # status: (Markdown, LaTeX)
     PROVED: ("✓", r"\textcolor{proved}{$\checkmark$}"),
@@ -111,17 +112,17 @@ def collect(sources, *, activation: str | None = None, max_size: int | None = No
     none: the catalogue), then derive and verify each.  `progress(i, n,
     derivation)` is called before each one is verified."""
     from .catalogue import expand
-    from .load import load
     derivations = [s for s in sources if isinstance(s, Derivation)]
     paths = [s for s in sources if not isinstance(s, Derivation)]
     if paths or not derivations:
-        derivations += [load(f, activation=activation) for f in expand(paths)]
+        derivations += [load_within(f, budget, activation) for f in expand(paths)]
     entries = []
     for k, d in enumerate(derivations):
         if progress is not None:
             progress(k, len(derivations), d)
-        g = derive(d)
-        e = Entry(d, g, verify(d, max_size=max_size, default_budget=budget, grads=g))
+        g = derive_within(d, budget)
+        verdicts = verify(d, max_size=max_size, default_budget=budget, grads=g)
+        e = Entry(d, g or Gradients(d, [], {}), verdicts)
         if d.steps:
             e.steps = group_steps(d.steps, check_steps(d, max_size=max_size, seconds=budget))
         entries.append(e)
@@ -164,6 +165,9 @@ def section(e: Entry, notation: T.Notation | None = None) -> list:
     out += describe(d, p)
     steps = [T.gradient_equation(p, d.inputs[n[1:]], x) if n[1:] in d.inputs else T.step_equation(p, n, x)
              for n, x in g.steps]
+    if not steps:
+        out.append(Para([text("The backward pass did not finish within the budget.")]))
+        return out + [b for v in e.verdicts for b in claim_blocks(v, d, p)]
     out += [Para([text("The backward pass, derived by the rule table:")]), Display(T.aligned(steps))]
     if not e.verdicts:
         closed = [T.gradient_equation(p, d.inputs[n], x) for n, x in g.closed.items()]

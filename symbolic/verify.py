@@ -180,6 +180,28 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     return v
 
 
+def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
+    """`load` under a budget: a file that takes longer to read is bad input."""
+    from .load import DerivationError, load
+    try:
+        with budget(seconds):
+            return load(path, activation=activation)
+    except OutOfTime:
+        raise DerivationError(path, None, f"reading the file did not finish within the budget of {seconds:g} s") \
+            from None
+    except (RecursionError, MemoryError):
+        raise DerivationError(path, None, "the file is too large or too deeply nested to read") from None
+
+
+def derive_within(d: Derivation, seconds: float) -> Gradients | None:
+    """`derive` under a budget; None if it does not finish."""
+    try:
+        with budget(seconds):
+            return derive(d)
+    except (OutOfTime, RecursionError, MemoryError):
+        return None
+
+
 MAX_PRINTED = 20000  # nodes: a derived form larger than this is described, not printed
 
 
