@@ -57,14 +57,17 @@ def confirm(d, grads, source: str) -> None:
             got = _run(d, module, args)
         for what, w in want.items():
             g = got[what]
-            if g.shape != w.shape or not np.allclose(g, w, rtol=TOLERANCE,
-                                                      atol=TOLERANCE * max(1.0, float(np.abs(w).max()))):
-                shown = "the output" if what is None else f"dJ/d{what}"
-                raise GenerationError(
-                    f"{d.path}: the generated NumPy code for {shown} disagrees with the proved closed form "
-                    f"at a random point (sizes {', '.join(f'{k}={v}' for k, v in sizes.items()) or 'fixed'}): "
-                    f"got {np.array2string(np.asarray(g), precision=6)}, expected "
-                    f"{np.array2string(w, precision=6)}; it is not handed out")
+            shown = "the output" if what is None else f"dJ/d{what}"
+            at = f"at a random point (sizes {', '.join(f'{k}={v}' for k, v in sizes.items()) or 'fixed'})"
+            if g.shape != w.shape:
+                raise GenerationError(f"{d.path}: the generated NumPy code for {shown} disagrees with the proved "
+                                      f"closed form {at}: it has shape {g.shape}, the closed form "
+                                      f"{w.shape}; it is not handed out")
+            scale = max(1.0, float(np.abs(w).max()))
+            if not np.allclose(g, w, rtol=TOLERANCE, atol=TOLERANCE * scale):
+                raise GenerationError(f"{d.path}: the generated NumPy code for {shown} disagrees with the proved "
+                                      f"closed form {at}: by up to {float(np.max(np.abs(g - w))):.3g}, where "
+                                      f"its entries are up to {float(np.abs(w).max()):.3g}; it is not handed out")
         checked += 1
     if not checked:
         raise GenerationError(f"{d.path}: the generated NumPy code could not be checked: at every point "

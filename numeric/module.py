@@ -72,7 +72,8 @@ def module_source(d, grads, info: Source) -> str:
     taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
     taken |= set(_HELPER_NAMES)
     f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
-    results = [f"d{n}" for n in d.inputs]
+    adjoint = {v: n for n, v in grads.adjoint_of.items()}
+    results = [adjoint[n] for n in d.inputs]
     g_fn = Function(params_g, shapes, both, results, taken)
     used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
                    for op in chain(s.expr) if op[0] == "helper"})
