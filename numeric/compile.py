@@ -97,7 +97,7 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
     except OSError:
         content = None  # `symbolic` reports it
     if content is not None:
-        key = cache_key(content, activation)
+        key = cache_key(content, activation, (name, _where(path)))
         stored = _cache_dir() / f"{_file_part(name)}-{_file_part(activation or 'as-written')}-{key[:20]}.py"
         found = _load_stored(stored, name, activation, path)
         if found is not None:
@@ -178,9 +178,7 @@ def generate(path: Path, activation: str | None) -> str:
     closed = {n: (_text(e), "proved for every size" if proves_every_size(d, e, n)
                   else "NOT confirmed in index form") for n, e in grads.closed.items()}
     claims = [(v.wrt, v.text, v.headline()) for v in verify(written)]
-    shown = _display_name(path)
-    where = f"derivations/{shown}.toml" if _inside(path, _CATALOGUE) else str(path)
-    info = Source(shown, where, d.title, d.source, activation, written.generic, closed, claims,
+    info = Source(_display_name(path), _where(path), d.title, d.source, activation, written.generic, closed, claims,
                   bool(written.generic))
     source = module_source(d, grads, info)
     confirm(d, grads, source)
@@ -190,6 +188,11 @@ def generate(path: Path, activation: str | None) -> str:
 def _text(e) -> str:
     from symbolic import text
     return text(e)
+
+
+def _where(path: Path) -> str:
+    """The file as the module's docstring names it."""
+    return f"derivations/{_display_name(path)}.toml" if _inside(path, _CATALOGUE) else str(path)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -205,8 +208,9 @@ def _inside(path: Path, folder: Path) -> bool:
 _generator_hash = None
 
 
-def cache_key(content: bytes, activation: str | None) -> str:
-    """sha256 of the file's bytes, the options, and the generating code."""
+def cache_key(content: bytes, activation: str | None, shown: tuple = ()) -> str:
+    """sha256 of the file's bytes, the options, the name and path the
+    module shows (`shown`), and the generating code."""
     global _generator_hash
     if _generator_hash is None:
         h = hashlib.sha256(FORMAT.encode())
@@ -214,7 +218,7 @@ def cache_key(content: bytes, activation: str | None) -> str:
             h.update(f.name.encode() + b"\0" + f.read_bytes())
         _generator_hash = h.hexdigest()
     h = hashlib.sha256(_generator_hash.encode())
-    h.update(repr(activation).encode() + b"\0" + content)
+    h.update(repr((activation, *shown)).encode("utf-8", "surrogateescape") + b"\0" + content)
     return h.hexdigest()
 
 

@@ -164,3 +164,16 @@ def test_a_literal_is_its_value(value):
 def test_a_literal_refuses_other_objects():
     with pytest.raises(TypeError, match="no literal for"):
         literal(object())
+
+
+def test_files_whose_names_differ_only_in_odd_characters_get_their_own_modules(work):
+    made = {}
+    for stem in ['a"b', "a'b", "a\nb"]:
+        f = work / f"{stem}.toml"
+        f.write_text(_layer("same"), encoding="utf-8")
+        made[stem] = gradients(f)
+    assert len({g.cached for g in made.values()}) == 3
+    for stem, grads in made.items():
+        again = gradients(work / f"{stem}.toml")  # from the cache
+        assert again.cached == grads.cached
+        assert again.module.DERIVATION == stem and f"Gradients of `{stem}`." in again.module.__doc__

@@ -89,7 +89,7 @@ def test_numeric_export_refuses_to_write_over_its_derivation(work):
 
 def test_export_and_report_write_their_files(work, capsys):
     assert main(["export", "mine.toml", "-o", "grads.py"]) == 0
-    assert (work / "grads.py").read_text(encoding="utf-8") == gradients(work / "mine.toml").source
+    assert (work / "grads.py").read_text(encoding="utf-8") == gradients("mine.toml").source
     assert main(["report", "mine.toml", "-o", "report.md"]) == 0
     assert (work / "report.md").read_text(encoding="utf-8").startswith("#")
     assert capsys.readouterr().err.count("wrote ") == 2
