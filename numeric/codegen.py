@@ -44,7 +44,7 @@ PRINT = {
     E.Scale:     lambda e, p: f"-{p(e.a, 3)}" if e.c == -1 else f"{number(e.c)} * {p(e.a, 3)}",
     E.Transpose: lambda e, p: f"{p(e.a, 6)}.T",
     E.Apply:     lambda e, p: f"{helper(e.fn, e.order)}({p(e.a, 0)})",
-    E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {e.p}",
+    E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {int(e.p)}",
     E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
 }
@@ -477,7 +477,7 @@ def chain(e: E.Expr) -> list:
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
-        return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(e.p))
+        return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(int(e.p)))
     if k is E.Apply:
         return _unary(e.a, "helper", helper(e.fn, e.order))
     if k in (E.Add, E.Mul):

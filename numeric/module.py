@@ -33,9 +33,8 @@ def bad_names(d, grads) -> list:
     keys += [(f"inputs.{n}", n) for n in d.inputs] + [(f"forward.{n}", n) for n in d.forward]
     if d.upstream is not None:
         keys.append(("upstream", d.upstream.name))
-    of = getattr(grads, "adjoint_of", {})
-    keys += [((f"inputs.{of[n]}" if of[n] in d.inputs else f"forward.{of[n]}") if n in of else None, n)
-             for n, _ in grads.steps]
+    of = grads.adjoint_of
+    keys += [(f"inputs.{of[n]}" if of[n] in d.inputs else f"forward.{of[n]}", n) for n, _ in grads.steps]
     out = []
     for key, name in keys:
         try:

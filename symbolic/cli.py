@@ -206,7 +206,8 @@ def _write(output: str, text: str, inputs=()) -> int:
     if _refuse_overwrite(output, inputs):
         return 2
     try:
-        _replace(output, text.encode("utf-8"))
+        # a file name that is not UTF-8 is written back as the bytes it has
+        _replace(output, text.encode("utf-8", "surrogateescape"))
     except OSError as err:
         print(f"gradproof: error: cannot write `{output}` ({err.strerror or err})", file=sys.stderr)
         return 2

@@ -221,3 +221,11 @@ def test_a_cached_module_shows_its_source(work):
     grads = gradients(work / "mine.toml")  # from the stored file
     assert inspect.getsource(grads.module.gradients) in grads.source
     assert "# gradproof cache: sha256" not in grads.source
+
+
+def test_a_report_on_a_file_whose_name_is_not_utf8_is_written(work, capsys):
+    name = os.fsencode(str(work)) + b"/x\xff.toml"
+    with open(name, "wb") as f:
+        f.write(LAYER.encode("utf-8"))
+    assert main(["report", os.fsdecode(name), "-o", "report.md"]) == 0
+    assert b"x\xff" in (work / "report.md").read_bytes()  # the name's own bytes
