@@ -27,6 +27,7 @@ from symbolic import expr as E
 from symbolic.functions import prime
 
 from . import stable
+from .quote import generated, identifier
 
 # ---------------------------------------------------------------- the printer table
 # One entry per IR node: how it reads as a NumPy expression (`p(child, prec)`
@@ -35,7 +36,7 @@ from . import stable
 _PREC = {E.Add: 1, E.Scale: 2, E.Mul: 2, E.MatMul: 2, E.Pow: 4, E.Transpose: 5, E.Sum: 5}
 
 PRINT = {
-    E.Var:       lambda e, p: e.name,
+    E.Var:       lambda e, p: name(e),
     E.Const:     lambda e, p: number(e.value),
     E.MatMul:    lambda e, p: f"{p(e.a, 2)} @ {p(e.b, 3)}",
     E.Add:       lambda e, p: (f"{p(e.a, 1)} - {p(_negand(e.b), 2)}" if _negated(e.b) else f"{p(e.a, 1)} + {p(e.b, 2)}"),
@@ -43,7 +44,7 @@ PRINT = {
     E.Scale:     lambda e, p: f"-{p(e.a, 3)}" if e.c == -1 else f"{number(e.c)} * {p(e.a, 3)}",
     E.Transpose: lambda e, p: f"{p(e.a, 6)}.T",
     E.Apply:     lambda e, p: f"{helper(e.fn, e.order)}({p(e.a, 0)})",
-    E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {e.p}",
+    E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {int(e.p)}",
     E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
 }
@@ -54,18 +55,24 @@ PRINT = {
 # `p`: the op's parameter (a constant, an axis, a helper's name).
 
 OPS = {
-    #  kind        new array                  into `out`                               in place on `t`
-    "add":      ("{a} + {b}",               "np.add({a}, {b}, out={out})",          "{t} += {other}"),
-    "subtract": ("{a} - {b}",               "np.subtract({a}, {b}, out={out})",     "{t} -= {b}"),
-    "multiply": ("{a} * {b}",               "np.multiply({a}, {b}, out={out})",     "{t} *= {other}"),
-    "matmul":   ("{a} @ {b}",               "np.matmul({a}, {b}, out={out})",       None),
-    "sum":      ("{a}.sum({p}keepdims=True)", None,                                 None),
-    "negative": ("-{a}",                    "np.negative({a}, out={out})",          "np.negative({t}, out={t})"),
-    "scale":    ("{p} * {a}",               "np.multiply({a}, {p}, out={out})",     "{t} *= {p}"),
-    "square":   ("np.square({a})",          "np.square({a}, out={out})",            "np.square({t}, out={t})"),
-    "power":    ("{a} ** {p}",              "np.power({a}, {p}, out={out})",        "np.power({t}, {p}, out={t})"),
-    "helper":   ("{p}({a})",                "{p}({a}, out={out})",                  "{p}({t}, out={t})"),
+    #  kind        new array                   into `out`                                in place on `t`
+    "add":      ("{a} + {b}",                "_np.add({a}, {b}, out={out})",           "{t} += {other}"),
+    "subtract": ("{a} - {b}",                "_np.subtract({a}, {b}, out={out})",      "{t} -= {b}"),
+    "multiply": ("{a} * {b}",                "_np.multiply({a}, {b}, out={out})",      "{t} *= {other}"),
+    "matmul":   ("{a} @ {b}",                "_np.matmul({a}, {b}, out={out})",        None),
+    "sum":      ("{a}.sum({p}keepdims=True)", None,                                    None),
+    "negative": ("-{a}",                     "_np.negative({a}, out={out})",           "_np.negative({t}, out={t})"),
+    "scale":    ("{p} * {a}",                "_np.multiply({a}, {p}, out={out})",      "{t} *= {p}"),
+    "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
+    "power":    ("{a} ** {p}",               "_np.power({a}, {p}, out={out})",         "_np.power({t}, {p}, out={t})"),
+    "helper":   ("{p}({a})",                 "{p}({a}, out={out})",                    "{p}({t}, out={t})"),
 }
+
+
+def name(v: E.Var) -> str:
+    """A value's name in generated code, checked: a name of the file or an
+    adjoint named after one (`quote.identifier`), or a temporary (`_t`)."""
+    return generated(v.name) if v.name.startswith("_") else identifier(v.name)
 
 
 def number(c) -> str:
@@ -272,9 +279,9 @@ class Function:
 
     def fresh(self, e: E.Expr) -> str:
         inner = e.a if isinstance(e, E.Broadcast) else e
-        base = "t"
+        base = "_t"  # a temporary's name starts with `_`: no name of the file does
         if isinstance(inner, E.Apply) and inner.order == 0 and isinstance(inner.a, E.Var):
-            base = f"{inner.fn}_{inner.a.name}"
+            base = f"_{inner.fn}_{inner.a.name}"
         name, i = base, 0
         while name in self.taken:
             i += 1
@@ -366,7 +373,7 @@ class Function:
                 if buffer[s.name] is not None:
                     holders[buffer[s.name]].append(s.name)
                 if isinstance(e, E.Broadcast) and e.a.shape != e.shape:
-                    lines.append(f"{s.name} = np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})")
+                    lines.append(f"{s.name} = _np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})")
                     self.views.add(s.name)
                 else:
                     lines.append(f"{s.name} = {expression(e)}")
@@ -374,7 +381,7 @@ class Function:
                         self.views.add(s.name)
                 continue
             if _constant(e) is not None:
-                lines.append(f"{s.name} = np.full({_shape_text(e.shape)}, {number(_constant(e))}, "
+                lines.append(f"{s.name} = _np.full({_shape_text(e.shape)}, {number(_constant(e))}, "
                              f"dtype={self.params[0]}.dtype)")
                 buffer[s.name], holders[s.name] = s.name, [s.name]
                 continue
@@ -470,7 +477,7 @@ def chain(e: E.Expr) -> list:
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
-        return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(e.p))
+        return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(int(e.p)))
     if k is E.Apply:
         return _unary(e.a, "helper", helper(e.fn, e.order))
     if k in (E.Add, E.Mul):
@@ -511,7 +518,7 @@ def render(ops: list, target: str, donor: str | None) -> list:
         elif i == 0:
             lines.append(f"{target} = {into.format(out=donor, **text)}  # {donor} is not needed after this")
         elif kind == "subtract" and operands[0] is not T:
-            lines.append(f"np.subtract({names[0]}, {target}, out={target})")  # a - t: not commutative
+            lines.append(f"_np.subtract({names[0]}, {target}, out={target})")  # a - t: not commutative
         else:
             other = names[-1] if operands[0] is T else names[0]  # the operand that is not `t`
             lines.append(in_place.format(t=target, other=other, **text))
@@ -526,5 +533,5 @@ def _operand(e: E.Expr) -> str:
 
 def _full(e: E.Expr) -> str:
     if isinstance(e, E.Broadcast) and e.a.shape != e.shape:
-        return f"np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})"
+        return f"_np.broadcast_to({expression(e.a)}, {_shape_text(e.shape)})"
     return expression(e)

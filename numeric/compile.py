@@ -1,18 +1,23 @@
 """From a derivation file to NumPy functions, through a cache of generated code.
 
-Generating a module runs `symbolic` (load, derive, verify: SymPy).  The
+Generating a module runs `symbolic` (load, derive, verify: SymPy) and
+checks the printed code against the proved closed forms (`confirm`).  The
 text is stored under a key made of the file's bytes, the options and the
 code that generates it, so another process asking for the same gradients
-reads and runs the stored module and never imports SymPy.
+reads and runs the stored module and never imports SymPy.  A stored module
+ends with the sha256 of the text above it; one that does not match
+(truncated, empty, edited, not text) is never run, but generated again.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import linecache
 import os
+import re
+import stat
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
@@ -24,7 +29,7 @@ if not _CATALOGUE.is_dir() and (Path(sys.prefix) / "share" / "gradproof" / "deri
     _CATALOGUE = Path(sys.prefix) / "share" / "gradproof" / "derivations"
 _GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
-FORMAT = "1"  # of the stored modules
+FORMAT = "2"  # of the stored modules
 
 
 class GradientFunction:
@@ -92,10 +97,11 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
     except OSError:
         content = None  # `symbolic` reports it
     if content is not None:
-        key = cache_key(content, activation)
-        stored = _cache_dir() / f"{name.replace('/', '.')}-{activation or 'as-written'}-{key[:20]}.py"
-        if stored.is_file():
-            return _load(stored.read_text(encoding="utf-8"), name, activation, stored, path)
+        key = cache_key(content, activation, (name, _where(path)))
+        stored = _cache_dir() / f"{_file_part(name)}-{_file_part(activation or 'as-written')}-{key[:20]}.py"
+        found = _load_stored(stored, name, activation, path)
+        if found is not None:
+            return found
     source = generate(path, activation)
     if content is None:
         return _load(source, name, activation, None, path)
@@ -104,11 +110,24 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
 
 def export(derivation, activation: str | None = None, out=None) -> str:
     """The standalone module text of `gradients(derivation, activation)`,
-    written to the path `out` if given."""
+    written to the path `out` if given (atomically; never over the
+    derivation file itself: that is a `ValueError`)."""
+    if out is not None:
+        _refuse_overwrite(out, locate(derivation))
     source = gradients(derivation, activation).source
     if out is not None:
-        Path(out).write_text(source, encoding="utf-8")
+        write_atomically(Path(out), source.encode("utf-8"))
     return source
+
+
+def _refuse_overwrite(out, derivation: Path) -> None:
+    try:
+        same = os.path.samefile(out, derivation)
+    except OSError:  # `out` does not exist yet
+        same = Path(out).resolve() == derivation.resolve()
+    if same:
+        raise ValueError(f"`out` {str(out)!r} is the derivation file {str(derivation)!r} itself; "
+                         "write the module to another file")
 
 
 def locate(derivation) -> Path:
@@ -140,7 +159,8 @@ def generate(path: Path, activation: str | None) -> str:
     from symbolic.load import DerivationError
     from symbolic.verify import proves_every_size
 
-    from .module import Source, clashes, module_source
+    from .confirm import confirm
+    from .module import Source, bad_names, module_source
 
     written = load(path)
     if activation is not None and not written.generic:
@@ -153,22 +173,26 @@ def generate(path: Path, activation: str | None) -> str:
                               f"(`activation`: one of {', '.join(CALLABLE)})")
     d = load(path, activation=activation) if activation is not None else written
     grads = derive(d)
-    for key, name in clashes(d, grads):
-        raise DerivationError(path, key, f"`{name}` is a name the generated Python uses itself "
-                                         "(a keyword, NumPy's `np` or the module's own); rename it")
+    for key, message in bad_names(d, grads):
+        raise DerivationError(path, key, message)
     closed = {n: (_text(e), "proved for every size" if proves_every_size(d, e, n)
                   else "NOT confirmed in index form") for n, e in grads.closed.items()}
     claims = [(v.wrt, v.text, v.headline()) for v in verify(written)]
-    shown = _display_name(path)
-    where = f"derivations/{shown}.toml" if _inside(path, _CATALOGUE) else str(path)
-    info = Source(shown, where, d.title, d.source, activation, written.generic, closed, claims,
+    info = Source(_display_name(path), _where(path), d.title, d.source, activation, written.generic, closed, claims,
                   bool(written.generic))
-    return module_source(d, grads, info)
+    source = module_source(d, grads, info)
+    confirm(d, grads, source)
+    return source
 
 
 def _text(e) -> str:
     from symbolic import text
     return text(e)
+
+
+def _where(path: Path) -> str:
+    """The file as the module's docstring names it."""
+    return f"derivations/{_display_name(path)}.toml" if _inside(path, _CATALOGUE) else str(path)
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -184,8 +208,9 @@ def _inside(path: Path, folder: Path) -> bool:
 _generator_hash = None
 
 
-def cache_key(content: bytes, activation: str | None) -> str:
-    """sha256 of the file's bytes, the options, and the generating code."""
+def cache_key(content: bytes, activation: str | None, shown: tuple = ()) -> str:
+    """sha256 of the file's bytes, the options, the name and path the
+    module shows (`shown`), and the generating code."""
     global _generator_hash
     if _generator_hash is None:
         h = hashlib.sha256(FORMAT.encode())
@@ -193,7 +218,7 @@ def cache_key(content: bytes, activation: str | None) -> str:
             h.update(f.name.encode() + b"\0" + f.read_bytes())
         _generator_hash = h.hexdigest()
     h = hashlib.sha256(_generator_hash.encode())
-    h.update(repr(activation).encode() + b"\0" + content)
+    h.update(repr((activation, *shown)).encode("utf-8", "surrogateescape") + b"\0" + content)
     return h.hexdigest()
 
 
@@ -205,31 +230,94 @@ def _cache_dir() -> Path:
     return Path(base) / "gradproof"
 
 
+def _file_part(text: str) -> str:
+    """`text` as part of a cache file's name: letters, digits, `.`, `-`, `_`."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", text.replace("/", "."))[:60]
+
+
+_SEAL = re.compile(rb"# gradproof cache: sha256 ([0-9a-f]{64})\n")
+
+
+def _seal(source: str) -> bytes:
+    """The stored form of a module: its text, then a last line with the
+    sha256 of that text."""
+    body = source.encode("utf-8")
+    return body + b"# gradproof cache: sha256 " + hashlib.sha256(body).hexdigest().encode() + b"\n"
+
+
+def _unseal(data: bytes) -> str | None:
+    """The module text of stored bytes whose last line is the sha256 of the
+    rest, else None."""
+    cut = data.rfind(b"\n", 0, len(data) - 1) + 1
+    seal = _SEAL.fullmatch(data, cut)
+    if seal is None or hashlib.sha256(data[:cut]).hexdigest().encode() != seal.group(1):
+        return None
+    try:
+        return data[:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _load_stored(stored: Path, name: str, activation, origin: Path):
+    """The stored module, if there is one and it is intact; else None."""
+    try:
+        data = stored.read_bytes()
+    except OSError:
+        return None
+    source = _unseal(data)
+    if source is None:
+        return None  # truncated, empty, edited or not text: generated again and stored over it
+    try:
+        return _load(source, name, activation, stored, origin)
+    except Exception:  # intact but unusable (a NumPy that lacks what it calls): generated again
+        return None
+
+
 def _store(path: Path, source: str) -> Path | None:
-    """Write atomically; None if the cache cannot be written (it is optional)."""
+    """Store atomically; None if the cache cannot be written (it is optional)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(source)
-        os.replace(tmp, path)
+        write_atomically(path, _seal(source))
         return path
     except OSError:
         return None
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace the file at `path` (through a symbolic link, as `open` would)
+    by `data` in one step: a temporary file beside it, then `os.replace`.
+    On any failure the temporary file is removed and the old file kept."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def _load(source: str, name: str, activation, path: Path | None, origin: Path) -> GradientFunction:
-    """Run the module text; from its file when stored, so that
-    `inspect.getsource` finds every generated function."""
-    if path is not None:
-        spec = importlib.util.spec_from_file_location(f"gradproof_generated_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return GradientFunction(module, source, name, activation, path, origin)
-    filename = f"<gradproof {name} {activation or ''}>".replace(" >", ">")
+    """Run the module text (checked: generated here, or a stored copy whose
+    hash matches); under the stored file's name when there is one, with the
+    text in `linecache`, so that `inspect.getsource` finds every generated
+    function."""
+    filename = str(path) if path is not None else f"<gradproof {name} {activation or ''}>".replace(" >", ">")
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    import types
-    module = types.ModuleType(f"gradproof_generated_{name}")
+    module = types.ModuleType(f"gradproof_generated_{_file_part(path.stem if path else name)}")
     module.__file__ = filename
     exec(compile(source, filename, "exec"), module.__dict__)
-    return GradientFunction(module, source, name, activation, None, origin)
+    return GradientFunction(module, source, name, activation, path, origin)

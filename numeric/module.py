@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import keyword
 import textwrap
 from dataclasses import dataclass
 
@@ -11,21 +10,38 @@ from symbolic import expr as E
 
 from . import checks, stable
 from .codegen import Function, _leaf, _shape_text, chain, expand, prepare
+from .codegen import name as var_name
+from .quote import GenerationError, docstring, identifier, literal
+
+# What the generated functions use besides their arguments and the values they
+# compute: each under a name of its own that starts with `_`, which no name in
+# a derivation file can, so that an argument called `np`, `type` or
+# `ValueError` shadows nothing.
+PRELUDE = [
+    "import numpy as np", "",
+    "_np = np",
+    "_ndarray = np.ndarray",
+    "_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))",
+    "_type, _ValueError, _IndexError = type, ValueError, IndexError",
+]
 
 
-# Names the generated module uses itself: a value of the file may not take one.
-TAKEN = frozenset(keyword.kwlist) | {"np", "type", "dtype", "SHAPES", "DERIVATION", "ACTIVATION", "INPUTS",
-                                     "UPSTREAM", "OUTPUT", "VERDICTS", "forward", "gradients"}
-
-
-def clashes(d, grads) -> list:
-    """(key in the file, name) for every name the generated code cannot use."""
-    keys = [(f"dims.{n}", n) for n in map(str, d.dims.values())]
+def bad_names(d, grads) -> list:
+    """(key in the file, message) for every name of `d` (or adjoint named
+    after one) that generated code cannot write as it is."""
+    keys = [(f"dims.{n}", n) for n in map(str, d.dims)]
     keys += [(f"inputs.{n}", n) for n in d.inputs] + [(f"forward.{n}", n) for n in d.forward]
     if d.upstream is not None:
         keys.append(("upstream", d.upstream.name))
-    keys += [(f"inputs.{n[1:]}" if n[1:] in d.inputs else f"forward.{n[1:]}", n) for n, _ in grads.steps]
-    return [(k, n) for k, n in keys if n in TAKEN]
+    of = grads.adjoint_of
+    keys += [(f"inputs.{of[n]}" if of[n] in d.inputs else f"forward.{of[n]}", n) for n, _ in grads.steps]
+    out = []
+    for key, name in keys:
+        try:
+            identifier(name)
+        except GenerationError as err:
+            out.append((key, str(err)))
+    return out
 
 
 @dataclass
@@ -53,28 +69,29 @@ def module_source(d, grads, info: Source) -> str:
     forward = prepare(list(d.forward.items()))
     both = prepare(list(d.forward.items()) + list(grads.steps))
     taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
-    taken |= {"np", "dtype"} | set(_HELPER_NAMES)
+    taken |= set(_HELPER_NAMES)
     f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
-    results = [f"d{n}" for n in d.inputs]
+    adjoint = {v: n for n, v in grads.adjoint_of.items()}
+    results = [adjoint[n] for n in d.inputs]
     g_fn = Function(params_g, shapes, both, results, taken)
     used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
                    for op in chain(s.expr) if op[0] == "helper"})
 
-    out = ['"""' + _docstring(d, grads, info, params_f, params_g, shapes) + '"""',
-           "import numpy as np", "", "_ndarray = np.ndarray",
-           "_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))",
-           "", "", "# ---- stable elementwise functions", ""]
+    for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
+        var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
+    out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
+    out += ["", "", "# ---- stable elementwise functions", ""]
     for name in used:
         out += [_helper_source(name), ""]
     out += ["# ---- argument checks", ""]
     for fn in (checks._as_float_arrays, checks._shape_error):
         out += [inspect.getsource(fn).rstrip(), "", ""]
-    out += [f"DERIVATION = {info.name!r}", f"ACTIVATION = {info.activation!r}",
-            f"INPUTS = {tuple(params_f)!r}",
-            f"UPSTREAM = {d.upstream.name if d.upstream is not None else None!r}",
-            f"OUTPUT = {d.output.name!r}",
-            f"SHAPES = {{{', '.join(f'{n!r}: {_spec(shapes[n])!r}' for n in params_g)}}}",
-            f"VERDICTS = {{{', '.join(f'{n!r}: {v[1]!r}' for n, v in info.closed.items())}}}",
+    out += [f"DERIVATION = {literal(info.name)}", f"ACTIVATION = {literal(info.activation)}",
+            f"INPUTS = {literal(tuple(params_f))}",
+            f"UPSTREAM = {literal(d.upstream.name if d.upstream is not None else None)}",
+            f"OUTPUT = {literal(d.output.name)}",
+            f"SHAPES = _SHAPES = {literal({n: _spec(shapes[n]) for n in params_g})}",
+            f"VERDICTS = {literal({n: v[1] for n, v in info.closed.items()})}",
             "", ""]
     out += _function("forward", f_fn, f"{d.output.name}, the output of `{info.name}`, at one point.",
                      lambda r: f"return {r[0]}")
@@ -82,7 +99,7 @@ def module_source(d, grads, info: Source) -> str:
     what = ", ".join(f"dJ/d{n}" for n in d.inputs)
     J = f"for J = <{d.upstream.name}, {d.output.name}>" if d.upstream is not None else f"of the scalar {d.output.name}"
     out += _function("gradients", g_fn, f"{what} {J}, as a dict keyed by input name.",
-                     lambda r: "return {" + ", ".join(f"{n!r}: {x}" for n, x in zip(d.inputs, r)) + "}")
+                     lambda r: "return {" + ", ".join(f"{literal(n)}: {x}" for n, x in zip(d.inputs, r)) + "}")
     return "\n".join(out) + "\n"
 
 
@@ -101,7 +118,7 @@ def _spec(shape) -> tuple:
 
 def _function(name, fn: Function, doc, tail) -> list:
     lines = fn.emit()
-    out = [f"def {name}({', '.join(fn.params)}):", f'    """{doc}"""']
+    out = [f"def {name}({', '.join(fn.params)}):", "    " + docstring(doc)]
     out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
     return out
 
@@ -111,12 +128,12 @@ def _checks(params, shapes) -> list:
     bound by name from the first argument that has it (unpacking a shape
     checks its length too) and every other shape compared whole."""
     first = params[0]
-    types = " is ".join(f"type({p})" for p in params) + " is _ndarray"
+    types = " is ".join(f"_type({p})" for p in params) + " is _ndarray"
     dtypes = " and ".join([f"{first}.dtype in _FLOATS"] + [f"{p}.dtype is {first}.dtype" for p in params[1:]])
     names = ", ".join(params) + ("," if len(params) == 1 else "")
-    error = f"    _shape_error(SHAPES, {tuple(params)!r}, ({names}))"
+    error = f"    _shape_error(_SHAPES, {literal(tuple(params))}, ({names}))"
     lines = [f"if not ({types}", f"        and {dtypes}):",
-             f"    {names} = _as_float_arrays({tuple(params)!r}, ({names}))"]
+             f"    {names} = _as_float_arrays({literal(tuple(params))}, ({names}))"]
     bound, binds, tests = set(), [], []
     for p in params:
         new, want = [], [str(d) for d in shapes[p]]
@@ -131,7 +148,7 @@ def _checks(params, shapes) -> list:
             binds.append(f"{want[new[0]]} = {p}.shape[{new[0]}]")
         tests.append(f"{p}.shape != ({want[0]}, {want[1]})")
     if binds:
-        lines += ["try:"] + ["    " + b for b in binds] + ["except (ValueError, IndexError):", error]
+        lines += ["try:"] + ["    " + b for b in binds] + ["except (_ValueError, _IndexError):", error]
     if tests:
         lines += ["if " + " or ".join(tests) + ":", error]
     return lines
@@ -140,7 +157,7 @@ def _checks(params, shapes) -> list:
 def _docstring(d, grads, info: Source, params_f, params_g, shapes) -> str:
     act = f" with {', '.join(info.generic)} = {info.activation}" if info.generic else ""
     lines = [f"Gradients of `{info.name}`{act}.", "", f"Generated by gradproof from {info.path}."]
-    lines += [""] + textwrap.wrap(info.title + (f" ({info.origin})" if info.origin else ""), 79) + [""]
+    lines += [""] + _wrap(info.title + (f" ({info.origin})" if info.origin else "")) + [""]
     lines += [
              "Shapes: " + ", ".join(f"{n} {_shape_text(shapes[n])}" for n in params_g) + ".", "",
              "Forward:"]
@@ -174,5 +191,13 @@ def _docstring(d, grads, info: Source, params_f, params_g, shapes) -> str:
               f"    gradients({args}) -> {{{', '.join(f'{n!r}: dJ/d{n}' for n in params_f)}}}",
               "Arguments are 2-D float32 or float64 arrays, all of one dtype; the results",
               "have it too.  Nothing is written into the arguments."]
-    text = "\n".join(lines) + "\n"
-    return text.replace("\\", "\\\\").replace('"', '\\"')  # the file's own text stays text
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str) -> list:
+    """Lines of at most 79 characters, broken at spaces; text with other
+    whitespace or unprintable characters is kept as it is (`docstring`
+    escapes what it must)."""
+    if text.isprintable() and "  " not in text:
+        return textwrap.wrap(text, 79)
+    return text.split("\n")

@@ -181,34 +181,102 @@ def cmd_latex(args) -> int:
 def cmd_report(args) -> int:
     from .report import report
     from .tex import Notation
+    inputs = expand(args.paths)
+    if _refuse_overwrite(args.output, inputs):
+        return 2
     notation = Notation(args.hadamard, args.transpose, args.upstream)
     with console.Progress() as progress:
         def tick(k, n, d):
             progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
         text = report(args.paths, args.format, activation=args.activation, max_size=args.max_size,
                       budget=args.budget, notation=notation, progress=tick)
-    return _write(args.output, text)
+    return _write(args.output, text, inputs)
 
 
 def cmd_export(args) -> int:
     from numeric import export
-    text = export(args.path, activation=args.activation)
-    return _write(args.output, text)
+    from numeric.compile import locate
+    from numeric.quote import GenerationError
+    inputs = [locate(args.path)]
+    if _refuse_overwrite(args.output, inputs):
+        return 2
+    try:
+        text = export(args.path, activation=args.activation)
+    except GenerationError as err:
+        print(f"gradproof: error: {err}", file=sys.stderr)
+        return 2
+    return _write(args.output, text, inputs)
 
 
-def _write(output: str, text: str) -> int:
-    """`text` to the file `output` ("-": standard output); 2 if it cannot."""
+# ---------------------------------------------------------------- output files
+
+def _write(output: str, text: str, inputs=()) -> int:
+    """`text` to the file `output` ("-": standard output), replacing it in
+    one step (a temporary file beside it, then `os.replace`); 2, with a
+    message, if it cannot or if `output` is one of the files `inputs`."""
     if output == "-":
         sys.stdout.write(text)
         return 0
+    if _refuse_overwrite(output, inputs):
+        return 2
     try:
-        with open(output, "w", encoding="utf-8") as f:
-            f.write(text)
+        # a file name that is not UTF-8 is written back as the bytes it has
+        _replace(output, text.encode("utf-8", "surrogateescape"))
     except OSError as err:
-        print(f"gradproof: error: cannot write `{output}` ({err.strerror})", file=sys.stderr)
+        print(f"gradproof: error: cannot write `{output}` ({err.strerror or err})", file=sys.stderr)
         return 2
     print(f"wrote {output}", file=sys.stderr)
     return 0
+
+
+def _refuse_overwrite(output: str, inputs) -> bool:
+    """True, with a message, if the file `output` is one of `inputs` (the
+    same file by any path: a symbolic or hard link, `..`, a catalogue name)."""
+    import os
+    if output == "-":
+        return False
+    for path in inputs:
+        try:
+            same = os.path.samefile(output, path)
+        except OSError:  # `output` does not exist yet
+            same = os.path.realpath(output) == os.path.realpath(path)
+        if same:
+            print(f"gradproof: error: `-o {output}` is {display_path(path)}, a derivation file this "
+                  "command reads; write the output to another file", file=sys.stderr)
+            return True
+    return False
+
+
+def _replace(output: str, data: bytes) -> None:
+    """Replace the file `output` (through a symbolic link, as `open` would)
+    by `data`: written to a temporary file in the same folder, then moved
+    over it with `os.replace`; on failure the temporary file is removed and
+    the old file is left as it was."""
+    import os
+    import stat
+    import tempfile
+    target = os.path.realpath(output)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        mode = 0o666 & ~mask
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 if __name__ == "__main__":

@@ -10,10 +10,15 @@ result reads as a backward pass:
     dW = dz @ x.T
     db = dz
     dx = W.T @ dz
+
+An adjoint's name is `d` + the value's name unless the file already uses
+that name (an input called `dz`, a dim called `dW`); then it is `dz_1`,
+`dz_2`, ..., the first name nothing else has (`adjoint_names`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import keyword
+from dataclasses import dataclass, field
 
 from . import expr as E
 from .functions import derivative
@@ -39,11 +44,13 @@ class Gradients:
 
     `steps`: (name, expression) in evaluation order, each in terms of the
     inputs, the upstream gradient, forward intermediates and earlier steps;
-    `closed`: input name -> closed form with the steps inlined.
+    `closed`: input name -> closed form with the steps inlined;
+    `adjoint_of`: step name -> the name of the value it is dJ/d of.
     """
     derivation: Derivation
     steps: list
     closed: dict
+    adjoint_of: dict = field(default_factory=dict)
 
     def step(self, name) -> E.Expr:
         return dict(self.steps)[name]
@@ -58,13 +65,33 @@ class Gradients:
         return gradients_latex(self)
 
 
-def adjoint_name(name: str) -> str:
-    return "d" + name
+def adjoint_names(d: Derivation) -> dict:
+    """value name -> the name of its adjoint, for every forward value and
+    input: `d<name>` where no name of the file is that, else the first of
+    `d<name>_1`, `d<name>_2`, ... that neither the file nor another adjoint
+    uses.  Never a Python keyword (a value `ef` gets `def_1`), so that
+    generated code can use the names as they are."""
+    own = set(map(str, d.dims)) | set(d.inputs) | set(d.forward) | set(d.functions)
+    if d.upstream is not None:
+        own.add(d.upstream.name)
+    own |= set(keyword.kwlist)
+    values = list(d.forward) + list(d.inputs)
+    names = {v: "d" + v for v in values if "d" + v not in own}  # distinct: `d` + a distinct name
+    taken = own | set(names.values())
+    for v in values:
+        if v not in names:
+            i = 1
+            while f"d{v}_{i}" in taken:
+                i += 1
+            names[v] = f"d{v}_{i}"
+            taken.add(names[v])
+    return names
 
 
 def derive(d: Derivation) -> Gradients:
     """Derive dJ/d(input) for every input of `d` by the rule table."""
     acc: dict = {}  # name -> accumulated adjoint expression
+    adjoint_name = adjoint_names(d).__getitem__
 
     def push(node: E.Expr, G: E.Expr):
         if isinstance(node, E.Var):
@@ -95,7 +122,8 @@ def derive(d: Derivation) -> Gradients:
     closed = {}
     for name in d.inputs:
         closed[name] = _inline(dict(steps)[adjoint_name(name)], named)
-    return Gradients(d, steps, closed)
+    of = {adjoint_name(v): v for v in list(d.forward) + list(d.inputs)}
+    return Gradients(d, steps, closed, {n: of[n] for n, _ in steps})
 
 
 def _inline(e: E.Expr, named: dict) -> E.Expr:

@@ -157,11 +157,13 @@ def test_an_unknown_activation_or_file():
         gradients("missing/file.toml")
 
 
-@pytest.mark.parametrize("name", ["np", "dtype", "type", "SHAPES"])
-def test_a_name_the_generated_code_needs_is_refused(tmp_path, name):
+@pytest.mark.parametrize("key, toml", [
+    ("dims.class", '[dims]\nclass = "k"\n[inputs]\nx = "class x 1"\n'),
+    ("inputs.lambda", '[dims]\nk = "k"\n[inputs]\nx = "k x 1"\nlambda = "k x 1"\n'),
+])
+def test_a_python_keyword_as_a_name_is_refused(tmp_path, key, toml):
     f = tmp_path / "clash.toml"
-    f.write_text(f'title = "clash"\noutput = "y"\nupstream = "dY"\n[dims]\nk = "k"\n'
-                 f'[inputs]\n{name} = "k x 1"\n[forward]\ny = "tanh({name})"\n')
-    with pytest.raises(DerivationError, match=f"clash.toml: `inputs.{name}`: `{name}` is a name the generated "
-                                              "Python uses itself"):
+    f.write_text(f'title = "clash"\noutput = "y"\nupstream = "dY"\n{toml}[forward]\ny = "tanh(x)"\n')
+    word = key.split(".")[1]
+    with pytest.raises(DerivationError, match=f"clash.toml: `{key}`: a name `{word}` is a Python keyword"):
         gradients(f)

@@ -196,9 +196,9 @@ def _computations(fn) -> list:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             found.append(ast.unparse(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("_") \
-                and node.func.id not in ("_as_float_arrays", "_shape_error"):
+                and node.func.id not in ("_as_float_arrays", "_shape_error", "_type"):
             found.append(f"{node.func.id}({ast.unparse(node.args[0])})")
-        if isinstance(node, ast.Call) and ast.unparse(node.func) == "np.matmul":
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "_np.matmul":
             found.append(" @ ".join(ast.unparse(a) for a in node.args[:2]))
     return found
 
