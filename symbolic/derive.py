@@ -119,16 +119,25 @@ def derive(d: Derivation) -> Gradients:
     for name, var in d.inputs.items():
         g = acc.get(name, E.broadcast(E.const(0), var.shape))
         steps.append((adjoint_name(name), g))
-    closed = {}
-    for name in d.inputs:
-        closed[name] = _inline(dict(steps)[adjoint_name(name)], named)
+    by_name = dict(steps)
+    memo: dict = {}
+    closed = {name: _inline(by_name[adjoint_name(name)], named, memo) for name in d.inputs}
     of = {adjoint_name(v): v for v in list(d.forward) + list(d.inputs)}
     return Gradients(d, steps, closed, {n: of[n] for n, _ in steps})
 
 
-def _inline(e: E.Expr, named: dict) -> E.Expr:
-    while True:
-        names = E.variables(e) & set(named)
-        if not names:
-            return e
-        e = E.substitute(e, {n: named[n] for n in names})
+def _inline(e: E.Expr, named: dict, memo: dict) -> E.Expr:
+    """`e` with every named adjoint replaced by its definition, repeatedly.
+    Shared subexpressions are rebuilt once (`memo`, by identity), so the
+    cost follows the size of the expression graph, not of its text."""
+    key = id(e)
+    if key in memo:
+        return memo[key][1]
+    if isinstance(e, E.Var):
+        out = _inline(named[e.name], named, memo) if e.name in named else e
+    elif isinstance(e, E.Const) or not e.children():
+        out = e
+    else:
+        out = E.rebuild(e, [_inline(c, named, memo) for c in e.children()])
+    memo[key] = (e, out)  # keeps `e` alive, so its id is not reused
+    return out

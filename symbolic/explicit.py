@@ -302,11 +302,19 @@ def evaluate(x, point, coeffs=POLY):
     return v if finite(v) else sympy.nan
 
 
+def value_string(x) -> str:
+    """A value as a string: an exact rational as it is while it is short,
+    else to 20 significant digits; an undefined value as "undefined"."""
+    if not finite(x):
+        return "undefined"
+    if x.is_Rational and max(abs(x.p), x.q).bit_length() <= 128:
+        return str(x)
+    return str(sympy.Float(x, 20))
+
+
 def matrix_strings(m) -> list:
-    """A matrix of values as strings: exact rationals as they are, others to
-    20 digits, an undefined value as "undefined"."""
-    return [[(str(x) if x.is_Rational else str(sympy.N(x, 20))) if finite(x) else "undefined"
-             for x in (m[i, j] for j in range(m.cols))] for i in range(m.rows)]
+    """A matrix of values as strings (`value_string`)."""
+    return [[value_string(m[i, j]) for j in range(m.cols)] for i in range(m.rows)]
 
 
 def finite(v) -> bool:

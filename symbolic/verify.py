@@ -28,7 +28,7 @@ from . import index
 from .budget import OutOfTime, budget
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       matrix_strings, poly_text, random_point, size_combinations, unmet)
+                       matrix_strings, poly_text, value_string, random_point, size_combinations, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, mutants
 from .parse import ExprError
@@ -341,7 +341,7 @@ def _sizes_text(sizes: dict) -> str:
 def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     values = {}
     for name, m in ex.symbols.items():
-        values[name] = [[str(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
+        values[name] = [[value_string(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
     exact = all(x.is_Rational for x in list(a) + list(b) if finite(x))
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
