@@ -163,7 +163,7 @@ def section(e: Entry, notation: T.Notation | None = None) -> list:
     p = T.printer_for(d, notation)
     out = [Heading(2, [text(f"{d.name}: {d.title}")])]
     out += describe(d, p)
-    steps = [T.gradient_equation(p, d.inputs[n[1:]], x) if n[1:] in d.inputs else T.step_equation(p, n, x)
+    steps = [T.gradient_equation(p, d.inputs[T.gradient_of(d, n)], x) if T.gradient_of(d, n) else T.step_equation(p, n, x)
              for n, x in g.steps]
     if not steps:
         out.append(Para([text("The backward pass did not finish within the budget.")]))

@@ -21,6 +21,7 @@ from typing import Callable
 import sympy
 
 from . import expr as E
+from .derive import adjoint_names
 from .functions import prime
 
 # ---------------------------------------------------------------- spellings
@@ -196,10 +197,18 @@ class Printer:
     \\hat{y}}` when the notation asks for it.
     """
 
-    def __init__(self, notation: Notation | None = None, output: str | None = None, reserved=()):
+    def __init__(self, notation: Notation | None = None, output: str | None = None, reserved=(),
+                 adjoint_of: dict | None = None):
         self.n = notation or Notation()
         self.output = output
         self.reserved = set(reserved)  # letters a bound index must not take
+        self.adjoint_of = adjoint_of  # adjoint name -> the value it is dJ/d of (None: `d` + the value)
+
+    def of(self, adjoint: str) -> str:
+        """The value an adjoint (`dz`, or `dz_1` where the file has a `dz`) is dJ/d of."""
+        if self.adjoint_of is not None and adjoint in self.adjoint_of:
+            return self.adjoint_of[adjoint]
+        return adjoint[1:]
         self.used: list = []
 
     # ---- public
@@ -222,8 +231,8 @@ class Printer:
         if self.n.upstream == "frac":
             if v.role == "upstream" and self.output is not None:
                 return partial(name_tex(self.output, "intermediate"))
-            if v.role == "adjoint" and v.name.startswith("d"):
-                return partial(name_tex(v.name[1:], "intermediate"))
+            if v.role == "adjoint":
+                return partial(name_tex(self.of(v.name), "intermediate"))
         return name_tex(v.name, v.role)
 
     # ---- dispatch through the table
@@ -426,7 +435,7 @@ def _m_sum(p, e):
 
 def _x_var(p, e, i, j):
     if p.n.upstream == "frac" and (e.role == "upstream" and p.output or e.role == "adjoint"):
-        of = name_tex(p.output if e.role == "upstream" else e.name[1:], "intermediate")
+        of = name_tex(p.output if e.role == "upstream" else p.of(e.name), "intermediate")
         return Tex(partial(indexed(of, i, j)), ATOM)
     return Tex(indexed(name_tex(e.name, e.role), i, j), ATOM)
 
@@ -521,7 +530,14 @@ RULES = {
 def printer_for(d, notation: Notation | None = None) -> Printer:
     """A printer for the expressions of derivation `d`."""
     reserved = {s.name for s in d.dims.values()} | {n for n in d.inputs if len(n) == 1}
-    return Printer(notation, d.output.name if d.upstream is not None else None, reserved)
+    adjoint_of = {a: v for v, a in adjoint_names(d).items()}
+    return Printer(notation, d.output.name if d.upstream is not None else None, reserved, adjoint_of)
+
+
+def gradient_of(d, name: str) -> str | None:
+    """The input whose gradient a step of the backward pass named `name` is, or None."""
+    value = {a: v for v, a in adjoint_names(d).items()}.get(name)
+    return value if value in d.inputs else None
 
 
 def gradient_equation(p: Printer, wrt: E.Var, e: E.Expr) -> str:
@@ -564,7 +580,7 @@ def equations(source, wrt: str | None = None, *, activation: str | None = None,
     names = [wrt] if wrt is not None else list(d.inputs)
     if not steps:
         return [gradient_equation(p, d.inputs[n], grads.closed[n]) for n in names]
-    return [gradient_equation(p, d.inputs[n[1:]], e) if n[1:] in d.inputs else step_equation(p, n, e)
+    return [gradient_equation(p, d.inputs[gradient_of(d, n)], e) if gradient_of(d, n) else step_equation(p, n, e)
             for n, e in backward_pass(grads, names)]
 
 
@@ -664,7 +680,7 @@ def gradients_latex(g) -> str:
     """The backward pass, then the closed forms (a notebook's `_repr_latex_`)."""
     d = g.derivation
     p = printer_for(d)
-    lines = [step_equation(p, n, e) for n, e in g.steps if n[1:] not in d.inputs]
+    lines = [step_equation(p, n, e) for n, e in g.steps if not gradient_of(d, n)]
     lines += [gradient_equation(p, d.inputs[n], e) for n, e in g.closed.items()]
     return "$$" + aligned(lines) + "$$"
 

@@ -195,3 +195,16 @@ def test_cli_latex_refuses_an_unknown_input(capsys):
     assert main(["latex", "layer", "--wrt", "Q"]) == 2
     err = capsys.readouterr().err
     assert "`wrt` must name an input" in err and "got 'Q'" in err
+
+
+def test_a_renamed_adjoint_is_printed_as_the_gradient_of_its_own_value(tmp_path):
+    """An input named `dz` makes the adjoint of `z` `dz_1`: in the notes'
+    notation it is still dJ/dz, and the input's own gradient is dJ/d(dz)."""
+    path = tmp_path / "dz.toml"
+    path.write_text('title = "t"\noutput = "yhat"\nupstream = "dY"\n[dims]\nn = "n"\nk = "k"\n'
+                    '[inputs]\nW = "k x n"\nx = "n x 1"\ndz = "k x 1"\n[functions]\ng = "elementwise"\n'
+                    '[forward]\nz = "W @ x + dz"\nyhat = "g(z)"\n')
+    text = latex(str(path), steps=True, upstream="frac")
+    assert r"\frac{\partial J}{\partial z} = " in text, text
+    assert r"\frac{\partial J}{\partial \mathrm{dz}} = \frac{\partial J}{\partial z}" in text, text
+    assert "z_{1}" not in text, text
