@@ -74,6 +74,8 @@ def _parser():
     ex = sub.add_parser("export", help="write the derived gradients as a standalone NumPy module")
     ex.add_argument("path", metavar="FILE", help="a derivation file or catalogue name")
     ex.add_argument("--activation", choices=CALLABLE, help="the function that replaces generic ones")
+    ex.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET * 3, metavar="SECONDS",
+                    help=f"time budget for the whole export, its checks included (default {DEFAULT_BUDGET * 3:g})")
     ex.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
     ex.set_defaults(run=cmd_export)
     return ap
@@ -201,10 +203,15 @@ def cmd_export(args) -> int:
     if _refuse_overwrite(args.output, inputs):
         return 2
     try:
-        text = export(args.path, activation=args.activation)
+        with budget(args.budget):
+            text = export(args.path, activation=args.activation)
     except GenerationError as err:
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
+    except (OutOfTime, RecursionError, MemoryError, FormTooLarge):
+        print(f"gradproof: exporting {args.path} did not finish within the budget of {args.budget:g} s",
+              file=sys.stderr)
+        return 1
     return _write(args.output, text, inputs)
 
 
