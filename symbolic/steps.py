@@ -461,6 +461,8 @@ class _Checker:
             point = random_point(X.ex, rng)
             va = a.applyfunc(lambda x: evaluate(x, point))
             vb = b.applyfunc(lambda x: evaluate(x, point))
+            if not all(x.is_real and x.is_finite for x in list(va) + list(vb)):
+                continue  # outside a function's domain (0/0, log of a negative): no evidence
             if any(differ(x, y) for x, y in zip(va, vb)):
                 return point, va, vb
         return None
