@@ -18,7 +18,8 @@ from . import console
 
 def main(argv=None) -> int:
     """Exit codes: 0 all proved, 1 not all proved, 2 bad input (one line
-    naming the file and the key), 3 an internal error (one line; a bug)."""
+    naming the file and the key) or a file that cannot be read or written,
+    3 an internal error (one line; a bug)."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `gradproof ... | head` ends quietly
     sys.set_int_max_str_digits(0)  # a counterexample's exact values may run to many digits
     args = _parser().parse_args(argv)
@@ -26,6 +27,10 @@ def main(argv=None) -> int:
         return args.run(args)
     except DerivationError as err:
         print(f"gradproof: error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # a file named on the command line that cannot be read or written
+        name = f"{err.filename}: " if err.filename else ""
+        print(f"gradproof: error: {name}{err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("gradproof: interrupted", file=sys.stderr)

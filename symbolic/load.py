@@ -24,8 +24,14 @@ class DerivationError(ValueError):
 
     def __init__(self, path, key, message):
         self.path, self.key, self.message = str(path), key, message
-        where = f"{path}: `{key}`" if key else f"{path}"
+        where = f"{_printable(path)}: `{_printable(key)}`" if key else f"{_printable(path)}"
         super().__init__(f"{where}: {message}")
+
+
+def _printable(text) -> str:
+    """`text` on one line: a newline or other control character escaped."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 TOP_KEYS = {"title", "source", "dims", "inputs", "functions", "forward", "output", "upstream",
