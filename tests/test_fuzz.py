@@ -304,14 +304,15 @@ def value_mutated(draw):
             seeds = [value] if isinstance(value, str) and value else ALL_SEEDS
             parent[path[-1]] = draw(st.one_of(mutated(seeds, ALL_TOKENS), texts(ALL_SEEDS, ALL_TOKENS)))
         elif edit == "odd":
-            parent[path[-1]] = draw(st.sampled_from(ODD_VALUES))
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
         elif isinstance(parent, dict):
             name = draw(st.one_of(st.sampled_from(NAME_TOKENS + ["foo", "budget", "expr", "latex", "max_size"]),
                                   st.text(CHARS, max_size=6)))
             if edit == "rename":
                 parent[name] = parent.pop(path[-1])
             else:
-                parent[name] = draw(st.one_of(st.sampled_from(ODD_VALUES), texts(ALL_SEEDS, ALL_TOKENS)))
+                parent[name] = copy.deepcopy(draw(st.one_of(st.sampled_from(ODD_VALUES),
+                                                             texts(ALL_SEEDS, ALL_TOKENS))))
     return toml_dump(data)
 
 
