@@ -24,8 +24,8 @@ class DerivationError(ValueError):
 
     def __init__(self, path, key, message):
         self.path, self.key, self.message = str(path), key, message
-        where = f"{_printable(path)}: `{_printable(key)}`" if key else f"{_printable(path)}"
-        super().__init__(f"{where}: {message}")
+        where = f"{path}: `{key}`" if key else f"{path}"
+        super().__init__(_printable(f"{where}: {message}"))  # one line, whatever names the file holds
 
 
 def _printable(text) -> str:

@@ -76,6 +76,8 @@ CASES = [
      ["expected a name"]),
     ("a notation name that is no name", LAYER + '[notation]\n"a b" = "W"\n' + step("z = z", "latex"),
      "notation.a b", ["expected a name"]),
+    ("a claim for a name with a newline", LAYER + '[claims]\n"W\\n" = "dY @ x.T"\n', "claims.W\\n",
+     ["got `W\\n`"]),
     ("an unknown key in [check]", LAYER + "[check]\nfoo = 1\n", "check.foo", ["unknown key", "max_size"]),
     ("an unknown top-level key", "colour = 1\n" + LAYER, "colour", ["unknown key", "upstream"]),
     ("an unknown key in a claim's table", LAYER + "[claims.W]\nexpr = \"dY @ x.T\"\nbudgte = 5\n",
