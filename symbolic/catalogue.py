@@ -26,8 +26,8 @@ def resolve(name) -> Path:
     """A derivation file path, or the name of a catalogue entry
     (`"layer_batch"`, `"notes/section_3"`)."""
     path = Path(name)
-    if path.suffix == ".toml" or path.exists():
-        if not path.is_file():
+    if path.suffix == ".toml" or _test(path.exists):
+        if not _test(path.is_file):
             raise DerivationError(path, None, "no such file")
         return path
     for f in catalogue_files():
@@ -43,8 +43,11 @@ def expand(paths) -> list:
         return catalogue_files()
     files = []
     for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(p.rglob("*.toml"))
+        if _test(p.is_dir):
+            try:
+                found = sorted(p.rglob("*.toml"))
+            except OSError as err:
+                raise DerivationError(p, None, f"cannot read the folder ({err.strerror or err})") from None
             if not found:
                 raise DerivationError(p, None, "folder holds no *.toml derivation files")
             files.extend(found)
@@ -53,10 +56,19 @@ def expand(paths) -> list:
     return files
 
 
+def _test(check) -> bool:
+    """`path.exists`, `path.is_file`, ... called; False where the name
+    itself is impossible (too long, a NUL byte) rather than an error."""
+    try:
+        return check()
+    except (OSError, ValueError):
+        return False
+
+
 def display_path(path) -> str:
     """`path` relative to the working folder where it lies below it."""
     path = Path(path)
     try:
         return path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
+    except (ValueError, OSError):
         return str(path)

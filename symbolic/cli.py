@@ -10,7 +10,7 @@ from . import expr as E
 from .catalogue import CATALOGUE, catalogue_files, display_path, expand, resolve
 from .derive import derive
 from .functions import CALLABLE
-from .load import DerivationError, load
+from .load import DerivationError, check_budget, load
 from .steps import check_steps, report_lines as step_report, summary as step_summary
 from .budget import OutOfTime, budget
 from .index import FormTooLarge
@@ -19,13 +19,32 @@ from . import console
 
 
 def main(argv=None) -> int:
+    """Exit codes: 0 all proved, 1 not all proved, 2 bad input (one line
+    naming the file and the key) or a file that cannot be read or written,
+    3 an internal error (one line; a bug)."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `gradproof ... | head` ends quietly
+    sys.set_int_max_str_digits(0)  # a counterexample's exact values may run to many digits
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
     except DerivationError as err:
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a file named on the command line that cannot be read or written
+        name = f"{err.filename}: " if err.filename else ""
+        print(f"gradproof: error: {name}{err.strerror or err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("gradproof: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # never a traceback: one line, and an exit code of its own
+        print(f"gradproof: internal error: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
+        return 3
+
+
+def _first_line(err) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else "(no message)"
 
 
 def _parser():
@@ -82,17 +101,27 @@ def _parser():
 
 
 def _positive_int(text):
-    value = int(text)
-    if not 1 <= value <= 6:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 6, got {text}")
+    """`--max-size`: a whole number from 1 to 6."""
+    value = int(text) if text.strip().isascii() and text.strip().isdigit() and len(text) < 10 else None
+    if value is None or not 1 <= value <= 6:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 6, got {_shown(text)}")
     return value
 
 
 def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    """`--budget`: seconds, more than 0 and at most a day (`inf` and `nan` are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    problem = check_budget(value) if value is not None else f"expected a number of seconds, got {_shown(text)}"
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
     return value
+
+
+def _shown(text) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def cmd_verify(args) -> int:

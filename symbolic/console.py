@@ -9,6 +9,7 @@ stderr, only on a terminal, and only once a run has taken a moment.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import threading
@@ -103,7 +104,19 @@ def detail_lines(v, column: int, style: Style) -> list:
 
 
 def matrix_text(rows) -> str:
-    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+    return "[" + "; ".join(", ".join(number_text(x) for x in r) for r in rows) + "]"
+
+
+LONG_NUMBER = 40  # digits shown in full; a longer run is cut in the middle
+
+
+def number_text(value: str) -> str:
+    """An exact value as printed on a terminal: every run of more than
+    `LONG_NUMBER` digits cut to its ends and its length (`12345…67890 (4,812 digits)`)."""
+    def cut(m):
+        digits = m.group(0)
+        return f"{digits[:10]}…{digits[-10:]} ({len(digits):,} digits)"
+    return re.sub(r"[0-9]{%d,}" % (LONG_NUMBER + 1), cut, value)
 
 
 def summary_line(counts: dict, claims: int, files: int, style: Style = Style()) -> str:

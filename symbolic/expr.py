@@ -311,6 +311,20 @@ def walk(e: Expr):
         yield from walk(c)
 
 
+def depth(e: Expr, known: dict | None = None) -> int:
+    """Levels of `e`'s tree, without recursion; a `Var` named in `known`
+    counts as that many levels (the depth of what it stands for)."""
+    known = known or {}
+    deepest, stack = 0, [(e, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, Var):
+            level += known.get(node.name, 1) - 1
+        deepest = max(deepest, level)
+        stack.extend((c, level + 1) for c in node.children())
+    return deepest
+
+
 def variables(e: Expr) -> set:
     return {n.name for n in walk(e) if isinstance(n, Var)}
 

@@ -34,15 +34,16 @@ from fractions import Fraction
 
 from . import texparse as T
 from .functions import CALLABLE
+from .load import MAX_SIZE, size_of, split_shape
 
 
 class PlainError(T.TexError):
     """Text outside the plain step grammar; says what, where (column) and shows the spot."""
 
 
-MAX_LENGTH = 10_000
-MAX_DEPTH = 100
-MAX_POWER = 64
+MAX_LENGTH = T.MAX_LENGTH
+MAX_DEPTH = T.MAX_DEPTH
+MAX_POWER = T.MAX_POWER
 KEYWORDS = ("sum", "col", "row", "matrix", "label")
 
 
@@ -58,7 +59,7 @@ class Tok:
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<num>\d+(?:\.\d+)?)
+  | (?P<num>[0-9]+(?:\.[0-9]+)?)
   | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<str>"[^"]*")
   | (?P<sym>\*\*|\.\.|\.T(?![A-Za-z0-9_])|[-+*/@()\[\],=<>:'])
@@ -80,6 +81,8 @@ def tokenize(text: str) -> list:
                 hint = " (a shape in double quotes is missing its closing `\"`)"
             raise PlainError(f"unsupported character {c!r}{hint}", i, text)
         kind = m.lastgroup
+        if kind == "num" and len(m.group()) > T.MAX_NUMBER:
+            raise PlainError(f"a number of {len(m.group())} characters, at most {T.MAX_NUMBER}", i, text)
         if kind == "id" and "__" in m.group():
             raise PlainError(f"names with `__` are not allowed, got `{m.group()}`", i, text)
         if kind != "space":
@@ -97,7 +100,6 @@ class Parser(T.Cursor):
     def __init__(self, text: str, scope: T.Scope):
         super().__init__(text, tokenize(text))
         self.scope = scope
-        self.depth = 0
         self.callable = set(scope.functions) | set(CALLABLE)
 
     def expect(self, kind, value=None, what=None):
@@ -177,57 +179,63 @@ class Parser(T.Cursor):
         body = t.value[1:-1]
         if body.strip() == "scalar":
             return T.Shape(T.Ix("num", 1), T.Ix("num", 1), pos=t.pos, end=t.end)
-        m = re.fullmatch(r"\s*(\w+)\s*[x×]\s*(\w+)\s*", body)
-        if m is None:
-            raise PlainError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\", got {t.value}", t.pos,
-                             self.text)
+        parts = split_shape(body)
+        if parts is None:
+            raise PlainError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\" (an `x` between "
+                             f"spaces), got {t.value}", t.pos, self.text)
         items = []
-        for g in (1, 2):
-            p = m.group(g)
-            if p.isdigit() and int(p) >= 1:
-                items.append(T.Ix("num", int(p)))
+        for p in parts:
+            at = t.pos + 1 + body.find(p)
+            size = size_of(p)
+            if size is not None:
+                items.append(T.Ix("num", size))
             elif p in self.scope.dims:
                 items.append(T.Ix("dim", p))
             elif p.isdigit():
-                raise PlainError(f"a size is a number from 1 or a dim, got `{p}`", t.pos + 1 + m.start(g), self.text)
+                raise PlainError(f"a size is a dim or a whole number from 1 to {MAX_SIZE}, got `{p}`", at, self.text)
             else:
                 declared = ", ".join(f"`{x}`" for x in sorted(self.scope.dims)) or "none"
                 raise PlainError(f"undeclared dim `{p}` in shape {t.value} (declared dims: {declared})",
-                                 t.pos + 1 + m.start(g), self.text)
+                                 at, self.text)
         return T.Shape(items[0], items[1], pos=t.pos, end=t.end)
 
     # -- expressions, lowest precedence first
     def expr(self) -> T.Node:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"nested too deeply: at most {MAX_DEPTH} levels")
-        start = self.peek().pos
+        start, depth = self.peek().pos, self.depth
+        self.enter()
         out = self.term()
         while self.at("sym", "+") or self.at("sym", "-"):
             op = self.next().value
+            self.enter()  # each term of a chain is one level of its tree
             b = self.term()
             out = T.Bin(op, out, b, pos=start, end=b.end)
-        self.depth -= 1
+        self.depth = depth
         return out
 
     def term(self) -> T.Node:
-        start = self.peek().pos
+        start, depth = self.peek().pos, self.depth
         out = self.unary()
         while self.at("sym", "*") or self.at("sym", "@") or self.at("sym", "/"):
             op = self.next().value
+            self.enter()
             b = self.unary()
             if op == "/":
                 out = T.Frac(out, b, pos=start, end=b.end)
             else:
                 out = T.Bin("odot" if op == "*" else "dot", out, b, pos=start, end=b.end)
+        self.depth = depth
         return out
 
     def unary(self) -> T.Node:
+        self.enter()
         if self.at("sym", "-"):
             t = self.next()
             a = self.unary()
+            self.leave()
             return T.Neg(a, pos=t.pos, end=a.end)
-        return self.power()
+        node = self.power()
+        self.leave()
+        return node
 
     def power(self) -> T.Node:
         a = self.postfix(self.atom())
@@ -241,7 +249,9 @@ class Parser(T.Cursor):
         return T.Power(a, int(t.value), pos=a.pos, end=t.end)
 
     def postfix(self, node: T.Node) -> T.Node:
+        depth = self.depth
         while True:
+            self.enter()
             if self.at("sym", "["):
                 t = self.peek()
                 if not isinstance(node, T.Name):
@@ -253,6 +263,7 @@ class Parser(T.Cursor):
             elif self.at("sym", "'"):
                 self.fail("a prime `'` may only follow a function name, as in `g'(z)`")
             else:
+                self.depth = depth
                 return node
 
     def indices(self) -> tuple:
@@ -340,6 +351,8 @@ class Parser(T.Cursor):
         while self.at("sym", "'"):
             self.next()
             order += 1
+        if order > T.MAX_ORDER:
+            self.fail(f"at most {T.MAX_ORDER} primes on a function, got {order}")
         if not self.at("sym", "("):
             self.fail(f"function `{t.value}` needs an argument in parentheses")
         self.next()
@@ -451,7 +464,7 @@ def _describe(t: Tok) -> str:
 
 def parse_statement(text: str, scope: T.Scope) -> T.Node:
     """A step in plain text: a chain of equalities, an `in` claim."""
-    return Parser(text, scope).statement()
+    return T.check_depth(Parser(text, scope).statement(), text, PlainError)
 
 
 def parse_expression(text: str, scope: T.Scope) -> T.Node:
@@ -459,7 +472,7 @@ def parse_expression(text: str, scope: T.Scope) -> T.Node:
     e = p.expr()
     if not p.at("end"):
         p.unexpected()
-    return e
+    return T.check_depth(e, text, PlainError)
 
 
 def _show_index(ix: T.Ix) -> str:

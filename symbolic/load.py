@@ -16,7 +16,7 @@ import sympy
 
 from . import expr as E
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
-from .parse import ExprError, Parser
+from .parse import MAX_DEPTH, ExprError, Parser, check_constants
 
 
 class DerivationError(ValueError):
@@ -25,13 +25,57 @@ class DerivationError(ValueError):
     def __init__(self, path, key, message):
         self.path, self.key, self.message = str(path), key, message
         where = f"{path}: `{key}`" if key else f"{path}"
-        super().__init__(f"{where}: {message}")
+        super().__init__(_printable(f"{where}: {message}"))  # one line, whatever names the file holds
+
+
+def _printable(text) -> str:
+    """`text` on one line: a newline or other control character escaped."""
+    text = str(text)
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 TOP_KEYS = {"title", "source", "dims", "inputs", "functions", "forward", "output", "upstream",
             "claims", "check", "steps", "notation"}
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+CHECK_KEYS = {"max_size"}
+CLAIM_KEYS = {"expr", "latex", "budget"}
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 RESERVED = {"sum", "T"} | set(ACTIVATIONS)
+MAX_SIZE = 100_000  # the largest whole-number size in a shape
+MAX_BUDGET = 86_400.0  # seconds: a day
+
+
+def is_name(text) -> bool:
+    """Letters, digits and `_`, starting with a letter, no `__`: the whole text."""
+    return isinstance(text, str) and _NAME.fullmatch(text) is not None and "__" not in text
+
+
+def split_shape(text: str):
+    """`"k x n"` -> ["k", "n"]: split on an `x` with white space on both
+    sides (so a dim may be `n_x`), or on `×`; None if not two parts."""
+    parts = [p.strip() for p in re.split(r"\s+x\s+|×", text.strip())]
+    return parts if len(parts) == 2 and all(parts) else None
+
+
+def size_of(text: str):
+    """A whole-number size from 1 to `MAX_SIZE` written in ASCII digits, or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
+        return None
+    return int(text) if 1 <= int(text) <= MAX_SIZE else None
+
+
+def check_budget(value):
+    """None if `value` is a usable budget in seconds, else what is wrong with it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        return f"expected a positive number of seconds, got {value!r}"
+    if not value <= MAX_BUDGET:  # also inf and nan
+        return f"expected a number of seconds up to {MAX_BUDGET:g} (a day), got {value!r}"
+    return None
+
+
+def unknown_keys(given, allowed) -> str | None:
+    """The first key of `given` not in `allowed`, or None."""
+    extra = sorted(k for k in given if k not in allowed)
+    return extra[0] if extra else None
 
 
 @dataclass
@@ -106,22 +150,43 @@ def load(path, activation: str | None = None) -> Derivation:
     try:
         raw = path.read_bytes().decode("utf-8")
     except OSError as err:
-        raise DerivationError(path, None, f"cannot read the file ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise DerivationError(path, None, "expected UTF-8 text") from None
+        raise DerivationError(path, None, f"cannot read the file ({err.strerror or err})") from None
+    except UnicodeDecodeError as err:
+        raise DerivationError(path, None, f"expected UTF-8 text (byte {err.start + 1} is not)") from None
+    except ValueError as err:  # a NUL byte in the name
+        raise DerivationError(path, None, f"cannot read the file ({err})") from None
     try:
         data = tomllib.loads(raw)
     except tomllib.TOMLDecodeError as err:
         raise DerivationError(path, None, f"malformed TOML: {err}") from None
-    return _Reader(path, data, activation).derivation()
+    except RecursionError:
+        raise DerivationError(path, None, "malformed TOML: arrays or tables nested too deeply") from None
+    reader = _Reader(path, data, activation)
+    try:
+        return reader.derivation()
+    except RecursionError:  # a last guard: every reader limits its nesting itself
+        raise DerivationError(path, reader.key, f"nested too deeply: at most {MAX_DEPTH} levels") from None
 
 
 class _Reader:
     def __init__(self, path, data, activation):
         self.path, self.data, self.activation = path, data, activation
+        self.key = None  # the key being read, for a last-resort message
 
     def fail(self, key, message):
         raise DerivationError(self.path, key, message)
+
+    def known_keys(self, key, table, allowed):
+        extra = unknown_keys(table, allowed)
+        if extra is not None:
+            where = f"{key}.{extra}" if key else extra
+            self.fail(where, f"unknown key; expected one of {', '.join(sorted(allowed))}")
+
+    def budget(self, key, value):
+        problem = check_budget(value)
+        if problem:
+            self.fail(key, problem)
+        return value
 
     def table(self, key, required=True) -> dict:
         value = self.data.get(key)
@@ -134,22 +199,27 @@ class _Reader:
         return value
 
     def string(self, key, value) -> str:
+        self.key = key
+        if isinstance(value, dict):
+            self.fail(key, f"expected a string, got a table (keys: {', '.join(map(str, value)) or 'none'})")
         if not isinstance(value, str):
-            self.fail(key, f"expected a string, got {type(value).__name__} {value!r}")
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+            self.fail(key, f"expected a string, got {type(value).__name__} {shown}")
         return value
 
     def name(self, key, name):
-        if not _NAME.match(name) or "__" in name:
-            self.fail(key, f"expected a name of letters, digits and `_`, got {name!r}")
+        self.key = key
+        if not is_name(name):
+            shown = repr(name) if len(repr(name)) <= 60 else repr(name)[:57] + "..."
+            self.fail(key, f"expected a name of letters, digits and `_` (starting with a letter, "
+                           f"no `__`), got {shown}")
         if name in RESERVED:
             self.fail(key, f"`{name}` is a built-in function name and cannot name a value")
         if name in self.taken:
             self.fail(key, f"`{name}` is already declared as {self.taken[name]}")
 
     def derivation(self) -> Derivation:
-        for key in self.data:
-            if key not in TOP_KEYS:
-                self.fail(key, f"unknown key; expected one of {', '.join(sorted(TOP_KEYS))}")
+        self.known_keys(None, self.data, TOP_KEYS)
         self.taken = {}
         dims = self.read_dims()
         inputs = self.read_inputs(dims)
@@ -157,6 +227,7 @@ class _Reader:
         forward, forward_text = self.read_forward(inputs, functions)
         output, upstream = self.read_output(inputs, forward)
         check = self.table("check", required=False)
+        self.known_keys("check", check, CHECK_KEYS)
         max_size = check.get("max_size", 3)
         if isinstance(max_size, bool) or not isinstance(max_size, int) or not 1 <= max_size <= 6:
             self.fail("check.max_size", f"expected an integer from 1 to 6, got {max_size!r}")
@@ -166,9 +237,36 @@ class _Reader:
         d.claims = self.read_claims(d)
         if "steps" in self.data or "notation" in self.data:
             from .steps import read_notation, read_steps
+            self.key = "notation"
+            for name in self.table("notation", required=False):
+                self.name(f"notation.{name}", name)
             d.notation = read_notation(self.path, self.data.get("notation"), d)
+            self.notation_cycles(d.notation)
+            self.key = "steps"
             d.steps = read_steps(self.path, self.data.get("steps", []), d, d.notation)
         return d
+
+    def notation_cycles(self, notation: dict):
+        """`q = "r"`, `r = "q"`: a notation may not stand, through others, for itself."""
+        from .texparse import Name, walk
+        uses = {n: {x.name for x in walk(t) if isinstance(x, Name) and x.name in notation}
+                for n, t in notation.items()}
+        for start in notation:
+            path, seen = [start], set()
+            stack = [(start, iter(sorted(uses[start])))]
+            while stack:
+                name, todo = stack[-1]
+                nxt = next(todo, None)
+                if nxt is None:
+                    stack.pop()
+                    path.pop()
+                elif nxt == start:
+                    self.fail(f"notation.{start}", "a notation cannot stand for itself: "
+                                                   + " -> ".join(path + [start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    path.append(nxt)
+                    stack.append((nxt, iter(sorted(uses[nxt]))))
 
     def read_dims(self) -> dict:
         dims = {}
@@ -195,18 +293,24 @@ class _Reader:
     def shape(self, key, text, dims) -> tuple:
         if text.strip() == "scalar":
             return (E.ONE, E.ONE)
-        parts = [p.strip() for p in re.split(r"\s*[x×]\s*", text.strip())]
-        if len(parts) != 2 or not all(parts):
-            self.fail(key, f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\", got {text!r}")
+        shown = repr(text) if len(text) <= 60 else repr(text[:57] + "...")
+        parts = split_shape(text)
+        if parts is None:
+            self.fail(key, f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\" "
+                           f"(an `x` between spaces), got {shown}")
         out = []
         for p in parts:
-            if p.isdigit() and int(p) >= 1:
-                out.append(sympy.Integer(int(p)))
+            size = size_of(p)
+            if size is not None:
+                out.append(sympy.Integer(size))
             elif p in dims:
                 out.append(dims[p])
+            elif p.isdigit():
+                self.fail(key, f"a size is a dim or a whole number from 1 to {MAX_SIZE}, in shape {shown}")
             else:
                 declared = ", ".join(f"`{d}`" for d in dims) or "none"
-                self.fail(key, f"undeclared dim `{p}` in shape {text!r} (declared dims: {declared})")
+                what = f"`{p}`" if len(p) <= 40 else f"`{p[:37]}...`"
+                self.fail(key, f"undeclared dim {what} in shape {shown} (declared dims: {declared})")
         return tuple(out)
 
     def read_functions(self) -> dict:
@@ -243,15 +347,26 @@ class _Reader:
             except ExprError as err:
                 self.fail(key, str(err))
         order = self.dependency_order(trees)
-        forward, names = {}, dict(inputs)
+        forward, names, depth = {}, dict(inputs), {}
         for name in order:
-            key = f"forward.{name}"
+            key = self.key = f"forward.{name}"
             try:
                 forward[name] = Parser(names, functions).build(trees[name])
+                check_constants(forward[name])
             except (ExprError, E.ShapeError) as err:
                 self.fail(key, str(err))
             names[name] = E.Var(name, forward[name].shape, "intermediate")
+            depth[name] = E.depth(forward[name], depth)
+            if depth[name] > MAX_DEPTH:
+                self.fail(key, f"nested too deeply with the definitions it uses: {depth[name]} levels, "
+                               f"at most {MAX_DEPTH}")
+        self.depths = depth
         return forward, {n: spec[n] for n in order}
+
+    def check_depth(self, key, e):
+        levels = E.depth(e, self.depths)
+        if levels > MAX_DEPTH:
+            self.fail(key, f"nested too deeply with the definitions it uses: {levels} levels, at most {MAX_DEPTH}")
 
     def dependency_order(self, trees) -> list:
         import ast
@@ -298,26 +413,26 @@ class _Reader:
         claims = {}
         parser = d.parser()
         for wrt, spec in self.table("claims", required=False).items():
-            key = f"claims.{wrt}"
+            key = self.key = f"claims.{wrt}"
             budget = None
+            if isinstance(spec, dict):
+                self.known_keys(key, spec, CLAIM_KEYS)
             if isinstance(spec, dict) and "latex" in spec:
                 claims[wrt] = self.latex_claim(d, key, wrt, spec)
                 continue
             if isinstance(spec, dict):
-                extra = set(spec) - {"expr", "budget"}
-                if extra or "expr" not in spec:
+                if "expr" not in spec:
                     self.fail(key, f"expected a string or a table with `expr` or `latex` (and `budget`), "
                                    f"got keys {sorted(spec)}")
-                budget = spec.get("budget")
-                if isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0:
-                    if budget is not None:
-                        self.fail(f"{key}.budget", f"expected a positive number of seconds, got {budget!r}")
+                if spec.get("budget") is not None:
+                    budget = self.budget(f"{key}.budget", spec["budget"])
                 spec = spec["expr"]
             text = self.string(key, spec)
             if wrt not in d.inputs:
                 self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
             try:
                 e = parser.parse(text)
+                self.check_depth(key, e)
                 claims[wrt] = Claim(wrt, text, e, None, budget)
             except E.ShapeError as err:
                 claims[wrt] = Claim(wrt, text, None, str(err), budget)
@@ -328,19 +443,20 @@ class _Reader:
     def latex_claim(self, d: Derivation, key, wrt, spec) -> Claim:
         """`[claims.W] latex = '(dY \\odot g'(z)) x^T'`: read by `texparse`."""
         from .texparse import TexError, to_core
-        extra = set(spec) - {"latex", "budget"}
-        if extra:
-            self.fail(key, f"a LaTeX claim takes `latex` (and `budget`), got keys {sorted(spec)}")
+        if "expr" in spec:
+            self.fail(key, "a claim takes `expr` or `latex`, not both")
         budget = spec.get("budget")
-        if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
-            self.fail(f"{key}.budget", f"expected a positive number of seconds, got {budget!r}")
+        if budget is not None:
+            self.budget(f"{key}.budget", budget)
         text = self.string(f"{key}.latex", spec["latex"])
         if wrt not in d.inputs:
             self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
         try:
             e = to_core(text, d.parser().names, d.functions)
-        except TexError as err:
+            check_constants(e)
+        except (TexError, ExprError) as err:
             self.fail(f"{key}.latex", str(err))
         except E.ShapeError as err:
             return Claim(wrt, text, None, str(err), budget, latex=text)
+        self.check_depth(f"{key}.latex", e)
         return Claim(wrt, E.text(e), e, None, budget, latex=text)

@@ -10,6 +10,7 @@ the user writes is ever run.
 from __future__ import annotations
 
 import ast
+import math
 import re
 
 import sympy
@@ -24,7 +25,10 @@ class ExprError(ValueError):
 
 MAX_LENGTH = 10_000
 MAX_POWER = 64
-_PRIME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)('+)")
+MAX_DEPTH = 100  # levels of the syntax tree; each operator of a chain `a @ b @ c` is one
+MAX_ORDER = 4  # primes on one function
+MAX_DIGITS = 60  # of a constant's numerator and of its denominator, as written or folded
+_PRIME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)('+)(?=\s*\()")
 _MARK = "__d"
 
 _FORBIDDEN = {
@@ -43,7 +47,11 @@ def prepare(text: str) -> str:
     if not isinstance(text, str):
         raise ExprError(f"expected an expression string, got {type(text).__name__} {text!r}")
     if "__" in text:
-        raise ExprError("names with `__` (dunders) are not allowed")
+        raise ExprError(f"names with `__` (dunders) are not allowed (column {text.index('__') + 1})")
+    for m in _PRIME.finditer(text):
+        if len(m.group(2)) > MAX_ORDER:
+            raise ExprError(f"at most {MAX_ORDER} primes on a function, got {len(m.group(2))} "
+                            f"(column {m.start(2) + 1})")
     return _PRIME.sub(lambda m: f"{m.group(1)}{_MARK}{len(m.group(2))}", text)
 
 
@@ -54,31 +62,59 @@ def unprepare(source: str) -> str:
 
 def parse_tree(text: str) -> ast.expr:
     """The checked syntax tree of `text` (no names resolved yet)."""
+    if isinstance(text, str) and len(text) > MAX_LENGTH:
+        raise ExprError(f"expression too long: {len(text)} characters, at most {MAX_LENGTH}")
     source = prepare(text)
     if "'" in source:
-        raise ExprError("a `'` may only follow a function name, as in `g'(z)`")
-    if len(source) > MAX_LENGTH:
-        raise ExprError(f"expression too long: {len(source)} characters, at most {MAX_LENGTH}")
+        column = _PRIME.sub(lambda m: m.group(1) + "#" * len(m.group(2)), text).index("'") + 1
+        raise ExprError(f"a `'` may only follow a function name, as in `g'(z)` (column {column})")
+    if "\0" in source:
+        raise ExprError(f"a NUL character is not allowed (column {text.index(chr(0)) + 1})")
     try:
         tree = ast.parse(source.strip(), mode="eval").body
     except SyntaxError as err:
         shown = text if len(text) <= 60 else text[:57] + "..."
-        raise ExprError(f"not a valid expression ({err.msg}) at column {err.offset or 0}: {shown!r}") from None
+        msg = err.msg.split(";")[0]  # a huge number's message runs on with advice for Python code
+        raise ExprError(f"not a valid expression ({msg}) at column {err.offset or 0}: {shown!r}") from None
     except (RecursionError, MemoryError):
-        raise ExprError("expression nested too deeply") from None
-    for node in ast.walk(tree):
+        raise ExprError(f"expression nested too deeply: at most {MAX_DEPTH} levels") from None
+    except ValueError as err:
+        raise ExprError(f"not a valid expression ({err})") from None
+    depth, stack = 0, [(tree, 1)]
+    while stack:  # no recursion: the tree may be deeper than Python's stack
+        node, level = stack.pop()
+        depth = max(depth, level)
         for kind, what in _FORBIDDEN.items():
             if isinstance(node, kind):
                 raise ExprError(f"{what} not allowed (column {node.col_offset + 1})")
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    if depth > MAX_DEPTH:
+        raise ExprError(f"expression nested too deeply: {depth} levels, at most {MAX_DEPTH} "
+                        "(each operator of a chain like `a @ b @ c` is one level)")
     return tree
 
 
 def split_function(name: str):
     """`g__d2` -> ('g', 2); `g` -> ('g', 0)."""
-    if _MARK in name:
-        base, _, order = name.partition(_MARK)
-        return base, int(order)
+    m = re.fullmatch(r"(.+?)__d(\d+)", name)
+    if m:
+        return m.group(1), int(m.group(2))
     return name, 0
+
+
+def digits(c) -> int:
+    """Decimal digits of the larger of a rational's numerator and denominator."""
+    c = sympy.Rational(c)
+    big = max(abs(c.p), c.q)
+    return len(str(big)) if big.bit_length() < 10_000 else int(big.bit_length() * math.log10(2)) + 1
+
+
+def check_constants(e: E.Expr):
+    """Refuse constants that fold (`1e30 * 1e30 * x`) to more than `MAX_DIGITS` digits."""
+    for node in E.walk(e):
+        c = node.value if isinstance(node, E.Const) else node.c if isinstance(node, E.Scale) else None
+        if c is not None and digits(c) > MAX_DIGITS:
+            raise ExprError(f"the constants multiply to a number of {digits(c)} digits, at most {MAX_DIGITS}")
 
 
 class Parser:
@@ -93,7 +129,9 @@ class Parser:
         self.functions = functions
 
     def parse(self, text: str) -> E.Expr:
-        return self.build(parse_tree(text))
+        e = self.build(parse_tree(text))
+        check_constants(e)
+        return e
 
     def build(self, node: ast.expr) -> E.Expr:
         method = getattr(self, "_" + type(node).__name__, None)
@@ -112,9 +150,17 @@ class Parser:
 
     def _Constant(self, node):
         v = node.value
+        where = f"column {node.col_offset + 1}"
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ExprError(f"constant {v!r} not allowed: only numbers")
-        return E.const(sympy.Rational(repr(v)) if isinstance(v, float) else v)
+            shown = repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "..."
+            raise ExprError(f"constant {shown} not allowed: only numbers ({where})")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ExprError(f"number too large for a float ({where})")
+        value = sympy.Rational(repr(v)) if isinstance(v, float) else sympy.Integer(v)
+        if digits(value) > MAX_DIGITS:
+            raise ExprError(f"a number of {digits(value)} digits: at most {MAX_DIGITS} "
+                            f"above and below the bar ({where})")
+        return E.const(value)
 
     def _UnaryOp(self, node):
         a = self.build(node.operand)

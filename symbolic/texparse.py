@@ -66,11 +66,20 @@ SUPPORTED = sorted({"cdot", "odot", "circ", "frac", "partial", "sum", "langle", 
                     "rightarrow", "forall", "left", "right", "quad"} | DOTS | set(FUNCTION_COMMANDS)
                    | set(ACCENTS))
 _SYMS = set("_^{}()[],=+-'&:|<>*/@.")
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100  # levels of nesting, and of a parsed tree
+MAX_POWER = 64
+MAX_NUMBER = 30  # digits of a number
+MAX_ORDER = 4  # primes on one function
+_DIGITS = set("0123456789")
+_LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def tokenize(text: str) -> list:
     if not isinstance(text, str):
         raise TexError(f"expected LaTeX text, got {type(text).__name__} {text!r}")
+    if len(text) > MAX_LENGTH:
+        raise TexError(f"too long: {len(text)} characters, at most {MAX_LENGTH}")
     toks, i, n = [], 0, len(text)
     left = None  # where a dropped `\\left` stood: its delimiter's span starts there
     while i < n:
@@ -95,14 +104,16 @@ def tokenize(text: str) -> list:
             if name not in IGNORED:
                 toks.append(Tok("cmd", name, i))
             i += 1 + len(name)
-        elif c.isalpha():
-            m = re.match(r"[A-Za-z]+", text[i:])
+        elif c in _LETTERS:
+            m = re.compile(r"[A-Za-z]+").match(text, i)
             word = m.group(0)[0] if script else m.group(0)  # `x_ij`: TeX takes one letter
             toks.append(Tok("id", word, i))
             i += len(word)
-        elif c.isdigit():
-            m = re.match(r"\d+", text[i:])
+        elif c in _DIGITS:
+            m = re.compile(r"[0-9]+").match(text, i)
             word = m.group(0)[0] if script else m.group(0)
+            if len(word) > MAX_NUMBER:
+                raise TexError(f"a number of {len(word)} digits, at most {MAX_NUMBER}", i, text)
             toks.append(Tok("num", word, i))
             i += len(word)
         elif c in _SYMS:
@@ -272,6 +283,16 @@ class Cursor:
 
     def __init__(self, text: str, toks: list):
         self.text, self.toks, self.i = text, toks, 0
+        self.depth = 0
+
+    def enter(self):
+        """One level deeper (a parenthesis, a sign, an argument); refused past `MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(f"nested too deeply: at most {MAX_DEPTH} levels")
+
+    def leave(self):
+        self.depth -= 1
 
     def peek(self, k=0):
         return self.toks[min(self.i + k, len(self.toks) - 1)]
@@ -487,13 +508,14 @@ class Parser(Cursor):
 
     # -- expressions, lowest precedence first
     def expr(self) -> Node:
-        start = self.peek().pos
+        start, depth = self.peek().pos, self.depth
         terms = []  # (sign, node or Dots)
         sign = "+"
         if self.at("sym", "-"):
             self.next()
             sign = "-"
         while True:
+            self.enter()  # each term of a chain is one level of its tree
             if self.at("cmd") and self.peek().value in DOTS:
                 t = self.next()
                 terms.append((sign, Dots(t.value, pos=t.pos, end=t.pos + len(t.value) + 1)))
@@ -509,6 +531,7 @@ class Parser(Cursor):
             out = Neg(out, pos=out.pos, end=out.end)
         for sign, t in terms[1:]:
             out = Bin("+" if sign == "+" else "-", out, t, pos=start, end=t.end)
+        self.depth = depth
         return out
 
     def sum_patterns(self, terms, start):
@@ -537,31 +560,39 @@ class Parser(Cursor):
             return False
 
     def product(self) -> Node:
-        start = self.peek().pos
+        start, depth = self.peek().pos, self.depth
         out = self.hadamard()
         while True:
             if self.at("cmd", "cdot"):
                 self.next()
             elif not self.starts_atom():
+                self.depth = depth
                 return out
+            self.enter()
             b = self.hadamard()
             out = Bin("dot", out, b, pos=start, end=b.end)
 
     def hadamard(self) -> Node:
-        start = self.peek().pos
+        start, depth = self.peek().pos, self.depth
         out = self.unary()
         while self.at("cmd", "odot") or self.at("cmd", "circ"):
             self.next()
+            self.enter()
             b = self.unary()
             out = Bin("odot", out, b, pos=start, end=b.end)
+        self.depth = depth
         return out
 
     def unary(self) -> Node:
+        self.enter()
         if self.at("sym", "-"):
             t = self.next()
             a = self.unary()
+            self.leave()
             return Neg(a, pos=t.pos, end=a.end)
-        return self.postfix(self.atom())
+        node = self.postfix(self.atom())
+        self.leave()
+        return node
 
     def starts_atom(self) -> bool:
         t = self.peek()
@@ -573,7 +604,9 @@ class Parser(Cursor):
                                                "nabla", "partial"} | set(FUNCTION_COMMANDS) | set(ACCENTS)
 
     def postfix(self, node: Node) -> Node:
+        depth = self.depth
         while True:
+            self.enter()
             if self.at("sym", "_"):
                 t = self.next()
                 if not isinstance(node, Name):
@@ -590,6 +623,8 @@ class Parser(Cursor):
                     node = Transpose(node, pos=node.pos, end=t.pos + 2)
                 elif self.at("num"):
                     p = int(self.next().value)
+                    if p > MAX_POWER:
+                        self.fail(f"a power of at most {MAX_POWER}, got {p}", self.toks[self.i - 1])
                     node = Power(node, p, pos=node.pos, end=t.pos + 2)
                 elif self.at("cmd", "prime"):
                     self.fail("`\\prime` may only follow a function name, as in `g^{\\prime}(z)`")
@@ -601,6 +636,7 @@ class Parser(Cursor):
             elif self.at("sym", "'"):
                 self.fail("a prime `'` may only follow a function name, as in `g'(z)`")
             else:
+                self.depth = depth
                 return node
 
     def atom(self) -> Node:
@@ -699,6 +735,8 @@ class Parser(Cursor):
                 self.expect("sym", "}")
             else:
                 break
+        if order > MAX_ORDER:
+            self.fail(f"at most {MAX_ORDER} primes on a function, got {order}")
         if not self.at("sym", "("):
             self.fail(f"function `{fn}` needs an argument in parentheses")
         self.next()
@@ -951,7 +989,7 @@ def _src(p: Parser, node) -> str:
 
 def parse_statement(text: str, scope: Scope) -> Node:
     """A step: a chain of equalities, a `\\in` claim, or `cases`."""
-    return Parser(text, scope).statement()
+    return check_depth(Parser(text, scope).statement(), text)
 
 
 def parse_expression(text: str, scope: Scope) -> Node:
@@ -959,7 +997,34 @@ def parse_expression(text: str, scope: Scope) -> Node:
     e = p.expr()
     if not p.at("end"):
         p.fail(f"unexpected {_describe(p.peek())}")
-    return e
+    return check_depth(e, text)
+
+
+def check_depth(tree, text, error=TexError):
+    """`tree`, if its levels (a chain `a + b + c` counts one a term) are at
+    most `MAX_DEPTH`; counted without recursion."""
+    stack = [(tree, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise error(f"nested too deeply: more than {MAX_DEPTH} levels (a chain like `a + b + c` "
+                        "counts one level a term)", node.pos if node.pos >= 0 else None, text)
+        stack.extend((c, level + 1) for c in _kids(node))
+    return tree
+
+
+def _kids(node):
+    for f in fields(node):
+        if f.compare:
+            v = getattr(node, f.name)
+            if isinstance(v, Node):
+                yield v
+            elif isinstance(v, tuple):
+                for x in v:
+                    if isinstance(x, Node):
+                        yield x
+                    elif isinstance(x, tuple):
+                        yield from (y for y in x if isinstance(y, Node))
 
 
 def source(text: str, node: Node) -> str:
@@ -1040,6 +1105,8 @@ def to_core(text: str, names: dict, functions: dict):
         if t is Frac:
             a, b = build(n.a), build(n.b)
             if isinstance(b, E.Const):
+                if b.value == 0:
+                    raise TexError("division by zero", n.b.pos, text)
                 return E.scale(1 / b.value, a)
             return E.mul(a, E.apply("recip", b))
         what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",

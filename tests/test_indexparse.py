@@ -267,7 +267,7 @@ def test_verify_prints_plain_steps_in_their_own_syntax(capsys):
     ("label(x, 'k x 1') = x", "shapes take double quotes", 10),
     ('x = "k x 1"', "a shape in quotes stands only in", 5),
     ('x in "k by n"', 'expected a shape like "k x n"', 6),
-    ('x in "0 x 1"', "a size is a number from 1 or a dim, got `0`", 7),
+    ('x in "0 x 1"', "a size is a dim or a whole number from 1 to 100000, got `0`", 7),
     ("x", "a step needs `=` or `in`", 2),
     ('x = b in "k x 1" = z', "unexpected `=`", 18),
 ])
