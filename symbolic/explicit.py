@@ -23,6 +23,7 @@ class Explicit:
         self.sizes = sizes  # dim Symbol -> int
         self.symbols = {}
         self.cache = {}
+        self.functions = None
         for name, var in derivation.inputs.items():
             self.symbols[name] = self.matrix_of_symbols(name, var.shape)
         if derivation.upstream is not None:
@@ -81,16 +82,21 @@ class Explicit:
                 return sympy.Matrix(1, a.cols, lambda _, j: sum(a[:, j]))
             return sympy.Matrix(a.rows, 1, lambda i, _: sum(a[i, :]))
         if t is E.Apply:
+            if self.functions is not None:
+                return self.value(e.a).applyfunc(lambda v: self.functions(e.fn, e.order, v))
             return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v))
         raise TypeError(f"explicit: no rule for {t.__name__}")
 
-    def at(self, point: dict) -> "Explicit":
+    def at(self, point: dict, functions=None) -> "Explicit":
         """The same sizes with every entry symbol set to its value at
         `point`: expressions then evaluate term by term, as NumPy would, so
-        an undefined term (1/0) stays undefined instead of cancelling."""
+        an undefined term (1/0) stays undefined instead of cancelling.
+        `functions(fn, order, x)`, if given, gives each function's value at
+        once (a number), so nested functions never build nested terms."""
         ex = Explicit.__new__(Explicit)
         ex.d, ex.sizes, ex.cache = self.d, self.sizes, {}
         ex.symbols = {n: m.xreplace(point) for n, m in self.symbols.items()}
+        ex.functions = functions
         return ex
 
     def objective(self):

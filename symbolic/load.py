@@ -16,7 +16,7 @@ import sympy
 
 from . import expr as E
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
-from .parse import MAX_DEPTH, ExprError, Parser, check_constants
+from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, ExprError, Parser, check_constants
 
 
 class DerivationError(ValueError):
@@ -357,16 +357,17 @@ class _Reader:
                 self.fail(key, str(err))
             names[name] = E.Var(name, forward[name].shape, "intermediate")
             depth[name] = E.depth(forward[name], depth)
-            if depth[name] > MAX_DEPTH:
+            if depth[name] > MAX_INLINED_DEPTH:
                 self.fail(key, f"nested too deeply with the definitions it uses: {depth[name]} levels, "
-                               f"at most {MAX_DEPTH}")
+                               f"at most {MAX_INLINED_DEPTH}")
         self.depths = depth
         return forward, {n: spec[n] for n in order}
 
     def check_depth(self, key, e):
         levels = E.depth(e, self.depths)
-        if levels > MAX_DEPTH:
-            self.fail(key, f"nested too deeply with the definitions it uses: {levels} levels, at most {MAX_DEPTH}")
+        if levels > MAX_INLINED_DEPTH:
+            self.fail(key, f"nested too deeply with the definitions it uses: {levels} levels, "
+                           f"at most {MAX_INLINED_DEPTH}")
 
     def dependency_order(self, trees) -> list:
         import ast

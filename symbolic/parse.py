@@ -26,6 +26,7 @@ class ExprError(ValueError):
 MAX_LENGTH = 10_000
 MAX_POWER = 64
 MAX_DEPTH = 100  # levels of the syntax tree; each operator of a chain `a @ b @ c` is one
+MAX_INLINED_DEPTH = 800  # levels with the forward definitions it uses written out (a network's depth)
 MAX_ORDER = 4  # primes on one function
 MAX_DIGITS = 60  # of a constant's numerator and of its denominator, as written or folded
 _PRIME = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)('+)(?=\s*\()")

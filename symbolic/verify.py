@@ -26,6 +26,7 @@ import sympy
 from . import expr as E
 from . import index
 from .budget import OutOfTime, budget
+from .compose import Composition
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        matrix_strings, poly_text, value_string, random_point, size_combinations, unmet)
@@ -164,7 +165,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     stage = ["proving for every size"]
     try:
         with budget(seconds):
-            _decide(d, claim, v, max_size, stage)
+            _decide(d, claim, v, max_size, stage, grads)
     except OutOfTime:
         v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
     except (RecursionError, MemoryError, index.FormTooLarge):
@@ -220,7 +221,25 @@ def derived_text(e: E.Expr) -> str:
     return E.text(e)
 
 
-def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
+def composition(d: Derivation, grads: Gradients) -> Composition:
+    """The derivation's locally proved backward pass (made once)."""
+    c = d.cache.get("composition")
+    if c is None or c.grads is not grads:
+        c = d.cache["composition"] = Composition(d, grads)
+    return c
+
+
+def defined_where_j_is(d: Derivation, e: E.Expr) -> bool:
+    """Whether every 1/u and log(u) of `e` (forward values written out) is
+    one J itself needs, or has an argument positive by its form."""
+    if "domain" not in d.cache:
+        d.cache["domain"] = index.objective_conditions(d.forward, d.output, d.upstream)
+    p, q = index.free_indices(e.shape)
+    terms = index.entry(e, p, q, index.Context(d.forward))
+    return all(index.implied(c, d.cache["domain"]) for c in index.conditions(terms))
+
+
+def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list, grads=None):
     target = d.inputs[claim.wrt].shape
     if claim.expr is None:
         v.status, v.detail = SHAPE, claim.shape_error
@@ -230,6 +249,17 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list)
         v.detail = (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
                     f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
         return
+    if grads is not None:
+        stage[0] = "proving layer by layer"
+        try:
+            if composition(d, grads).proves(claim.expr, claim.wrt, lambda e: defined_where_j_is(d, e)):
+                v.status = PROVED
+                v.detail = ("index form, layer by layer: every step of the backward pass proved locally, "
+                            "and the claim equal to their composition, for all dims")
+                return
+        except index.FormTooLarge:
+            pass
+        stage[0] = "proving for every size"
     try:
         every_size = proves_every_size(d, claim.expr, claim.wrt)
     except index.FormTooLarge:
@@ -249,13 +279,9 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
     key = ("index gradient", wrt)
     if key not in d.cache:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
-    if "domain" not in d.cache:
-        d.cache["domain"] = index.objective_conditions(d.forward, d.output, d.upstream)
-    p, q = index.free_indices(e.shape)
-    terms = index.entry(e, p, q, index.Context(d.forward))
-    if not all(index.implied(c, d.cache["domain"]) for c in index.conditions(terms)):
+    if not defined_where_j_is(d, e):
         return False
-    return index.difference(index.canon(terms), d.cache[key]) == ()
+    return index.difference(index.index_form(e, d.forward), d.cache[key]) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
