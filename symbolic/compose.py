@@ -29,6 +29,7 @@ decomposition is found, the caller falls back to the whole-network proof.
 """
 from __future__ import annotations
 
+import functools
 import random
 
 import sympy
@@ -49,6 +50,8 @@ class Composition:
         self.of = dict(grads.adjoint_of)  # step name -> value
         self.adjoint = {v: s for s, v in self.of.items()}
         self._local: dict = {}  # step name -> proved locally
+        self._at = None  # the derivation at one numeric point, for `_confirm_claim`
+        self._ctx = index.Context(d.forward)  # one context: argument forms computed once
         self.table: dict = {}  # (shape, canonical form) -> step name
         for name, e in grads.steps:
             if not isinstance(e, E.Var):  # `dx = da0`: the same form as da0's own
@@ -58,7 +61,7 @@ class Composition:
     def form(self, e: E.Expr) -> tuple:
         """Canonical index form of entry (p, q) of `e`, forward values
         written out, adjoints as unknowns."""
-        return index.index_form(e, self.d.forward)
+        return index.index_form(e, self.d.forward, self._ctx)
 
     # ---- 1. the backward pass, one definition at a time
     def local_objective(self, value: str) -> E.Expr | None:
@@ -178,10 +181,12 @@ class Composition:
         dim 2, each generic function a bounded smooth one, to 50 digits, each
         function evaluated as it comes: an independent check of the
         index-form comparisons (not a proof), linear in the network's size."""
-        ex = Explicit(self.d, {s: 2 for s in self.d.dims.values()})
-        rng = random.Random(seed)
-        point = {s: sympy.Rational(rng.randint(-12, 12), 8) for m in ex.symbols.values() for s in m}
-        at = ex.at(point, _bounded_value)
+        if self._at is None:
+            ex = Explicit(self.d, {s: 2 for s in self.d.dims.values()})
+            rng = random.Random(seed)
+            point = {s: sympy.Rational(rng.randint(-12, 12), 8) for m in ex.symbols.values() for s in m}
+            self._at = ex.at(point, _bounded_value)  # forward values computed once for every claim
+        at = self._at
         for x, y in zip(at.value(claim), at.value(self.grads.closed[wrt])):
             x, y = _number(x), _number(y)
             if finite(x) != finite(y) or (finite(x) and differ(x, y)):
@@ -195,9 +200,17 @@ def _bounded(order: int, t):
     return sympy.diff(sympy.sin(t) + t / 3, t, order)
 
 
+_T = sympy.Dummy("t", real=True)
+
+
+@functools.lru_cache(maxsize=None)
+def _bounded_form(fn: str, order: int):
+    return real_value(fn, order, _T, _bounded)
+
+
 def _bounded_value(fn: str, order: int, x):
     """fn^(order) at a number `x`, to 50 digits (nan where undefined)."""
-    return _number(real_value(fn, order, x, _bounded))
+    return _number(_bounded_form(fn, order).xreplace({_T: x}))
 
 
 def _number(x):

@@ -31,6 +31,8 @@ class Explicit:
             self.symbols[up.name] = self.matrix_of_symbols(up.name, up.shape)
 
     def size(self, s) -> int:
+        if s in self.sizes:
+            return int(self.sizes[s])
         return int(s.subs(self.sizes)) if isinstance(s, sympy.Expr) else int(s)
 
     def matrix_of_symbols(self, name, shape):

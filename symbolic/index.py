@@ -46,6 +46,15 @@ class Context:
     def __init__(self, definitions: dict):
         self.definitions = definitions
         self.counter = itertools.count()
+        self.keys: dict = {}  # id(argument) -> (argument, the number of its canonical form)
+
+    def key(self, a: E.Expr) -> int:
+        """The number of the canonical form of entry (%P, %Q) of `a`,
+        computed once per argument for the life of this context."""
+        found = self.keys.get(id(a))
+        if found is None:
+            found = self.keys[id(a)] = (a, intern(canon(entry(a, P, Q, self))))
+        return found[1]
 
     def fresh(self) -> str:
         return f"~{next(self.counter)}"
@@ -125,8 +134,7 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             _bind(terms, kj, ca)
         return terms
     if t is E.Apply:
-        key = intern(canon(entry(e.a, P, Q, ctx)))
-        return function_terms(e.fn, e.order, key, _args(key, i, j), ctx)
+        return function_terms(e.fn, e.order, ctx.key(e.a), _args(ctx.key(e.a), i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
 
 
@@ -362,10 +370,11 @@ def gradient(forward: dict, output: E.Var, upstream, wrt: E.Var) -> tuple:
     return canon(differentiate(j, wrt.name, p, q, ctx))
 
 
-def index_form(e: E.Expr, forward: dict) -> tuple:
-    """Canonical index form of entry (p, q) of `e`."""
+def index_form(e: E.Expr, forward: dict, ctx: Context | None = None) -> tuple:
+    """Canonical index form of entry (p, q) of `e`; `ctx` (for `forward`)
+    may be shared between calls, so that argument forms are made once."""
     p, q = free_indices(e.shape)
-    return canon(entry(e, p, q, Context(forward)))
+    return canon(entry(e, p, q, ctx or Context(forward)))
 
 
 def difference(a: tuple, b: tuple) -> tuple:
@@ -418,9 +427,30 @@ def implied(condition, known: set) -> bool:
     return False
 
 
+def expression_conditions(e: E.Expr, forward: dict) -> set:
+    """The conditions (kind, key) of every 1/u and log(u) in `e` and in the
+    forward definitions it uses, nested ones included, found on the
+    expression itself: nothing is multiplied out, so the cost follows the
+    expression's size, not its index form's."""
+    out, seen, stack = set(), set(), [e]
+    ctx = Context(forward)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, E.Var) and node.name in forward:
+            stack.append(forward[node.name])
+        if isinstance(node, E.Apply) and domain(node.fn) is not None:
+            kind = domain(node.fn) if node.order == 0 else "nonzero"  # log' = 1/u
+            out.add((kind, intern(canon(entry(node.a, P, Q, ctx)))))
+        stack.extend(node.children())
+    return out
+
+
 def objective_conditions(forward: dict, output: E.Var, upstream) -> set:
-    """Where J is defined: the conditions of its inlined index form."""
-    return conditions(entry(objective(output, upstream), 0, 0, Context(forward)))
+    """Where J is defined: the conditions of every function J uses."""
+    return expression_conditions(objective(output, upstream), forward)
 
 
 def positive(key: int) -> bool:

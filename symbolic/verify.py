@@ -234,9 +234,7 @@ def defined_where_j_is(d: Derivation, e: E.Expr) -> bool:
     one J itself needs, or has an argument positive by its form."""
     if "domain" not in d.cache:
         d.cache["domain"] = index.objective_conditions(d.forward, d.output, d.upstream)
-    p, q = index.free_indices(e.shape)
-    terms = index.entry(e, p, q, index.Context(d.forward))
-    return all(index.implied(c, d.cache["domain"]) for c in index.conditions(terms))
+    return all(index.implied(c, d.cache["domain"]) for c in index.expression_conditions(e, d.forward))
 
 
 def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list, grads=None):
