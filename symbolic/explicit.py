@@ -51,6 +51,8 @@ class Explicit:
         if t is E.Var:
             if e.name in self.symbols:
                 return self.symbols[e.name]
+            if e.role == "dim":
+                return sympy.Matrix([[self.size(sympy.Symbol(e.name, integer=True, positive=True))]])
             return self.value(self.d.forward[e.name])
         if t is E.Const:
             return sympy.Matrix([[e.value]])

@@ -76,6 +76,11 @@ def domain(fn: str) -> str | None:
     return act.domain if act is not None else None
 
 
+def scalar_value(fn: str, c):
+    """A table function's value at a SymPy constant (1 / m for a dim m)."""
+    return ACTIVATIONS[fn].sympy(c)
+
+
 def sign(fn: str, order: int = 0) -> str | None:
     """"+" if fn^(order) is positive everywhere, "0+" if nonnegative, else None."""
     act = ACTIVATIONS.get(fn)

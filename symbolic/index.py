@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from . import expr as E
-from .functions import ACTIVATIONS, domain, prime, sign
+from .functions import ACTIVATIONS, domain, prime, scalar_value, sign
 
 P, Q = "%P", "%Q"
 
@@ -98,6 +98,8 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
     if t is E.Var:
         if e.name in ctx.definitions:
             return entry(ctx.definitions[e.name], i, j, ctx)
+        if e.role == "dim":  # a dim used as a value: a coefficient, a symbol for every size
+            return [Term(sympy.Symbol(e.name, integer=True, positive=True))]
         return [Term(sympy.Integer(1), {}, [("E", e.name, i, j)])]
     if t is E.Const:
         return [Term(e.value)]
@@ -167,7 +169,12 @@ def _args(key, i, j):
 def function_terms(fn, order, key, args, ctx) -> list:
     """Terms of fn^(order) at the entry `key` taken at `args`.  A table
     function's first derivative is rewritten by its rule (sigmoid' =
-    sigmoid - sigmoid**2, ...), so forms written either way meet."""
+    sigmoid - sigmoid**2, ...), so forms written either way meet.  A table
+    function of a nonzero constant (1 / m, for a dim m) is a coefficient."""
+    f = form(key)
+    if fn in ACTIVATIONS and order == 0 and len(f) == 1 and not f[0][0] and not f[0][1] \
+            and f[0][2].is_zero is False and (domain(fn) != "positive" or f[0][2].is_positive):
+        return [Term(scalar_value(fn, f[0][2]))]
     if order == 1 and fn in ACTIVATIONS:
         u = E.Var("%u", (E.ONE, E.ONE), "key")
         d = prime(fn, u)

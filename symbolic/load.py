@@ -19,6 +19,11 @@ from .functions import ACTIVATIONS, CALLABLE, GENERIC
 from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, ExprError, Parser, check_constants
 
 
+def dim_values(dims: dict) -> dict:
+    """Each dim as a value a formula may use (`/ m`): a 1 x 1 `Var` of role "dim"."""
+    return {name: E.Var(name, (E.ONE, E.ONE), "dim") for name in dims}
+
+
 class DerivationError(ValueError):
     """Bad input in a derivation file."""
 
@@ -121,7 +126,7 @@ class Derivation:
         return [f for f, impl in self.functions.items() if impl is None]
 
     def parser(self) -> Parser:
-        names = dict(self.inputs)
+        names = {**dim_values(self.dims), **self.inputs}
         names.update({n: E.Var(n, e.shape, "intermediate") for n, e in self.forward.items()})
         if self.upstream is not None:
             names[self.upstream.name] = self.upstream
@@ -224,7 +229,7 @@ class _Reader:
         dims = self.read_dims()
         inputs = self.read_inputs(dims)
         functions = self.read_functions()
-        forward, forward_text = self.read_forward(inputs, functions)
+        forward, forward_text = self.read_forward(inputs, functions, dims)
         output, upstream = self.read_output(inputs, forward)
         check = self.table("check", required=False)
         self.known_keys("check", check, CHECK_KEYS)
@@ -332,7 +337,7 @@ class _Reader:
             self.taken[name] = "a function"
         return functions
 
-    def read_forward(self, inputs, functions):
+    def read_forward(self, inputs, functions, dims=None):
         spec = self.table("forward")
         if not spec:
             self.fail("forward", "expected at least one definition")
@@ -347,7 +352,7 @@ class _Reader:
             except ExprError as err:
                 self.fail(key, str(err))
         order = self.dependency_order(trees)
-        forward, names, depth = {}, dict(inputs), {}
+        forward, names, depth = {}, {**dim_values(dims or {}), **inputs}, {}
         for name in order:
             key = self.key = f"forward.{name}"
             try:

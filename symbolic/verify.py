@@ -394,7 +394,7 @@ def scope(d: Derivation) -> tuple:
     """(names, factors) for `mutants`: the values in scope with their
     shapes, and the factors a claim may have left out (the upstream
     gradient and each function's derivative at each intermediate)."""
-    names = {n: e.shape for n, e in d.parser().names.items()}
+    names = {n: e.shape for n, e in d.parser().names.items() if e.role != "dim"}
     factors = {}
     if d.upstream is not None:
         factors[d.upstream.name] = d.upstream.shape

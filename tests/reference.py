@@ -39,8 +39,18 @@ class File:
         for name, kind in self.data.get("functions", {}).items():
             self.functions[name] = polynomial(coefficients) if kind == "elementwise" else FUNCTIONS[kind]
 
+    def dims(self, values: dict) -> dict:
+        """Each dim's size, read off the inputs' arrays, as a 1 x 1 value (`/ m`)."""
+        out = {}
+        for name, shape in self.data.get("inputs", {}).items():
+            if name in values and shape.strip() != "scalar":
+                for part, size in zip(re.split(r"\s+x\s+", shape.strip()), values[name].shape):
+                    if part in self.data.get("dims", {}):
+                        out[part] = np.array([[float(size)]])
+        return out
+
     def forward(self, values: dict) -> dict:
-        env = dict(values)
+        env = {**self.dims(values), **values}
         pending = dict(self.data["forward"])
         while pending:  # definitions may come in any order
             for name, text in list(pending.items()):
