@@ -13,7 +13,7 @@ from typing import Callable
 
 import sympy
 
-from .expr import ONE, Expr, Var, apply, const, mul, power, scale, sub
+from .expr import ONE, Expr, Var, add, apply, const, mul, power, scale, sub
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,18 @@ ACTIVATIONS = {a.name: a for a in [
     Activation("softplus", lambda t: sympy.log(1 + sympy.exp(t)), lambda u: apply("sigmoid", u),
                "log(1 + exp(t))", sign="+"),
     Activation("identity", lambda t: t, None, "t"),
+    Activation("silu", lambda t: t / (1 + sympy.exp(-t)),
+               lambda u: add(apply("sigmoid", u),
+                             mul(u, mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))))),
+               "t / (1 + exp(-t))"),
+    Activation("leaky_relu", lambda t: sympy.Piecewise((t, t > 0), (t / 100, True)),
+               lambda u: add(const(sympy.Rational(1, 100)), scale(sympy.Rational(99, 100), apply("step", u))),
+               "t if t > 0 else t / 100", kink=0),
     # ---- elementary functions
     Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+"),
+    # sqrt(0) = 0, but its derivative there is not finite: where it is used, u > 0
+    Activation("sqrt", sympy.sqrt, lambda u: scale(sympy.Rational(1, 2), apply("recip", apply("sqrt", u))),
+               "sqrt(t)", domain="positive", sign="+"),
     Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)", domain="positive"),
     Activation("recip", lambda t: 1 / t, lambda u: scale(-1, power(apply("recip", u), 2)), "1 / t",
                domain="nonzero"),
@@ -59,7 +69,7 @@ GENERIC = "elementwise"
 # Functions whose derivative the derived forms write out by the rule above
 # (exp' = exp, log' = 1/u); an activation's stays named (`sigmoid'(z)`), as
 # in the notes, and the code generator reuses the forward value for it.
-WRITTEN_OUT = {"exp", "log", "recip"}
+WRITTEN_OUT = {"exp", "log", "recip", "sqrt"}
 
 
 def derivative(fn: str, u: Expr, order: int) -> Expr:

@@ -95,6 +95,27 @@ def parse_tree(text: str) -> ast.expr:
     return tree
 
 
+REDUCTIONS = ("mean", "var", "softmax", "log_softmax", "logsumexp")
+
+
+def size_value(size) -> E.Expr:
+    """A size as a value: a dim's `Var` (role "dim"), or a number."""
+    if isinstance(size, sympy.Symbol):
+        return E.Var(size.name, (E.ONE, E.ONE), "dim")
+    return E.const(sympy.Integer(size))
+
+
+def mean(a: E.Expr, axis) -> E.Expr:
+    """The mean of `a` over `axis` (None: every entry): its sum over the count."""
+    r, c = a.shape
+    count = [r, c] if axis is None else [r] if axis == 0 else [c]
+    out = E.sum_axis(a, axis)
+    for size in count:
+        if size != 1:
+            out = E.mul(out, E.apply("recip", size_value(size)))
+    return out
+
+
 def split_function(name: str):
     """`g__d2` -> ('g', 2); `g` -> ('g', 0)."""
     m = re.fullmatch(r"(.+?)__d(\d+)", name)
@@ -182,8 +203,15 @@ class Parser:
                 p_val = p.value
             else:
                 raise ExprError("`**` needs an integer constant exponent")
+            if isinstance(p_val, float) and p_val * 2 == int(p_val * 2) and int(p_val * 2) % 2:
+                if abs(p_val) > MAX_POWER:
+                    raise ExprError(f"`**` exponent {p_val} too large: at most {MAX_POWER} in absolute value")
+                # t ** (n / 2), n odd: sqrt(t) ** n (t > 0 where it is used)
+                root = E.apply("sqrt", a)
+                n = int(p_val * 2)
+                return E.power(E.apply("recip", root), -n) if n < 0 else E.power(root, n)
             if isinstance(p_val, bool) or not isinstance(p_val, int):
-                raise ExprError(f"`**` needs an integer exponent, got {p_val!r}")
+                raise ExprError(f"`**` needs an integer or half-integer exponent, got {p_val!r}")
             if abs(p_val) > MAX_POWER:
                 raise ExprError(f"`**` exponent {p_val} too large: at most {MAX_POWER} in absolute value")
             if p_val < 0:
@@ -217,6 +245,8 @@ class Parser:
         base, order = split_function(node.func.id)
         if base == "sum" and order == 0:
             return self._sum(node)
+        if base in REDUCTIONS and order == 0 and base not in self.functions:
+            return self._reduction(base, node)
         if base in self.functions:
             fn = self.functions[base] or base
         elif base in CALLABLE:
@@ -227,6 +257,37 @@ class Parser:
         if node.keywords or len(node.args) != 1:
             raise ExprError(f"`{base}` takes exactly one argument")
         return E.apply(fn, self.build(node.args[0]), order)
+
+    def _axis(self, name: str, node, required: bool):
+        if len(node.args) != 1:
+            raise ExprError(f"`{name}` takes one matrix and " + ("`axis=0` or `axis=1`" if required else
+                                                                   "an optional `axis=0` or `axis=1`"))
+        axis = None
+        for kw in node.keywords:
+            if kw.arg != "axis" or not isinstance(kw.value, ast.Constant) or kw.value.value not in (0, 1) \
+                    or isinstance(kw.value.value, bool):
+                raise ExprError(f"`{name}` takes only `axis=0` or `axis=1`")
+            axis = kw.value.value
+        if required and axis is None:
+            raise ExprError(f"`{name}` needs `axis=0` (down the columns) or `axis=1` (along the rows)")
+        return axis
+
+    def _reduction(self, name: str, node) -> E.Expr:
+        """mean, var, softmax, log_softmax and logsumexp, written with sum,
+        exp, log and dims as values (so every check knows them already)."""
+        axis = self._axis(name, node, required=name not in ("mean", "var"))
+        a = self.build(node.args[0])
+        if name == "mean":
+            return mean(a, axis)
+        if name == "var":
+            return mean(E.power(E.sub(a, mean(a, axis)), 2), axis)
+        lse = E.apply("log", E.sum_axis(E.apply("exp", a), axis))
+        if name == "logsumexp":
+            return lse
+        if name == "log_softmax":
+            return E.sub(a, lse)
+        e = E.apply("exp", a)  # softmax
+        return E.mul(e, E.apply("recip", E.sum_axis(e, axis)))
 
     def _sum(self, node):
         if len(node.args) != 1:

@@ -38,6 +38,9 @@ FUNCTIONS = {
     "log":      r"\log",
     "recip":    r"\frac{1}{#}",
     "step":     r"\operatorname{step}",
+    "sqrt":     r"\sqrt{#}",
+    "silu":     r"\operatorname{SiLU}",
+    "leaky_relu": r"\operatorname{LeakyReLU}",
 }
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
