@@ -78,6 +78,27 @@ def test_table_functions_are_exact_and_quiet(name, dtype):
     assert fn(inplace, out=inplace) is inplace and np.array_equal(inplace, got)
 
 
+SLOPES = sorted(n for n, s in stable.FUNCTIONS.items() if s.slope is not None)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", SLOPES)
+def test_slope_helpers_are_exact_and_quiet(name, dtype):
+    """dy * fn'(z) from the table's slope helper, to the dtype's relative
+    precision at every z (no s * (1 - s) cancellation), in place or not."""
+    fn = stable.FUNCTIONS[name].slope
+    points = [z for z in Z if representable(exact(name, z, 1), dtype)]
+    z = np.array(points, dtype=dtype)
+    dy = np.linspace(-2.0, 3.0, len(points)).astype(dtype)
+    got = fn(z, dy)
+    assert got.dtype == dtype and np.all(np.isfinite(got))
+    for x, d, y in zip(points, dy, got):
+        want = float(d) * exact(name, x, 1)
+        assert close(float(y), want, dtype), f"{d} * {name}'({x}) = {y}, expected {want}"
+    inplace = z.copy()
+    assert fn(inplace, dy, out=inplace) is inplace and np.array_equal(inplace, got)
+
+
 def test_every_activation_has_a_numpy_spelling():
     assert set(ACTIVATIONS) <= set(stable.FUNCTIONS)
 
