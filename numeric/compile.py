@@ -109,13 +109,20 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
     return _load(source, name, activation, _store(stored, source), path)
 
 
-def export(derivation, activation: str | None = None, out=None) -> str:
+def export(derivation, activation: str | None = None, out=None, target: str = "numpy") -> str:
     """The standalone module text of `gradients(derivation, activation)`,
     written to the path `out` if given (atomically; never over the
-    derivation file itself: that is a `ValueError`)."""
+    derivation file itself: that is a `ValueError`).
+
+    `target`: "numpy" (the module imports NumPy only), "torch" (adds a
+    `torch.autograd.Function`) or "jax" (adds a `jax.custom_vjp` function);
+    see `numeric.frameworks`."""
+    from .frameworks import TARGETS, framework_source
+    if target not in TARGETS:
+        raise ValueError(f"`target` {target!r} is not one of {', '.join(TARGETS)}")
     if out is not None:
         _refuse_overwrite(out, locate(derivation))
-    source = gradients(derivation, activation).source
+    source = framework_source(gradients(derivation, activation).source, target)
     if out is not None:
         write_atomically(Path(out), source.encode("utf-8"))
     return source

@@ -97,6 +97,7 @@ def module_source(d, grads, info: Source) -> str:
             f"INPUTS = {literal(tuple(params_f))}",
             f"UPSTREAM = {literal(d.upstream.name if d.upstream is not None else None)}",
             f"OUTPUT = {literal(d.output.name)}",
+            f"OUTPUT_SHAPE = {literal(_spec(d.output.shape))}",
             f"SHAPES = _SHAPES = {literal({n: _spec(shapes[n]) for n in params_g})}",
             f"VERDICTS = {literal({n: v[1] for n, v in info.closed.items()})}",
             "", ""]
