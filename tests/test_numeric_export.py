@@ -99,7 +99,7 @@ def test_a_warm_cache_needs_no_sympy_in_a_new_process(cache):
     code = POINT + textwrap.dedent("""
         import sys
         from numeric import gradients
-        grads = gradients("layer_batch", activation="sigmoid")
+        grads = gradients("layer_batch", activation="sigmoid", numba=False)
         assert "sympy" not in sys.modules
         print(json.dumps({n: g.tolist() for n, g in grads(**a).items()}))
     """)
@@ -163,3 +163,11 @@ def test_the_readme_shows_the_generated_code(cache):
     shown = readme[start + len("```python\n"):readme.index("```", start + 3)]
     source = gradients("layer_batch", activation="sigmoid").source
     assert shown in source
+
+
+@pytest.fixture(autouse=True)
+def _numpy_path(monkeypatch):
+    """The NumPy path, whether numba is installed or not (tests/test_numba.py
+    runs the compiled helpers against it)."""
+    import numeric.fast
+    monkeypatch.setattr(numeric.fast, "available", lambda: False)

@@ -297,3 +297,11 @@ def test_scratch_arrays_never_reach_the_caller():
     for t in threads:
         t.join()
     assert not failures
+
+
+@pytest.fixture(autouse=True)
+def _numpy_path(monkeypatch):
+    """The NumPy path, whether numba is installed or not (tests/test_numba.py
+    runs the compiled helpers against it)."""
+    import numeric.fast
+    monkeypatch.setattr(numeric.fast, "available", lambda: False)

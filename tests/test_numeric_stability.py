@@ -182,3 +182,11 @@ def test_generated_layer_gradients_are_quiet_at_1e4(activation, dtype):
         slope = exact(activation, x, 1) if activation != "identity" else 1.0
         assert close(float(got["b"][i, 0]), 3 * slope, dtype, absolute=12 * eps), (x, got["b"][i, 0], slope)
         assert close(float(Yhat[i, 0]), exact(activation, x) if activation != "identity" else x, dtype)
+
+
+@pytest.fixture(autouse=True)
+def _numpy_path(monkeypatch):
+    """The NumPy path, whether numba is installed or not (tests/test_numba.py
+    runs the compiled helpers against it)."""
+    import numeric.fast
+    monkeypatch.setattr(numeric.fast, "available", lambda: False)
