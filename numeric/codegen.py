@@ -77,16 +77,18 @@ def rebuild(e: E.Expr, kids: list) -> E.Expr:
     return E.rebuild(e, kids)
 
 
-def slopes(e: E.Expr) -> E.Expr:
-    """`e` with each `dy * fn'(u)` whose fn has a slope helper as a `Slope`."""
+def slopes(e: E.Expr, skip=frozenset()) -> E.Expr:
+    """`e` with each `dy * fn'(u)` whose fn has a slope helper as a `Slope`,
+    but for the (fn, u) in `skip`."""
     if not e.children():
         return e
-    kids = [slopes(c) for c in e.children()]
+    kids = [slopes(c, skip) for c in e.children()]
     if type(e) is E.Mul:
         for d, dy in ((kids[1], kids[0]), (kids[0], kids[1])):
             inner = d.a if isinstance(d, E.Broadcast) else d
             if isinstance(inner, E.Apply) and inner.order == 1 and inner.shape == e.shape \
-                    and getattr(stable.FUNCTIONS.get(inner.fn), "slope", None) is not None:
+                    and getattr(stable.FUNCTIONS.get(inner.fn), "slope", None) is not None \
+                    and (inner.fn, inner.a) not in skip:
                 return Slope(inner.fn, inner.a, dy)
     return rebuild(e, kids)
 
@@ -276,14 +278,15 @@ def _constant(e: E.Expr):
     return None
 
 
-def prepare(statements: list) -> list:
+def prepare(statements: list, skip=frozenset()) -> list:
     """[(name, expr)] in order -> [(name, expr, original)], derivatives
-    expanded and every subexpression equal to an earlier statement's value
-    replaced by its name."""
+    expanded (`dy * fn'(u)` as a `Slope` where the table has a helper, but
+    for the (fn, u) in `skip`) and every subexpression equal to an earlier
+    statement's value replaced by its name."""
     known, out = {}, []
     for name, e in statements:
         original = e
-        e = _replace(expand(slopes(e)), known)
+        e = _replace(expand(slopes(e, skip)), known)
         if not _leaf(e):
             known.setdefault(e, E.Var(name, e.shape, "intermediate"))
         out.append((name, e, original))
@@ -345,6 +348,13 @@ class Function:
             self.body.extend(self._flatten(s))
         for s in self.body:
             self.shapes[s.name] = s.expr.shape
+
+    def values_also_needed(self) -> set:
+        """(fn, u) of each `Slope` whose fn(u) the function computes anyway:
+        there, the rule table's form from that value takes fewer passes."""
+        applied = {(n.fn, n.a) for s in self.body for n in E.walk(s.expr)
+                   if isinstance(n, E.Apply) and n.order == 0}
+        return {(n.fn, n.a) for s in self.body for n in E.walk(s.expr) if isinstance(n, Slope)} & applied
 
     def fresh(self, e: E.Expr) -> str:
         inner = e.a if isinstance(e, E.Broadcast) else e
@@ -425,9 +435,9 @@ class Function:
     def emit(self) -> list:
         """The body as lines of Python.  A value whose buffer nothing reads
         any more lends it to the next value of its shape (`out=`); the
-        arguments' buffers are never written; a buffer no result keeps is
-        taken from the module's scratch store and given back at the end
-        (`self.scratch`, in order)."""
+        arguments' buffers are never written; a matrix product's buffer that
+        no result keeps is taken from the module's scratch store and given
+        back at the end (`self.scratch`, in order)."""
         self.scratch = []
         self._emit()  # to learn which buffers the results keep
         kept = {self.buffer.get(r) for r in self.results}
@@ -472,7 +482,7 @@ class Function:
                 lines.append(f"# {s.name} = {text(s.original if s.original is not None else e)}")
             # `out=` names the buffer by the value it holds now
             fresh = None
-            if donor is None and OPS[ops[0][0]][1] is not None:
+            if donor is None and ops[0][0] == "matmul":  # elementwise values reuse each other's buffers
                 self.allocated.append(s.name)
                 if s.name in self.scratch:
                     slot = self.scratch.index(s.name)

@@ -69,18 +69,22 @@ def module_source(d, grads, info: Source) -> str:
     forward = prepare(list(d.forward.items()))
     both = prepare(list(d.forward.items()) + list(grads.steps))
     taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
-    taken |= set(_HELPER_NAMES) | {"_scratch", "_give_back", "_SCRATCH", "_KEEP"}
+    taken |= set(_HELPER_NAMES) | {"_scratch", "_SCRATCH", "_KEEP", "_QUIET_ABOVE"}
     f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
     adjoint = {v: n for n, v in grads.adjoint_of.items()}
     results = [adjoint[n] for n in d.inputs]
     g_fn = Function(params_g, shapes, both, results, taken)
+    computed = g_fn.values_also_needed()
+    if computed:
+        both = prepare(list(d.forward.items()) + list(grads.steps), skip=computed)
+        g_fn = Function(params_g, shapes, both, results, taken)
     used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
                    for op in chain(s.expr) if op[0] in ("helper", "slope")})
 
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
     out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
-    out += ["", "", "# ---- stable elementwise functions", ""]
+    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}", "", ""]
     for name in used:
         out += [_helper_source(name), ""]
     for f in (f_fn, g_fn):
@@ -88,7 +92,7 @@ def module_source(d, grads, info: Source) -> str:
     if any(f.scratch for f in (f_fn, g_fn)):
         out += ["# ---- scratch arrays, reused across calls", "", "_SCRATCH = {}",
                 f"_KEEP = {scratch._KEEP}", "", ""]
-        for fn in (scratch._scratch, scratch._give_back):
+        for fn in (scratch._scratch,):
             out += [inspect.getsource(fn).rstrip(), "", ""]
     out += ["# ---- argument checks", ""]
     for fn in (checks._as_float_arrays, checks._shape_error):
@@ -127,8 +131,8 @@ def _spec(shape) -> tuple:
 
 def _function(name, fn: Function, doc, tail) -> list:
     lines = fn.emit()
-    if fn.scratch:
-        lines.append(f"_give_back({', '.join(fn.scratch)})")
+    for slot, owner in enumerate(fn.scratch):
+        lines.append(f"_SCRATCH[{slot}, {_shape_text(fn.shapes[owner])}, {fn.params[0]}.dtype] = {owner}")
     out = [f"def {name}({', '.join(fn.params)}):", "    " + docstring(doc)]
     out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
     return out

@@ -21,12 +21,18 @@ import numpy as np
 
 # ---------------------------------------------------------------- activations
 
+# An error state silencing an overflow costs about 1.5 us a call, a pass
+# that caps the argument about 0.1 ns an entry: below this many entries
+# the helpers cap, above it they let the overflow happen, silenced.
+_QUIET_ABOVE = 4096
+
 def sigmoid(z, out=None):
     """1 / (1 + exp(-z)), never overflowing.
 
     float64: where exp(-z) overflows (z below -709) it is inf and the
     result 0, its value to float64's precision, with the overflow silenced
-    (an error state costs no pass over the array; a cap would).  float32:
+    (an error state costs no pass over the array; a cap would, cheaper
+    below `_QUIET_ABOVE` entries).  float32:
     0.5 + 0.5 * tanh(z / 2), twice as fast in NumPy and within 6e-8 of the
     exact value (so, below z = -9, with less than float32's relative
     precision: use `log_sigmoid` for logs)."""
@@ -37,7 +43,11 @@ def sigmoid(z, out=None):
         out += 0.5
         return out
     out = np.negative(z, out=out)
-    with np.errstate(over="ignore"):
+    if out.size > _QUIET_ABOVE:
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+    else:
+        np.minimum(out, 709.0, out=out)
         np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
@@ -50,9 +60,17 @@ def sigmoid_slope(z, dy, out=None):
     s * (1 - s) * dy, and accurate to the last digits for every z (s * (1 - s)
     loses them where s is near 1).  Where cosh(z) overflows (|z| above 710)
     the slope is 0, its value to the dtype's precision, with the overflow
-    silenced.  `out` may be `z`, not `dy`."""
-    with np.errstate(over="ignore"):
-        out = np.cosh(z, out=out)
+    silenced (below `_QUIET_ABOVE` entries, |z| is capped at 710, or at
+    89 in float32).  `out`
+    may be `z`, not `dy`."""
+    if z.size > _QUIET_ABOVE:
+        with np.errstate(over="ignore"):
+            out = np.cosh(z, out=out)
+    else:
+        out = np.abs(z, out=out)
+        # below the largest argument whose cosh the dtype holds; the slope there is 0 to its precision
+        np.minimum(out, 89.0 if out.dtype == np.float32 else 710.0, out=out)
+        np.cosh(out, out=out)
     out += 1.0
     np.divide(dy, out, out=out)
     out *= 0.5

@@ -190,3 +190,18 @@ def _numpy_path(monkeypatch):
     runs the compiled helpers against it)."""
     import numeric.fast
     monkeypatch.setattr(numeric.fast, "available", lambda: False)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_arrays_take_the_silenced_path_and_agree(dtype):
+    """Above `_QUIET_ABOVE` entries the helpers let exp and cosh overflow
+    under an error state instead of capping: the same values, no warning."""
+    small = np.array(Z, dtype=dtype)
+    large = np.resize(small, stable._QUIET_ABOVE + len(Z))
+    dy = np.linspace(-2.0, 3.0, large.size).astype(dtype)
+    for fn, args in ((stable.sigmoid, ()), (stable.sigmoid_slope, (dy,))):
+        got = fn(large, *args)
+        want = fn(small, *(a[:small.size] for a in args))
+        assert got.dtype == dtype and np.all(np.isfinite(got))
+        np.testing.assert_allclose(got[:small.size], want, rtol=4 * float(np.finfo(dtype).eps),
+                                   atol=float(np.finfo(dtype).tiny) * 1e10, err_msg=fn.__name__)
