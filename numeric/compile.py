@@ -83,7 +83,7 @@ def _shape(dims) -> str:
     return " x ".join(str(d) for d in dims)
 
 
-def gradients(derivation, activation: str | None = None, numba: bool | None = None) -> GradientFunction:
+def gradients(derivation, activation: str | None = None, numba: bool = False) -> GradientFunction:
     """NumPy gradients of a derivation: a catalogue name (`"layer_batch"`) or
     the path of a derivation file.
 
@@ -95,14 +95,14 @@ def gradients(derivation, activation: str | None = None, numba: bool | None = No
 
     for J = <dY, Yhat>, with the steps `symbolic.derive` found and proved.
 
-    `numba`: None (default) uses the compiled helpers of `numeric.fast`
-    where numba can be imported (`pip install gradproof[fast]`), False
-    never, True always (an `ImportError` without numba).  The module text,
+    `numba=True` replaces the helpers that have a compiled twin in
+    `numeric.fast` by it (`pip install gradproof[fast]`; an `ImportError`
+    without numba).  Off by default: on the 2-core machine of the
+    benchmarks it was no faster than NumPy in float64 and slower in
+    float32 (`python -m numeric.bench`, column numba).  The module text,
     `grads.source`, is the same NumPy code either way.
     """
     grads = _gradients(derivation, activation)
-    if numba is None:
-        numba = bool(_fast_names(grads)) and fast.available()
     if numba:
         if not fast.available():
             raise ImportError("`numba=True` needs numba: pip install gradproof[fast]")

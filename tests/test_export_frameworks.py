@@ -165,11 +165,3 @@ def test_jax_custom_vjp_gives_the_verified_gradients(name, activation, tmp_path,
     for n, g in zip(grads.inputs, got):
         w = want[n] if grads.upstream else want[n] * upstream
         np.testing.assert_allclose(np.asarray(g), w, rtol=1e-12, atol=1e-12, err_msg=n)
-
-
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)

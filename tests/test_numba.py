@@ -23,7 +23,7 @@ def test_numba_true_without_numba_says_what_to_install(monkeypatch):
     monkeypatch.setattr(numeric.fast, "available", lambda: False)
     with pytest.raises(ImportError, match=r"pip install gradproof\[fast\]"):
         gradients("layer_batch", activation="sigmoid", numba=True)
-    assert "numba" not in repr(gradients("layer_batch", activation="sigmoid"))
+    assert "numba" not in repr(gradients("layer_batch", activation="sigmoid"))  # not the default
 
 
 needs_numba = pytest.mark.skipif(not numeric.fast.available(),

@@ -167,11 +167,3 @@ def test_a_python_keyword_as_a_name_is_refused(tmp_path, key, toml):
     word = key.split(".")[1]
     with pytest.raises(DerivationError, match=f"clash.toml: `{key}`: a name `{word}` is a Python keyword"):
         gradients(f)
-
-
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)

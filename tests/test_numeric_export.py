@@ -163,11 +163,3 @@ def test_the_readme_shows_the_generated_code(cache):
     shown = readme[start + len("```python\n"):readme.index("```", start + 3)]
     source = gradients("layer_batch", activation="sigmoid").source
     assert shown in source
-
-
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)

@@ -299,14 +299,6 @@ def test_scratch_arrays_never_reach_the_caller():
     assert not failures
 
 
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)
-
-
 def test_the_scratch_store_keeps_the_last_few_arrays():
     grads = gradients("layer_batch", activation="sigmoid")
     store, keep = grads.module._SCRATCH, grads.module._KEEP

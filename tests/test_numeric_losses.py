@@ -73,11 +73,3 @@ def test_losses_refuse_mismatched_arguments():
         losses.cross_entropy(np.zeros((3, 4)), np.zeros((4, 3)))
     with pytest.raises(TypeError, match="logistic: `T` must be a float32 or float64 array, got int64"):
         losses.logistic(np.zeros((3, 4)), np.zeros((3, 4), dtype=np.int64))
-
-
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)

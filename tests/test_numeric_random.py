@@ -54,11 +54,3 @@ def test_random_layer_gradients_agree_with_central_differences(seed, tmp_path):
         fd = central_differences(J, arrays, name)
         scale = max(np.abs(fd).max(), 1e-6 * max(1.0, abs(J(arrays))))  # a zero gradient: rounding
         assert np.abs(got[name] - fd).max() / scale < 1e-6, f"dJ/d{name} of\n{f.read_text()}"
-
-
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)

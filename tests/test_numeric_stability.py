@@ -184,14 +184,6 @@ def test_generated_layer_gradients_are_quiet_at_1e4(activation, dtype):
         assert close(float(Yhat[i, 0]), exact(activation, x) if activation != "identity" else x, dtype)
 
 
-@pytest.fixture(autouse=True)
-def _numpy_path(monkeypatch):
-    """The NumPy path, whether numba is installed or not (tests/test_numba.py
-    runs the compiled helpers against it)."""
-    import numeric.fast
-    monkeypatch.setattr(numeric.fast, "available", lambda: False)
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_large_arrays_take_the_silenced_path_and_agree(dtype):
     """Above `_QUIET_ABOVE` entries the helpers let exp and cosh overflow
