@@ -15,7 +15,7 @@ The pipeline, each stage a function below:
    (`dZ = _np.square(Yhat, out=Yhat); _np.subtract(1.0, dZ, out=dZ); dZ *= dY`),
    writing into the buffer of a value no longer needed where one of the
    same shape is free, and taking the buffers that no result keeps from a
-   store the module reuses across calls (`_scratch`), so that a call at a
+   store the module reuses across calls (`_SCRATCH`), so that a call at a
    size it has seen before allocates nothing but its results;
 4. `numeric.module.module_source`: the module: docstring with the
    formulas and their verdicts, the stable helpers it uses, the argument
@@ -486,7 +486,8 @@ class Function:
                 self.allocated.append(s.name)
                 if s.name in self.scratch:
                     slot = self.scratch.index(s.name)
-                    fresh = f"_scratch({slot}, {_shape_text(e.shape)}, {self.params[0]}.dtype)"
+                    # None on a first call: then `out=None` allocates
+                    fresh = f"_SCRATCH.pop(({slot}, {_shape_text(e.shape)}, {self.params[0]}.dtype), None)"
             lines.extend(render(ops, s.name, holders[donor][-1] if donor else None, fresh))
             owner = donor or s.name
             buffer[s.name] = owner

@@ -69,7 +69,7 @@ def module_source(d, grads, info: Source) -> str:
     forward = prepare(list(d.forward.items()))
     both = prepare(list(d.forward.items()) + list(grads.steps))
     taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
-    taken |= set(_HELPER_NAMES) | {"_scratch", "_SCRATCH", "_KEEP", "_QUIET_ABOVE"}
+    taken |= set(_HELPER_NAMES) | {"_forget_oldest", "_SCRATCH", "_KEEP", "_QUIET_ABOVE", "_SMALL", "_len"}
     f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
     adjoint = {v: n for n, v in grads.adjoint_of.items()}
     results = [adjoint[n] for n in d.inputs]
@@ -84,15 +84,17 @@ def module_source(d, grads, info: Source) -> str:
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
     out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
-    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}", "", ""]
+    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
+            "_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),",
+            "          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}", "", ""]
     for name in used:
         out += [_helper_source(name), ""]
     for f in (f_fn, g_fn):
         f.emit()  # learns `f.scratch`
     if any(f.scratch for f in (f_fn, g_fn)):
-        out += ["# ---- scratch arrays, reused across calls", "", "_SCRATCH = {}",
+        out += ["# ---- scratch arrays, reused across calls", "", "_SCRATCH = {}", "_len = len",
                 f"_KEEP = {scratch._KEEP}", "", ""]
-        for fn in (scratch._scratch,):
+        for fn in (scratch._forget_oldest,):
             out += [inspect.getsource(fn).rstrip(), "", ""]
     out += ["# ---- argument checks", ""]
     for fn in (checks._as_float_arrays, checks._shape_error):
@@ -133,6 +135,8 @@ def _function(name, fn: Function, doc, tail) -> list:
     lines = fn.emit()
     for slot, owner in enumerate(fn.scratch):
         lines.append(f"_SCRATCH[{slot}, {_shape_text(fn.shapes[owner])}, {fn.params[0]}.dtype] = {owner}")
+    if fn.scratch:
+        lines += ["if _len(_SCRATCH) > _KEEP:", "    _forget_oldest()"]
     out = [f"def {name}({', '.join(fn.params)}):", "    " + docstring(doc)]
     out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
     return out

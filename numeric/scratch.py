@@ -1,10 +1,17 @@
 """Scratch arrays kept from one call of a generated function to the next.
 
 A value that no result keeps (`Z` and `dZ` of a layer, in one buffer) is
-computed into an array taken from the module's store (`_scratch`) and given
-back at the end of the call (`_SCRATCH[slot, shape, dtype] = array`, a line
-of the generated function: a call would cost more than the line at small
-sizes), so that a call at a size the module has seen before
+computed into an array taken from the module's store and given back at
+the end of the call, each a line of the generated function (a call would
+cost more than the line at small sizes):
+
+    Z = _np.matmul(W, X, out=_SCRATCH.pop((0, (k, m), W.dtype), None))
+    ...
+    _SCRATCH[0, (k, m), W.dtype] = Z
+    if _len(_SCRATCH) > _KEEP:
+        _forget_oldest()
+
+(`out=None`, on a first call, allocates), so that a call at a size the module has seen before
 allocates nothing but its results: no page faults for fresh memory, whatever
 state the heap is in.  The store keeps the arrays of the last few shapes
 only.  It is safe across threads: a call takes an array out (`dict.pop`),
@@ -22,15 +29,8 @@ _SCRATCH: dict = {}
 _KEEP = 8  # arrays kept
 
 
-def _scratch(slot, shape, dtype):
-    """An array of `shape` and `dtype` to compute into: the one an earlier
-    call gave back for this `slot` (the n-th scratch array of a call, given
-    back by `_SCRATCH[slot, shape, dtype] = array`), else a new one; on a
-    new one, the store forgets the oldest arrays beyond `_KEEP`."""
-    a = _SCRATCH.pop((slot, shape, dtype), None)
-    if a is not None:
-        return a
+def _forget_oldest():
+    """Keep the last `_KEEP` arrays given back."""
     keys = list(_SCRATCH)
-    for key in keys[:max(0, len(keys) + 1 - _KEEP)]:  # room for this one when it is given back
+    for key in keys[:max(0, len(keys) - _KEEP)]:
         _SCRATCH.pop(key, None)
-    return _np.empty(shape, dtype)

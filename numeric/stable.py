@@ -26,6 +26,14 @@ import numpy as np
 # the helpers cap, above it they let the overflow happen, silenced.
 _QUIET_ABOVE = 4096
 
+# Below it, where a call costs more than the work: the constants of the
+# slope helper as 0-d arrays of the argument's dtype, which NumPy takes
+# about 0.2 us faster than a Python float (cap, 1, 1/2; the cap is the
+# largest argument whose cosh the dtype holds: the slope there is 0 to its
+# precision).
+_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),
+          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}
+
 def sigmoid(z, out=None):
     """1 / (1 + exp(-z)), never overflowing.
 
@@ -61,19 +69,21 @@ def sigmoid_slope(z, dy, out=None):
     loses them where s is near 1).  Where cosh(z) overflows (|z| above 710)
     the slope is 0, its value to the dtype's precision, with the overflow
     silenced (below `_QUIET_ABOVE` entries, |z| is capped at 710, or at
-    89 in float32).  `out`
-    may be `z`, not `dy`."""
+    89 in float32).  `out` may be `z`, not `dy`."""
     if z.size > _QUIET_ABOVE:
         with np.errstate(over="ignore"):
             out = np.cosh(z, out=out)
-    else:
-        out = np.abs(z, out=out)
-        # below the largest argument whose cosh the dtype holds; the slope there is 0 to its precision
-        np.minimum(out, 89.0 if out.dtype == np.float32 else 710.0, out=out)
-        np.cosh(out, out=out)
-    out += 1.0
+        out += 1.0
+        np.divide(dy, out, out=out)
+        out *= 0.5
+        return out
+    cap, one, half = _SMALL[z.dtype]
+    out = np.abs(z, out=out)
+    np.minimum(out, cap, out=out)
+    np.cosh(out, out=out)
+    out += one
     np.divide(dy, out, out=out)
-    out *= 0.5
+    out *= half
     return out
 
 

@@ -197,3 +197,11 @@ def test_large_arrays_take_the_silenced_path_and_agree(dtype):
         assert got.dtype == dtype and np.all(np.isfinite(got))
         np.testing.assert_allclose(got[:small.size], want, rtol=4 * float(np.finfo(dtype).eps),
                                    atol=float(np.finfo(dtype).tiny) * 1e10, err_msg=fn.__name__)
+
+
+def test_generated_modules_hold_the_helpers_constants():
+    module = gradients("layer_batch", activation="sigmoid").module
+    assert module._QUIET_ABOVE == stable._QUIET_ABOVE
+    assert module._SMALL.keys() == stable._SMALL.keys()
+    for dtype, constants in stable._SMALL.items():
+        assert all(a.dtype == dtype and b.dtype == dtype and a == b for a, b in zip(module._SMALL[dtype], constants))
