@@ -1,13 +1,21 @@
 """`python -m numeric.bench`: the generated gradients against the floor.
 
 A sigmoid layer over a batch, forward and all three gradients, timed side
-by side in one run (calls interleaved, the fastest of each kept):
+by side in one run, for the shapes of `SHAPES`:
 
 - floor: the three matrix products alone (`W @ X`, `D @ X.T`, `W.T @ D`);
 - plain: NumPy as written by hand, `S = 1/(1+exp(-Z)); D = dY*S*(1-S); ...`;
-- generated: `numeric.gradients("layer_batch", activation="sigmoid")`;
-- torch: PyTorch's CPU autograd, where PyTorch is installed.
+- generated: `numeric.gradients("layer_batch", activation="sigmoid", numba=False)`;
+- export: the same NumPy module as `gradproof export` writes it, imported from the file;
+- numba: `numeric.gradients(..., numba=True)`, where numba is installed;
+- torch, jax: PyTorch's CPU autograd and JAX's `jit`-ed `vjp`, where installed.
 
+Each round times every contender once (an untimed call first, so each
+meets the heap its own calls leave: warm buffers), and divides by the
+floor of the same round.  Printed: the min and the median of those ratios
+over the rounds; minor page faults a call (`resource.getrusage`, during the
+timed calls); and the peak memory a call allocates beyond its arguments
+(`tracemalloc`, which sees NumPy's arrays but not PyTorch's or JAX's).
 Then the load time of the generated module in a new process, with an
 empty cache (SymPy derives and verifies) and with a warm one.
 """
@@ -15,26 +23,43 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 
 import numpy as np
 
-from . import gradients
+from . import export, fast, gradients
 
-LARGE = (1024, 1024, 256)  # k, n, m
-SMALL = (8, 8, 1)
+SHAPES = [((1024, 1024, 256), np.float64), ((1024, 1024, 256), np.float32), ((256, 256, 1024), np.float64),
+          ((4096, 4096, 64), np.float32), ((8, 8, 1), np.float64)]
+COLUMNS = ("floor", "plain", "generated", "export", "numba", "torch", "jax")
 
 
-def contenders(k, n, m, dtype, rng):
+def _exported():
+    """The NumPy-only module, written by `export` and imported from its file."""
+    import importlib.util
+    folder = tempfile.mkdtemp(prefix="gradproof-bench-")
+    path = os.path.join(folder, "layer_batch_sigmoid.py")
+    export("layer_batch", activation="sigmoid", out=path)
+    spec = importlib.util.spec_from_file_location("layer_batch_sigmoid", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the text gradproof generated
+    return module
+
+
+def contenders(k, n, m, dtype, rng, frameworks):
     W = (rng.standard_normal((k, n)) / np.sqrt(n)).astype(dtype)
     X = rng.standard_normal((n, m)).astype(dtype)
     b = rng.standard_normal((k, 1)).astype(dtype)
     dY = rng.standard_normal((k, m)).astype(dtype)
     D = dY.copy()
-    grads = gradients("layer_batch", activation="sigmoid")
+    generated = gradients("layer_batch", activation="sigmoid", numba=False)
+    exported = _exported()
 
     def floor():
         return W @ X, D @ X.T, W.T @ D
@@ -45,11 +70,13 @@ def contenders(k, n, m, dtype, rng):
         D = dY * S * (1 - S)
         return D @ X.T, W.T @ D, D.sum(axis=1, keepdims=True)
 
-    def generated():
-        return grads(W=W, X=X, b=b, dY=dY)
-
-    out = {"floor": floor, "plain": plain, "generated": generated}
-    torch = _torch()
+    out = {"floor": floor, "plain": plain,
+           "generated": lambda: generated(W, X, b, dY),
+           "export": lambda: exported.gradients(W, X, b, dY)}
+    if fast.available():
+        compiled = gradients("layer_batch", activation="sigmoid", numba=True)
+        out["numba"] = lambda: compiled(W, X, b, dY)
+    torch = frameworks.get("torch")
     if torch is not None:
         tW, tX, tb, tdY = (torch.from_numpy(a) for a in (W, X, b, dY))
 
@@ -59,15 +86,28 @@ def contenders(k, n, m, dtype, rng):
             return w.grad, x.grad, c.grad
 
         out["torch"] = autograd
+    jax = frameworks.get("jax")
+    if jax is not None:
+        args = [jax.device_put(a) for a in (W, X, b, dY)]
+        vjp = jax.jit(lambda W, X, b, dY: jax.vjp(lambda W, X, b: jax.nn.sigmoid(W @ X + b), W, X, b)[1](dY))
+        out["jax"] = lambda: jax.block_until_ready(vjp(*args))
     return out
 
 
-def _torch():
+def _frameworks() -> dict:
+    found = {}
     try:
         import torch
+        found["torch"] = torch
     except ImportError:
-        return None
-    return torch
+        pass
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)  # float64 in, float64 out, as here
+        found["jax"] = jax
+    except ImportError:
+        pass
+    return found
 
 
 def _busy() -> float | None:
@@ -87,16 +127,19 @@ def _own() -> float:
     return t.user + t.system
 
 
-def measure(fns: dict, seconds: float) -> tuple:
-    """Best time per call of each function, and the share of rounds kept.
+def _faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
-    Calls run in batches (about 2 ms each, one call at large sizes), all
-    functions in turn, round after round until `seconds` have passed; the
-    fastest batch of each is kept.  An untimed call precedes each batch:
-    how much memory the allocator keeps depends on what ran last, and a
-    function called in a loop meets the state its own last call left.  A round during which other processes
-    used more than 5% of the machine is dropped (Linux), so the figures
-    come from quiet moments even on a shared machine."""
+
+def measure(fns: dict, seconds: float) -> dict:
+    """{name: (ratios to the floor, one a round; page faults a call; quiet share)}.
+
+    A round runs the functions in turn three times over, each time one
+    untimed call, then a batch of calls (about 2 ms, at least one call)
+    timed as one; a function's time in the round is its fastest batch, and
+    its ratio in the round that time over the floor's.  Rounds go on until
+    `seconds` have passed (at least 5).  `best`: the fastest batch of each
+    over the whole run."""
     number = {}
     for name, fn in fns.items():
         fn()
@@ -106,46 +149,70 @@ def measure(fns: dict, seconds: float) -> tuple:
             count += 1
         number[name] = max(1, int(0.002 * count / (time.perf_counter() - start)))
     cores = os.cpu_count() or 1
+    ratios = {name: [] for name in fns}
+    faults = {name: [] for name in fns}
+    floors, quiet, rounds = [], 0, 0
     best = {name: float("inf") for name in fns}
-    fallback = dict(best)
-    kept = rounds = 0
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end or (kept == 0 and time.perf_counter() < end + 2 * seconds):
+    while time.perf_counter() < end or rounds < 5:
         busy, own, wall = _busy(), _own(), time.perf_counter()
-        times = {}
-        for _ in range(3):
+        times = {name: float("inf") for name in fns}
+        for _ in range(3):  # interleaved, so that a burst of load meets the floor as often as the others
             for name, fn in fns.items():
                 fn()  # untimed: each is timed in the state its own calls leave the heap in
-                start = time.perf_counter()
+                f0, start = _faults(), time.perf_counter()
                 for _ in range(number[name]):
                     fn()
-                t = (time.perf_counter() - start) / number[name]
-                times[name] = min(times.get(name, t), t)
-        rounds += 1
+                times[name] = min(times[name], (time.perf_counter() - start) / number[name])
+                faults[name].append((_faults() - f0) / number[name])
         wall = time.perf_counter() - wall
-        quiet = busy is None or (_busy() - busy) - (_own() - own) < 0.05 * cores * wall
+        quiet += busy is None or (_busy() - busy) - (_own() - own) < 0.05 * cores * wall
+        rounds += 1
+        floors.append(times["floor"])
         for name, t in times.items():
-            fallback[name] = min(fallback[name], t)
-            if quiet:
-                best[name] = min(best[name], t)
-        kept += quiet
-    return (best if kept else fallback), kept / rounds
+            ratios[name].append(t / times["floor"])
+            best[name] = min(best[name], t)
+    return {"floor": min(floors), "quiet": quiet / rounds, "rounds": rounds, "ratios": ratios, "best": best,
+            "faults": {n: statistics.median(f) for n, f in faults.items()}}
+
+
+def peak_memory(fns: dict) -> dict:
+    """Bytes a call allocates at its peak, beyond what was allocated before it
+    (NumPy's arrays; what PyTorch and JAX allocate is not seen)."""
+    out = {}
+    tracemalloc.start()
+    try:
+        for name, fn in fns.items():
+            if name in ("torch", "jax"):
+                continue
+            fn()
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            result = fn()
+            out[name] = tracemalloc.get_traced_memory()[1] - before
+            del result
+    finally:
+        tracemalloc.stop()
+    return out
 
 
 def check(fns: dict):
     """Every contender computes the same gradients."""
     ref = fns["plain"]()
-    got = fns["generated"]()
-    for r, g in zip(ref, (got["W"], got["X"], got["b"])):
-        tol = 1e-3 if r.dtype == np.float32 else 1e-9
-        assert np.allclose(r, g, rtol=tol, atol=tol), "generated gradients disagree with plain NumPy"
-        assert g.dtype == r.dtype
+    for name in ("generated", "export", "numba"):
+        if name not in fns:
+            continue
+        got = fns[name]()
+        for r, g in zip(ref, (got["W"], got["X"], got["b"])):
+            tol = 1e-3 if r.dtype == np.float32 else 1e-9
+            assert np.allclose(r, g, rtol=tol, atol=tol), f"{name} gradients disagree with plain NumPy"
+            assert g.dtype == r.dtype
 
 
 def load_times() -> dict:
     """Seconds to `gradients(...)` in a new process: empty cache, then warm."""
     code = ("import time; t = time.perf_counter(); import numpy; u = time.perf_counter(); "
-            "from numeric import gradients; gradients('layer_batch', activation='sigmoid'); "
+            "from numeric import gradients; gradients('layer_batch', activation='sigmoid', numba=False); "
             "import sys; print(time.perf_counter() - t, u - t, 'sympy' in sys.modules)")
     out = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -157,36 +224,65 @@ def load_times() -> dict:
     return out
 
 
+def _versions(frameworks) -> str:
+    parts = [f"numpy {np.__version__}", f"{os.cpu_count()} cores",
+             f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}"]
+    if fast.available():
+        import numba
+        parts.append(f"numba {numba.__version__}")
+    else:
+        parts.append("numba not installed (skipped)")
+    for name in ("torch", "jax"):
+        mod = frameworks.get(name)
+        parts.append(f"{name} {mod.__version__}" if mod else f"{name} not installed (skipped)")
+    return "; ".join(parts)
+
+
+def _time(t: float) -> str:
+    return f"{t * 1e3:.2f} ms" if t > 1e-3 else f"{t * 1e6:.1f} us"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m numeric.bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=8.0, help="time per size and dtype (default 8)")
+    ap.add_argument("--seconds", type=float, default=6.0, help="time per shape (default 6)")
+    ap.add_argument("--no-load", action="store_true", help="skip the load times in new processes")
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
-    print(f"numpy {np.__version__}; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}; "
-          f"{os.cpu_count()} cores; torch {'installed' if _torch() else 'not installed (skipped)'}")
-    print(f"{'k, n, m':<16}{'dtype':<9}" + "".join(f"{c:>20}" for c in ("floor", "plain", "generated", "torch")))
-    for size in (LARGE, SMALL):
-        for dtype in (np.float64, np.float32):
-            fns = contenders(*size, dtype, rng)
-            check(fns)
-            best, kept = measure(fns, args.seconds)
-            cells = []
-            for name in ("floor", "plain", "generated", "torch"):
-                if name not in best:
-                    cells.append(f"{'-':>20}")
-                    continue
-                t = best[name]
-                unit = f"{t * 1e3:.3f} ms" if t > 1e-3 else f"{t * 1e6:.1f} us"
-                ratio = t / best["floor"]
-                cells.append(f"{unit} ({ratio:.2f}x)".rjust(20))
-            line = f"{', '.join(map(str, size)):<16}{np.dtype(dtype).name:<9}" + "".join(cells)
-            print(line + f"   generated/plain {best['generated'] / best['plain']:.2f}"
-                         f"   ({kept:.0%} of rounds quiet)")
-    print("ratios in parentheses are to the floor (the three matrix products alone)")
-    times = load_times()
-    for label, (total, numpy_import, sympy) in times.items():
-        print(f"load, {label} cache: {total:.3f} s in a new process (of which import numpy {numpy_import:.3f} s); "
-              f"SymPy imported: {'yes' if sympy else 'no'}")
+    frameworks = _frameworks()
+    print(_versions(frameworks))
+    print("time of a call / time of the floor: fastest / fastest over the run, then the median over the rounds\n"
+          "of the ratio within a round")
+    head = f"{'k, n, m':<17}{'dtype':<8}{'floor':>10}" + "".join(f"{c:>14}" for c in COLUMNS[1:])
+    print(head)
+    details = []
+    for size, dtype in SHAPES:
+        fns = contenders(*size, dtype, rng, frameworks)
+        check(fns)
+        got = measure(fns, args.seconds)
+        memory = peak_memory(fns)
+        cells = []
+        for name in COLUMNS[1:]:
+            r = got["ratios"].get(name)
+            fastest = got["best"].get(name, 0.0) / got["best"]["floor"]
+            cells.append(f"{fastest:.2f} / {statistics.median(r):.2f}".rjust(14) if r else f"{'-':>14}")
+        label = f"{', '.join(map(str, size)):<17}{np.dtype(dtype).name:<8}"
+        print(label + f"{_time(got['floor']):>10}" + "".join(cells))
+        vs_plain = ([got["best"]["generated"] / got["best"]["plain"]] +
+                    [g / p for g, p in zip(got["ratios"]["generated"], got["ratios"]["plain"])])
+        details.append((label, got, memory, vs_plain))
+    print("\ngenerated / plain (fastest / median); minor page faults a call (median); "
+          "peak memory a call allocates (MB):")
+    for label, got, memory, vs_plain in details:
+        faults = "  ".join(f"{n} {got['faults'][n]:.0f}" for n in COLUMNS if n in got["faults"])
+        mem = "  ".join(f"{n} {memory[n] / 2**20:.2f}" for n in COLUMNS if n in memory)
+        print(f"{label}generated/plain {vs_plain[0]:.2f} / {statistics.median(vs_plain[1:]):.2f}; "
+              f"{got['rounds']} rounds, {got['quiet']:.0%} quiet")
+        print(f"{'':25}faults: {faults}")
+        print(f"{'':25}memory: {mem}")
+    if not args.no_load:
+        for label, (total, numpy_import, sympy) in load_times().items():
+            print(f"load, {label} cache: {total:.3f} s in a new process (of which import numpy {numpy_import:.3f} s); "
+                  f"SymPy imported: {'yes' if sympy else 'no'}")
     return 0
 
 

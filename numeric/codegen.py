@@ -2,16 +2,21 @@
 
 The pipeline, each stage a function below:
 
-1. `prepare`: every derivative `fn'(u)` is replaced by the rule table's
-   form (`sigmoid'(Z)` -> `sigmoid(Z) * (1 - sigmoid(Z))`), constants are
+1. `prepare`: `dY * fn'(u)` becomes one `Slope` node where the NumPy
+   table has a helper for it (`sigmoid_slope(Z, dY)`: fewer passes than the
+   rule table's form); every other derivative `fn'(u)` is replaced by the
+   rule table's form (`tanh'(Z)` -> `1 - tanh(Z) ** 2`), constants are
    folded, and a subexpression equal to a named forward value or earlier
-   step becomes that name (`sigmoid(Z)` -> `Yhat`);
+   step becomes that name (`tanh(Z)` -> `Yhat`);
 2. `Function`: the statements one generated function needs (dead ones
    dropped), with repeated subexpressions named once and matrix products
    or sums nested inside other work given their own line;
 3. `Function.emit`: each statement as NumPy, the elementwise work in place
-   (`dZ = 1.0 - Yhat; dZ *= Yhat; dZ *= dY`), writing into the buffer of a
-   value no longer needed where one of the same shape is free;
+   (`dZ = _np.square(Yhat, out=Yhat); _np.subtract(1.0, dZ, out=dZ); dZ *= dY`),
+   writing into the buffer of a value no longer needed where one of the
+   same shape is free, and taking the buffers that no result keeps from a
+   store the module reuses across calls (`_SCRATCH`), so that a call at a
+   size it has seen before allocates nothing but its results;
 4. `numeric.module.module_source`: the module: docstring with the
    formulas and their verdicts, the stable helpers it uses, the argument
    checks, `forward` and `gradients`.
@@ -19,6 +24,7 @@ The pipeline, each stage a function below:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from fractions import Fraction
 
 import sympy
@@ -28,6 +34,64 @@ from symbolic.functions import prime
 
 from . import stable
 from .quote import generated, identifier
+
+# ---------------------------------------------------------------- a node of numeric's own
+
+@dataclass(frozen=True, eq=True, repr=False)
+class Slope(E.Expr):
+    """`dy * fn'(a)`, computed from `a` by the NumPy table's helper
+    (`stable.Spelling.slope`) in fewer passes than the rule table's form."""
+    fn: str
+    a: E.Expr
+    dy: E.Expr
+
+    @cached_property
+    def shape(self):
+        return self.a.shape
+
+    def children(self):
+        return (self.a, self.dy)
+
+    def __repr__(self):
+        return f"<Slope {text(self)}>"
+
+
+def text(e: E.Expr) -> str:
+    """`E.text`, a `Slope` read as the product it stands for."""
+    return E.text(_unslope(e))
+
+
+def _unslope(e: E.Expr) -> E.Expr:
+    if not e.children():
+        return e
+    kids = [_unslope(c) for c in e.children()]
+    if type(e) is Slope:
+        return E.Mul(kids[1], E.Apply(e.fn, 1, kids[0]))
+    return E.rebuild(e, kids)
+
+
+def rebuild(e: E.Expr, kids: list) -> E.Expr:
+    """`E.rebuild`, knowing `Slope` too."""
+    if type(e) is Slope:
+        return Slope(e.fn, *kids)
+    return E.rebuild(e, kids)
+
+
+def slopes(e: E.Expr, skip=frozenset()) -> E.Expr:
+    """`e` with each `dy * fn'(u)` whose fn has a slope helper as a `Slope`,
+    but for the (fn, u) in `skip`."""
+    if not e.children():
+        return e
+    kids = [slopes(c, skip) for c in e.children()]
+    if type(e) is E.Mul:
+        for d, dy in ((kids[1], kids[0]), (kids[0], kids[1])):
+            inner = d.a if isinstance(d, E.Broadcast) else d
+            if isinstance(inner, E.Apply) and inner.order == 1 and inner.shape == e.shape \
+                    and getattr(stable.FUNCTIONS.get(inner.fn), "slope", None) is not None \
+                    and (inner.fn, inner.a) not in skip:
+                return Slope(inner.fn, inner.a, dy)
+    return rebuild(e, kids)
+
 
 # ---------------------------------------------------------------- the printer table
 # One entry per IR node: how it reads as a NumPy expression (`p(child, prec)`
@@ -47,6 +111,7 @@ PRINT = {
     E.Pow:       lambda e, p: f"{p(e.a, 5)} ** {int(e.p)}",
     E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
+    Slope:       lambda e, p: f"{slope_helper(e.fn)}({p(e.a, 0)}, {p(e.dy, 0)})",
 }
 
 # The same work as steps into one buffer (see `chain`): each op kind as it
@@ -66,6 +131,7 @@ OPS = {
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
     "power":    ("{a} ** {p}",               "_np.power({a}, {p}, out={out})",         "_np.power({t}, {p}, out={t})"),
     "helper":   ("{p}({a})",                 "{p}({a}, out={out})",                    "{p}({t}, out={t})"),
+    "slope":    ("{p}({a}, {b})",            "{p}({a}, {b}, out={out})",               "{p}({t}, {b}, out={t})"),
 }
 
 
@@ -124,6 +190,11 @@ def helper(fn: str, order: int) -> str:
     raise NotImplementedError(f"no NumPy spelling for the derivative of order {order} of `{fn}`")
 
 
+def slope_helper(fn: str) -> str:
+    """The name of the module-level helper computing dy * fn'(z)."""
+    return "_" + stable.FUNCTIONS[fn].slope.__name__
+
+
 # ---------------------------------------------------------------- 1. prepare
 
 def derivative(fn: str, order: int, u: E.Expr) -> E.Expr:
@@ -171,7 +242,7 @@ def expand(e: E.Expr) -> E.Expr:
     if not e.children():
         return e
     kids = [expand(c) for c in e.children()]
-    value = _constant(E.rebuild(e, kids))
+    value = _constant(rebuild(e, kids))
     if value is not None:
         return E.broadcast(E.Const(value), e.shape)
     if type(e) is E.Mul:
@@ -183,7 +254,7 @@ def expand(e: E.Expr) -> E.Expr:
         for c, other in ((kids[0], kids[1]), (kids[1], kids[0])):
             if _constant(c) == 0:
                 return E.broadcast(other, e.shape)
-    return E.rebuild(e, kids)
+    return rebuild(e, kids)
 
 
 def _constant(e: E.Expr):
@@ -207,14 +278,15 @@ def _constant(e: E.Expr):
     return None
 
 
-def prepare(statements: list) -> list:
+def prepare(statements: list, skip=frozenset()) -> list:
     """[(name, expr)] in order -> [(name, expr, original)], derivatives
-    expanded and every subexpression equal to an earlier statement's value
-    replaced by its name."""
+    expanded (`dy * fn'(u)` as a `Slope` where the table has a helper, but
+    for the (fn, u) in `skip`) and every subexpression equal to an earlier
+    statement's value replaced by its name."""
     known, out = {}, []
     for name, e in statements:
         original = e
-        e = _replace(expand(e), known)
+        e = _replace(expand(slopes(e, skip)), known)
         if not _leaf(e):
             known.setdefault(e, E.Var(name, e.shape, "intermediate"))
         out.append((name, e, original))
@@ -226,7 +298,7 @@ def _replace(e: E.Expr, known: dict) -> E.Expr:
         return known[e]
     if not e.children():
         return e
-    return E.rebuild(e, [_replace(c, known) for c in e.children()])
+    return rebuild(e, [_replace(c, known) for c in e.children()])
 
 
 # ---------------------------------------------------------------- 2. one function
@@ -276,6 +348,13 @@ class Function:
             self.body.extend(self._flatten(s))
         for s in self.body:
             self.shapes[s.name] = s.expr.shape
+
+    def values_also_needed(self) -> set:
+        """(fn, u) of each `Slope` whose fn(u) the function computes anyway:
+        there, the rule table's form from that value takes fewer passes."""
+        applied = {(n.fn, n.a) for s in self.body for n in E.walk(s.expr)
+                   if isinstance(n, E.Apply) and n.order == 0}
+        return {(n.fn, n.a) for s in self.body for n in E.walk(s.expr) if isinstance(n, Slope)} & applied
 
     def fresh(self, e: E.Expr) -> str:
         inner = e.a if isinstance(e, E.Broadcast) else e
@@ -344,6 +423,8 @@ class Function:
                 return k(*(_negative(x) if neg else x for x, neg in zip((a, b), signs)))
             if k in (E.Scale, E.Pow, E.Apply):
                 return _with_child(e, visit(e.a))
+            if k is Slope:  # computed in `a`'s buffer: `dy` must be a value of its own
+                return Slope(e.fn, visit(e.a), hoist(e.dy))
             return e
 
         top = visit(s.expr)
@@ -354,8 +435,18 @@ class Function:
     def emit(self) -> list:
         """The body as lines of Python.  A value whose buffer nothing reads
         any more lends it to the next value of its shape (`out=`); the
-        arguments' buffers are never written."""
+        arguments' buffers are never written; a matrix product's buffer that
+        no result keeps is taken from the module's scratch store and given
+        back at the end (`self.scratch`, in order)."""
+        self.scratch = []
+        self._emit()  # to learn which buffers the results keep
+        kept = {self.buffer.get(r) for r in self.results}
+        self.scratch = [owner for owner in self.allocated if owner not in kept]
+        return self._emit()
+
+    def _emit(self) -> list:
         lines = []
+        self.allocated = []
         last = {}
         for i, s in enumerate(self.body):
             for v in E.variables(s.expr):
@@ -387,10 +478,17 @@ class Function:
                 continue
             ops = chain(e)
             donor = self._donor(i, e, ops, holders, last)
-            if len(ops) > 1 or (s.original is not None and E.text(s.original) != E.text(e)):
-                lines.append(f"# {s.name} = {E.text(s.original if s.original is not None else e)}")
+            if len(ops) > 1 or (s.original is not None and E.text(s.original) != text(e)):
+                lines.append(f"# {s.name} = {text(s.original if s.original is not None else e)}")
             # `out=` names the buffer by the value it holds now
-            lines.extend(render(ops, s.name, holders[donor][-1] if donor else None))
+            fresh = None
+            if donor is None and ops[0][0] == "matmul":  # elementwise values reuse each other's buffers
+                self.allocated.append(s.name)
+                if s.name in self.scratch:
+                    slot = self.scratch.index(s.name)
+                    # None on a first call: then `out=None` allocates
+                    fresh = f"_SCRATCH.pop(({slot}, {_shape_text(e.shape)}, {self.params[0]}.dtype), None)"
+            lines.extend(render(ops, s.name, holders[donor][-1] if donor else None, fresh))
             owner = donor or s.name
             buffer[s.name] = owner
             holders.setdefault(owner, []).append(s.name)
@@ -413,6 +511,8 @@ class Function:
                 continue
             if ops[0][0] == "matmul" and set(names) & first:
                 continue  # NumPy would copy an operand that overlaps `out`
+            if any(op[0] == "slope" and set(names) & E.variables(op[2]) for op in ops):
+                continue  # a slope helper may write into its `z`, not its `dy`
             return owner
         return None
 
@@ -453,7 +553,7 @@ def _var_of(e: E.Expr) -> str:
 def _replace_below(e: E.Expr, names: dict) -> E.Expr:
     if not e.children():
         return e
-    return E.rebuild(e, [_replace(c, names) for c in e.children()])
+    return rebuild(e, [_replace(c, names) for c in e.children()])
 
 
 def _shape_text(shape) -> str:
@@ -480,6 +580,9 @@ def chain(e: E.Expr) -> list:
         return _unary(e.a, "square") if e.p == 2 else _unary(e.a, "power", str(int(e.p)))
     if k is E.Apply:
         return _unary(e.a, "helper", helper(e.fn, e.order))
+    if k is Slope:
+        return [("slope", e.a, e.dy, slope_helper(e.fn))] if _leaf(e.a) else \
+            chain(e.a) + [("slope", T, e.dy, slope_helper(e.fn))]
     if k in (E.Add, E.Mul):
         op, a, b = ("multiply" if k is E.Mul else "add"), e.a, e.b
         if k is E.Add and _negated(b):
@@ -502,8 +605,9 @@ def _reads(op) -> set:
     return set().union(*(E.variables(a) for a in op[1:] if isinstance(a, E.Expr)))
 
 
-def render(ops: list, target: str, donor: str | None) -> list:
-    """Lines running `ops` into `target`: a new array, or `donor`'s memory."""
+def render(ops: list, target: str, donor: str | None, scratch: str | None = None) -> list:
+    """Lines running `ops` into `target`: a new array, `donor`'s memory, or
+    the array the expression `scratch` gives."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
         show = _full if kind in ("matmul", "sum") else _operand
@@ -511,7 +615,9 @@ def render(ops: list, target: str, donor: str | None) -> list:
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("ab", names), p=args[-1] if len(args) > len(operands) else None)
         new, into, in_place = OPS[kind]
-        if i == 0 and donor is None:
+        if i == 0 and donor is None and scratch is not None:
+            lines.append(f"{target} = {into.format(out=scratch, **text)}")
+        elif i == 0 and donor is None:
             if kind in ("add", "subtract", "multiply") and names[1].startswith("-"):
                 text["b"] = f"({names[1]})"
             lines.append(f"{target} = " + new.format(**text))

@@ -20,6 +20,8 @@ import tempfile
 import types
 from pathlib import Path
 
+from . import fast
+
 _HERE = Path(__file__).resolve().parent
 # The catalogue, found by the rule of `symbolic.catalogue` (beside the
 # package in a checkout, else under `<prefix>/share/gradproof`) but without
@@ -27,7 +29,8 @@ _HERE = Path(__file__).resolve().parent
 _CATALOGUE = _HERE.parent / "derivations"
 if not _CATALOGUE.is_dir() and (Path(sys.prefix) / "share" / "gradproof" / "derivations").is_dir():
     _CATALOGUE = Path(sys.prefix) / "share" / "gradproof" / "derivations"
-_GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py")]
+_GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py",
+                                            "scratch.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
 FORMAT = "2"  # of the stored modules
 
@@ -51,6 +54,7 @@ class GradientFunction:
     def __init__(self, module, source: str, name: str, activation: str | None, cached: Path | None,
                  path: Path | None = None):
         self.module, self.source, self.name, self.path = module, source, name, path
+        self.compiled = tuple(sorted(getattr(module, "_COMPILED", ())))  # helpers replaced by numba's
         self.activation, self.cached = activation, cached
         self.inputs = module.INPUTS
         self.upstream = module.UPSTREAM
@@ -63,22 +67,23 @@ class GradientFunction:
             fn.__qualname__ = f"{name}.{fn.__name__}"
 
     def __reduce__(self):  # pickles as the call that makes it
-        return gradients, (str(self.path), self.activation)
+        return gradients, (str(self.path), self.activation, bool(self.compiled))
 
     def __repr__(self):
         act = f", {self.activation}" if self.activation else ""
         shapes = ", ".join(f"{n}: {_shape(self.shapes[n])}" for n in self.arguments)
         proved = set(self.verdicts.values())
         verdict = proved.pop() if len(proved) == 1 else "; ".join(f"d{n}: {v}" for n, v in self.verdicts.items())
+        fast = f"; numba: {', '.join(self.compiled)}" if self.compiled else ""
         return f"<GradientFunction {self.name}{act} ({shapes}) -> " \
-               f"{', '.join('d' + n for n in self.inputs)}: {verdict}>"
+               f"{', '.join('d' + n for n in self.inputs)}: {verdict}{fast}>"
 
 
 def _shape(dims) -> str:
     return " x ".join(str(d) for d in dims)
 
 
-def gradients(derivation, activation: str | None = None) -> GradientFunction:
+def gradients(derivation, activation: str | None = None, numba: bool = False) -> GradientFunction:
     """NumPy gradients of a derivation: a catalogue name (`"layer_batch"`) or
     the path of a derivation file.
 
@@ -89,7 +94,38 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
         grads(W=W, X=X, b=b, dY=dY)  ->  {"W": dJ/dW, "X": dJ/dX, "b": dJ/db}
 
     for J = <dY, Yhat>, with the steps `symbolic.derive` found and proved.
+
+    `numba=True` replaces the helpers that have a compiled twin in
+    `numeric.fast` by it (`pip install gradproof[fast]`; an `ImportError`
+    without numba).  Off by default: on the 2-core machine of the
+    benchmarks it was no faster than NumPy in float64 and slower in
+    float32 (`python -m numeric.bench`, column numba).  The module text,
+    `grads.source`, is the same NumPy code either way.
     """
+    grads = _gradients(derivation, activation)
+    if numba:
+        if not fast.available():
+            raise ImportError("`numba=True` needs numba: pip install gradproof[fast]")
+        grads = _with_twins(grads)
+    return grads
+
+
+def _fast_names(grads) -> list:
+    return [n for n in fast.TWINS if n in grads.module.__dict__]
+
+
+def _with_twins(grads: GradientFunction) -> GradientFunction:
+    """`grads` loaded once more, its helpers with a compiled twin replaced."""
+    module = types.ModuleType(grads.module.__name__)
+    module.__file__ = grads.module.__file__
+    exec(compile(grads.source, module.__file__, "exec"), module.__dict__)  # the checked text, once more
+    found = fast.twins(_fast_names(grads))
+    module.__dict__.update(found)
+    module._COMPILED = tuple(found)
+    return GradientFunction(module, grads.source, grads.name, grads.activation, grads.cached, grads.path)
+
+
+def _gradients(derivation, activation) -> GradientFunction:
     path = locate(derivation)
     name = _display_name(path)
     try:
@@ -108,13 +144,20 @@ def gradients(derivation, activation: str | None = None) -> GradientFunction:
     return _load(source, name, activation, _store(stored, source), path)
 
 
-def export(derivation, activation: str | None = None, out=None) -> str:
+def export(derivation, activation: str | None = None, out=None, target: str = "numpy") -> str:
     """The standalone module text of `gradients(derivation, activation)`,
     written to the path `out` if given (atomically; never over the
-    derivation file itself: that is a `ValueError`)."""
+    derivation file itself: that is a `ValueError`).
+
+    `target`: "numpy" (the module imports NumPy only), "torch" (adds a
+    `torch.autograd.Function`) or "jax" (adds a `jax.custom_vjp` function);
+    see `numeric.frameworks`."""
+    from .frameworks import TARGETS, framework_source
+    if target not in TARGETS:
+        raise ValueError(f"`target` {target!r} is not one of {', '.join(TARGETS)}")
     if out is not None:
         _refuse_overwrite(out, locate(derivation))
-    source = gradients(derivation, activation).source
+    source = framework_source(gradients(derivation, activation).source, target)
     if out is not None:
         write_atomically(Path(out), source.encode("utf-8"))
     return source

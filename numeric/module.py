@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from symbolic import expr as E
 
-from . import checks, stable
+from . import checks, scratch, stable
 from .codegen import Function, _leaf, _shape_text, chain, expand, prepare
 from .codegen import name as var_name
 from .quote import GenerationError, docstring, identifier, literal
@@ -69,20 +69,33 @@ def module_source(d, grads, info: Source) -> str:
     forward = prepare(list(d.forward.items()))
     both = prepare(list(d.forward.items()) + list(grads.steps))
     taken = {str(s) for s in d.dims.values()} | set(d.forward) | {n for n, _ in grads.steps}
-    taken |= set(_HELPER_NAMES)
+    taken |= set(_HELPER_NAMES) | {"_forget_oldest", "_SCRATCH", "_KEEP", "_QUIET_ABOVE", "_SMALL", "_len"}
     f_fn = Function(params_f, shapes, forward, [d.output.name], taken)
     adjoint = {v: n for n, v in grads.adjoint_of.items()}
     results = [adjoint[n] for n in d.inputs]
     g_fn = Function(params_g, shapes, both, results, taken)
+    computed = g_fn.values_also_needed()
+    if computed:
+        both = prepare(list(d.forward.items()) + list(grads.steps), skip=computed)
+        g_fn = Function(params_g, shapes, both, results, taken)
     used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
-                   for op in chain(s.expr) if op[0] == "helper"})
+                   for op in chain(s.expr) if op[0] in ("helper", "slope")})
 
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
     out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
-    out += ["", "", "# ---- stable elementwise functions", ""]
+    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
+            "_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),",
+            "          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}", "", ""]
     for name in used:
         out += [_helper_source(name), ""]
+    for f in (f_fn, g_fn):
+        f.emit()  # learns `f.scratch`
+    if any(f.scratch for f in (f_fn, g_fn)):
+        out += ["# ---- scratch arrays, reused across calls", "", "_SCRATCH = {}", "_len = len",
+                f"_KEEP = {scratch._KEEP}", "", ""]
+        for fn in (scratch._forget_oldest,):
+            out += [inspect.getsource(fn).rstrip(), "", ""]
     out += ["# ---- argument checks", ""]
     for fn in (checks._as_float_arrays, checks._shape_error):
         out += [inspect.getsource(fn).rstrip(), "", ""]
@@ -90,6 +103,7 @@ def module_source(d, grads, info: Source) -> str:
             f"INPUTS = {literal(tuple(params_f))}",
             f"UPSTREAM = {literal(d.upstream.name if d.upstream is not None else None)}",
             f"OUTPUT = {literal(d.output.name)}",
+            f"OUTPUT_SHAPE = {literal(_spec(d.output.shape))}",
             f"SHAPES = _SHAPES = {literal({n: _spec(shapes[n]) for n in params_g})}",
             f"VERDICTS = {literal({n: v[1] for n, v in info.closed.items()})}",
             "", ""]
@@ -104,7 +118,8 @@ def module_source(d, grads, info: Source) -> str:
 
 
 _HELPER_NAMES = ["_" + s.numpy.__name__ for s in stable.FUNCTIONS.values()] + \
-    ["_" + s.derivative.__name__ for s in stable.FUNCTIONS.values() if s.derivative is not stable.RULE]
+    ["_" + s.derivative.__name__ for s in stable.FUNCTIONS.values() if s.derivative is not stable.RULE] + \
+    ["_" + s.slope.__name__ for s in stable.FUNCTIONS.values() if s.slope is not None]
 
 
 def _helper_source(name: str) -> str:
@@ -118,6 +133,10 @@ def _spec(shape) -> tuple:
 
 def _function(name, fn: Function, doc, tail) -> list:
     lines = fn.emit()
+    for slot, owner in enumerate(fn.scratch):
+        lines.append(f"_SCRATCH[{slot}, {_shape_text(fn.shapes[owner])}, {fn.params[0]}.dtype] = {owner}")
+    if fn.scratch:
+        lines += ["if _len(_SCRATCH) > _KEEP:", "    _forget_oldest()"]
     out = [f"def {name}({', '.join(fn.params)}):", "    " + docstring(doc)]
     out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
     return out

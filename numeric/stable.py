@@ -21,13 +21,29 @@ import numpy as np
 
 # ---------------------------------------------------------------- activations
 
+# An error state silencing an overflow costs about 1.5 us a call, a pass
+# that caps the argument about 0.1 ns an entry: below this many entries
+# the helpers cap, above it they let the overflow happen, silenced.
+_QUIET_ABOVE = 4096
+
+# Below it, where a call costs more than the work: the constants of the
+# slope helper as 0-d arrays of the argument's dtype, which NumPy takes
+# about 0.2 us faster than a Python float (cap, 1, 1/2; the cap is the
+# largest argument whose cosh the dtype holds: the slope there is 0 to its
+# precision).
+_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),
+          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}
+
 def sigmoid(z, out=None):
     """1 / (1 + exp(-z)), never overflowing.
 
-    float64: exp's argument is capped at 709, which changes nothing a
-    float64 can hold.  float32: 0.5 + 0.5 * tanh(z / 2), twice as fast in
-    NumPy and within 6e-8 of the exact value (so, below z = -9, with less
-    than float32's relative precision: use `log_sigmoid` for logs)."""
+    float64: where exp(-z) overflows (z below -709) it is inf and the
+    result 0, its value to float64's precision, with the overflow silenced
+    (an error state costs no pass over the array; a cap would, cheaper
+    below `_QUIET_ABOVE` entries).  float32:
+    0.5 + 0.5 * tanh(z / 2), twice as fast in NumPy and within 6e-8 of the
+    exact value (so, below z = -9, with less than float32's relative
+    precision: use `log_sigmoid` for logs)."""
     if z.dtype == np.float32:
         out = np.multiply(z, 0.5, out=out)
         np.tanh(out, out=out)
@@ -35,10 +51,40 @@ def sigmoid(z, out=None):
         out += 0.5
         return out
     out = np.negative(z, out=out)
-    np.minimum(out, 709.0, out=out)
-    np.exp(out, out=out)
+    if out.size > _QUIET_ABOVE:
+        with np.errstate(over="ignore"):
+            np.exp(out, out=out)
+    else:
+        np.minimum(out, 709.0, out=out)
+        np.exp(out, out=out)
     out += 1.0
     return np.reciprocal(out, out=out)
+
+
+def sigmoid_slope(z, dy, out=None):
+    """dy * sigmoid'(z), as dy / (2 + 2 cosh(z)).
+
+    Four passes over z, against seven from z by way of s = sigmoid(z) and
+    s * (1 - s) * dy, and accurate to the last digits for every z (s * (1 - s)
+    loses them where s is near 1).  Where cosh(z) overflows (|z| above 710)
+    the slope is 0, its value to the dtype's precision, with the overflow
+    silenced (below `_QUIET_ABOVE` entries, |z| is capped at 710, or at
+    89 in float32).  `out` may be `z`, not `dy`."""
+    if z.size > _QUIET_ABOVE:
+        with np.errstate(over="ignore"):
+            out = np.cosh(z, out=out)
+        out += 1.0
+        np.divide(dy, out, out=out)
+        out *= 0.5
+        return out
+    cap, one, half = _SMALL[z.dtype]
+    out = np.abs(z, out=out)
+    np.minimum(out, cap, out=out)
+    np.cosh(out, out=out)
+    out += one
+    np.divide(dy, out, out=out)
+    out *= half
+    return out
 
 
 def tanh(z, out=None):
@@ -135,11 +181,14 @@ class Spelling:
     name: str
     numpy: Callable  # z, out=None -> array, stable
     derivative: Callable | str  # RULE, or a helper for a function the rule table leaves open
+    # z, dy, out=None -> dy * fn'(z) from z, in fewer passes than the rule
+    # table's form; used for `dy * fn'(z)` where fn(z) itself is not needed
+    slope: Callable | None = None
 
 
 FUNCTIONS = {s.name: s for s in [
     # ---- activations
-    Spelling("sigmoid", sigmoid, RULE),     # sigmoid * (1 - sigmoid): the forward value, reused
+    Spelling("sigmoid", sigmoid, RULE, sigmoid_slope),  # sigmoid * (1 - sigmoid), or from z
     Spelling("tanh", tanh, RULE),           # 1 - tanh**2
     Spelling("relu", relu, RULE),           # step
     Spelling("softplus", softplus, RULE),   # sigmoid

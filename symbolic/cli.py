@@ -95,6 +95,8 @@ def _parser():
     ex.add_argument("--activation", choices=CALLABLE, help="the function that replaces generic ones")
     ex.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET * 3, metavar="SECONDS",
                     help=f"time budget for the whole export, its checks included (default {DEFAULT_BUDGET * 3:g})")
+    ex.add_argument("--target", choices=["numpy", "torch", "jax"], default="numpy",
+                    help="numpy: NumPy only (default); torch: a torch.autograd.Function; jax: a jax.custom_vjp")
     ex.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
     ex.set_defaults(run=cmd_export)
     return ap
@@ -233,7 +235,7 @@ def cmd_export(args) -> int:
         return 2
     try:
         with budget(args.budget):
-            text = export(args.path, activation=args.activation)
+            text = export(args.path, activation=args.activation, target=args.target)
     except GenerationError as err:
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2

@@ -196,7 +196,7 @@ def _computations(fn) -> list:
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             found.append(ast.unparse(node))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.startswith("_") \
-                and node.func.id not in ("_as_float_arrays", "_shape_error", "_type"):
+                and node.func.id not in ("_as_float_arrays", "_shape_error", "_type", "_forget_oldest", "_len"):
             found.append(f"{node.func.id}({ast.unparse(node.args[0])})")
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "_np.matmul":
             found.append(" @ ".join(ast.unparse(a) for a in node.args[:2]))
@@ -214,11 +214,12 @@ def test_nothing_is_computed_twice(path, activation):
 def test_layer_over_a_batch_is_three_products_and_one_sigmoid():
     grads = gradients("layer_batch", activation="sigmoid")
     done = _computations(grads.module.gradients)
-    assert sorted(done) == sorted(["W @ X", "dZ @ X.T", "W.T @ dZ", "_sigmoid(Z)"])
+    assert sorted(done) == sorted(["W @ X", "dZ @ X.T", "W.T @ dZ", "_sigmoid_slope(Z)"])
     body = inspect.getsource(grads.module.gradients)
-    # sigmoid' reuses the forward value, in place, with no temporary per factor
-    assert "dZ = 1.0 - Yhat\n    dZ *= Yhat\n    dZ *= dY\n" in body
-    assert "db = dZ.sum(axis=1, keepdims=True)" in body
+    # dY * sigmoid'(Z) from Z, in Z's own buffer, which comes from the scratch store
+    assert "Z = _np.matmul(W, X, out=_SCRATCH.pop((0, (k, m), W.dtype), None))\n    Z += b\n" in body
+    assert "dZ = _sigmoid_slope(Z, dY, out=Z)" in body
+    assert "db = dZ.sum(axis=1, keepdims=True)\n    _SCRATCH[0, (k, m), W.dtype] = Z\n" in body
 
 
 def test_repr_and_attributes():
@@ -259,3 +260,51 @@ def test_a_gradient_function_pickles_as_the_call_that_made_it(tmp_path):
     for grads in (gradients("layer_batch", activation="tanh"), gradients(f, activation="relu")):
         again = pickle.loads(pickle.dumps(grads))
         assert again.source == grads.source and again.path == grads.path
+
+
+def test_scratch_arrays_never_reach_the_caller():
+    """A buffer reused across calls holds only values no result keeps: the
+    results of one call are untouched by the next, at one size or another,
+    and calls from many threads at once agree with calls one at a time."""
+    import threading
+    for activation in ("sigmoid", "tanh", "relu"):
+        grads = gradients("layer_batch", activation=activation)
+        a = point(grads, activation, seed=1)
+        b = point(grads, activation, seed=2)
+        first = grads(**a)
+        kept = {n: g.copy() for n, g in first.items()}
+        again = grads(**b)
+        for n in first:
+            np.testing.assert_array_equal(first[n], kept[n])
+            assert not np.shares_memory(first[n], again[n])
+        np.testing.assert_array_equal(grads(**a)["W"], kept["W"])
+    grads = gradients("layer_batch", activation="sigmoid")
+    rng = np.random.default_rng(3)
+    cases = [{"W": rng.standard_normal((40, 30)), "X": rng.standard_normal((30, 50)),
+              "b": rng.standard_normal((40, 1)), "dY": rng.standard_normal((40, 50))} for _ in range(4)]
+    alone = [grads(**c) for c in cases]
+    failures = []
+
+    def work(i):
+        for _ in range(200):
+            got = grads(**cases[i])
+            if not all(np.array_equal(got[n], alone[i][n]) for n in got):
+                failures.append(i)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+
+
+def test_the_scratch_store_keeps_the_last_few_arrays():
+    grads = gradients("layer_batch", activation="sigmoid")
+    store, keep = grads.module._SCRATCH, grads.module._KEEP
+    store.clear()
+    for m in range(1, keep + 5):
+        a = {"W": np.ones((3, 2)), "X": np.ones((2, m)), "b": np.ones((3, 1)), "dY": np.ones((3, m))}
+        grads(**a)
+        assert len(store) <= keep
+    assert (0, (3, keep + 4), np.dtype(np.float64)) in store

@@ -78,6 +78,27 @@ def test_table_functions_are_exact_and_quiet(name, dtype):
     assert fn(inplace, out=inplace) is inplace and np.array_equal(inplace, got)
 
 
+SLOPES = sorted(n for n, s in stable.FUNCTIONS.items() if s.slope is not None)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", SLOPES)
+def test_slope_helpers_are_exact_and_quiet(name, dtype):
+    """dy * fn'(z) from the table's slope helper, to the dtype's relative
+    precision at every z (no s * (1 - s) cancellation), in place or not."""
+    fn = stable.FUNCTIONS[name].slope
+    points = [z for z in Z if representable(exact(name, z, 1), dtype)]
+    z = np.array(points, dtype=dtype)
+    dy = np.linspace(-2.0, 3.0, len(points)).astype(dtype)
+    got = fn(z, dy)
+    assert got.dtype == dtype and np.all(np.isfinite(got))
+    for x, d, y in zip(points, dy, got):
+        want = float(d) * exact(name, x, 1)
+        assert close(float(y), want, dtype), f"{d} * {name}'({x}) = {y}, expected {want}"
+    inplace = z.copy()
+    assert fn(inplace, dy, out=inplace) is inplace and np.array_equal(inplace, got)
+
+
 def test_every_activation_has_a_numpy_spelling():
     assert set(ACTIVATIONS) <= set(stable.FUNCTIONS)
 
@@ -161,3 +182,26 @@ def test_generated_layer_gradients_are_quiet_at_1e4(activation, dtype):
         slope = exact(activation, x, 1) if activation != "identity" else 1.0
         assert close(float(got["b"][i, 0]), 3 * slope, dtype, absolute=12 * eps), (x, got["b"][i, 0], slope)
         assert close(float(Yhat[i, 0]), exact(activation, x) if activation != "identity" else x, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_arrays_take_the_silenced_path_and_agree(dtype):
+    """Above `_QUIET_ABOVE` entries the helpers let exp and cosh overflow
+    under an error state instead of capping: the same values, no warning."""
+    small = np.array(Z, dtype=dtype)
+    large = np.resize(small, stable._QUIET_ABOVE + len(Z))
+    dy = np.linspace(-2.0, 3.0, large.size).astype(dtype)
+    for fn, args in ((stable.sigmoid, ()), (stable.sigmoid_slope, (dy,))):
+        got = fn(large, *args)
+        want = fn(small, *(a[:small.size] for a in args))
+        assert got.dtype == dtype and np.all(np.isfinite(got))
+        np.testing.assert_allclose(got[:small.size], want, rtol=4 * float(np.finfo(dtype).eps),
+                                   atol=float(np.finfo(dtype).tiny) * 1e10, err_msg=fn.__name__)
+
+
+def test_generated_modules_hold_the_helpers_constants():
+    module = gradients("layer_batch", activation="sigmoid").module
+    assert module._QUIET_ABOVE == stable._QUIET_ABOVE
+    assert module._SMALL.keys() == stable._SMALL.keys()
+    for dtype, constants in stable._SMALL.items():
+        assert all(a.dtype == dtype and b.dtype == dtype and a == b for a, b in zip(module._SMALL[dtype], constants))
