@@ -122,7 +122,32 @@ def step(z, out=None):
     return out
 
 
+def silu(z, out=None):
+    """z * sigmoid(z), sigmoid as where(z >= 0, 1, e) / (1 + e) with
+    e = exp(-|z|): no overflow, and relative precision where it is tiny."""
+    e = np.abs(z)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    s = np.where(z >= 0, np.ones_like(e), e)
+    e += 1.0
+    s /= e
+    return np.multiply(z, s, out=out)
+
+
+def leaky_relu(z, out=None):
+    """z where z > 0, else z / 100: max(z, 0) + min(z, 0) / 100, one rounding."""
+    t = np.minimum(z, 0.0)
+    t *= 0.01
+    out = np.maximum(z, 0.0, out=out)
+    out += t
+    return out
+
+
 # ---------------------------------------------------------------- elementary
+
+def sqrt(z, out=None):
+    return np.sqrt(z, out=out)
+
 
 def exp(z, out=None):
     return np.exp(z, out=out)
@@ -198,4 +223,7 @@ FUNCTIONS = {s.name: s for s in [
     Spelling("log", log, RULE),             # recip
     Spelling("recip", recip, RULE),         # -recip**2
     Spelling("step", step, zero),           # 0 away from the jump
+    Spelling("silu", silu, RULE),           # sigmoid + u * sigmoid * (1 - sigmoid)
+    Spelling("leaky_relu", leaky_relu, RULE),  # 1/100 + 99/100 * step
+    Spelling("sqrt", sqrt, RULE),           # 1 / (2 * sqrt)
 ]}

@@ -39,7 +39,7 @@ def point(grads, activation, dtype=np.float64, seed=None):
     for name in grads.arguments:
         shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, int(rng.integers(2, 4)))
                       for d in grads.shapes[name])
-        if activation == "log":
+        if activation in ("log", "sqrt"):
             out[name] = rng.uniform(0.5, 1.5, shape)
         else:
             out[name] = rng.standard_normal(shape)
@@ -108,6 +108,9 @@ ACT = {
     "exp": (np.exp, np.exp),
     "log": (np.log, lambda z: 1 / z),
     "step": (lambda z: np.where(z > 0, 1.0, 0.0), lambda z: np.zeros_like(z)),
+    "sqrt": (np.sqrt, lambda z: 0.5 / np.sqrt(z)),
+    "silu": (lambda z: z / (1 + np.exp(-z)), lambda z: (1 + np.exp(-z) + z * np.exp(-z)) / (1 + np.exp(-z)) ** 2),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
 }
 
 
