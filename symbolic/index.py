@@ -326,7 +326,73 @@ def canon(terms: list) -> tuple:
         coeff = sympy.expand(coeff)
         if coeff != 0:
             out.append((bound, factors, coeff))
+    if any(f[0] == "F" and f[1] == "recip" for _, factors, _ in out for f in factors):
+        divided = _divide_out(out)
+        if divided is not None:
+            return canon(divided)
     return tuple(sorted(out, key=_sort_key))
+
+
+# ---------------------------------------------------------------- 1/u against u
+
+def _divide_out(items: list) -> list | None:
+    """The terms with one quotient u * q / u = q done, as Terms; None if there
+    is none.  Terms that share their bound indices and a factor 1/u (to the
+    same power k) are summed as a polynomial in their other factors; where
+    u**k divides that sum exactly, the terms become the quotient.  Exact
+    wherever 1/u is defined, which is all the form ever claims: the
+    conditions (`conditions`) are read before any cancellation."""
+    groups: dict = {}
+    for n, (bound, factors, coeff) in enumerate(items):
+        for f in set(factors):
+            if f[0] == "F" and f[1] == "recip" and f[2] == 0:
+                groups.setdefault((bound, f, factors.count(f)), []).append(n)
+    for (bound, r, k), members in groups.items():
+        u = instantiate(r[3], r[4], _Counter())
+        if any(t.bound for t in u):
+            continue  # a sum in the denominator: not a polynomial in the factors
+        atoms: dict = {}
+
+        def poly(coeff, factors):
+            out = coeff
+            for f in factors:
+                out = out * atoms.setdefault(f, sympy.Dummy("f"))
+            return out
+        numerator = sum(poly(items[n][2], [f for f in items[n][1] if f != r]) for n in members)
+        denominator = sum(poly(t.coeff, t.factors) for t in u) ** k
+        gens = list(atoms.values())
+        try:
+            quotient, remainder = sympy.div(sympy.expand(numerator), sympy.expand(denominator), *gens)
+        except (sympy.PolynomialError, sympy.polys.polyerrors.PolificationFailed):
+            continue
+        if remainder != 0 or quotient == 0 and numerator != 0:
+            continue
+        back = {v: f for f, v in atoms.items()}
+        kept = [Term(c, dict(b), list(fs)) for n, (b, fs, c) in enumerate(items) if n not in members]
+        for monomial in sympy.Add.make_args(sympy.expand(quotient)):
+            coeff, factors = sympy.Integer(1), []
+            for part in sympy.Mul.make_args(monomial):
+                base, power = part.as_base_exp()
+                if base in back and power.is_Integer and power > 0:
+                    factors += [back[base]] * int(power)
+                else:
+                    coeff = coeff * part
+            if coeff.has(*gens):
+                break  # not a polynomial after all: leave the group as it is
+            kept.append(Term(coeff, dict(bound), factors))
+        else:
+            return kept
+    return None
+
+
+class _Counter:
+    """Fresh names for the bound indices of an instantiated denominator."""
+
+    def __init__(self):
+        self.counter = itertools.count()
+
+    def fresh(self) -> str:
+        return f"~d{next(self.counter)}"
 
 
 # ---------------------------------------------------------------- differentiation
