@@ -93,6 +93,8 @@ def evaluate(e: E.Expr, env: dict, sizes: dict) -> np.ndarray:
     """The value of `e`, node by node, with the values of `env` by name."""
     k = type(e)
     if k is E.Var:
+        if e.role == "dim":
+            return np.full((1, 1), float(sizes[sympy.Symbol(e.name, integer=True, positive=True)]))
         return env[e.name]
     if k is E.Const:
         return np.full((1, 1), float(e.value))

@@ -138,7 +138,9 @@ def _function(name, fn: Function, doc, tail) -> list:
     if fn.scratch:
         lines += ["if _len(_SCRATCH) > _KEEP:", "    _forget_oldest()"]
     out = [f"def {name}({', '.join(fn.params)}):", "    " + docstring(doc)]
-    out += ["    " + line for line in _checks(fn.params, fn.shapes) + lines + [tail(fn.returns())]]
+    # a dim used as a value (`/ m`) is a scalar of the arguments' own dtype
+    dtype = [f"_dt = {fn.params[0]}.dtype"] if any("_dt)" in line for line in lines) else []
+    out += ["    " + line for line in _checks(fn.params, fn.shapes) + dtype + lines + [tail(fn.returns())]]
     return out
 
 

@@ -592,7 +592,11 @@ PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
 \usepackage{amsmath,amssymb}
 \usepackage[margin=2cm]{geometry}
 \usepackage{longtable,array}
-\usepackage{color}
+\usepackage{color,graphicx}
+% a display wider than the line is scaled down to fit it
+\newsavebox{\fitbox}
+\newcommand{\fit}[1]{\sbox{\fitbox}{$\displaystyle #1$}%
+  \ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
 \definecolor{proved}{rgb}{0,0.45,0}
 \definecolor{wrong}{rgb}{0.75,0,0}
 \definecolor{unknown}{rgb}{0.6,0.4,0}
@@ -689,7 +693,7 @@ def tex_blocks(bs: list) -> str:
         elif isinstance(b, Para):
             out.append(_tex_parts(b.parts))
         elif isinstance(b, Display):
-            out.append(f"\\[\n{b.tex}\n\\]")
+            out.append(f"\\[\n\\fit{{{b.tex}}}\n\\]")
         elif isinstance(b, Verbatim):
             lines = " \\\\\n".join(_upright_quotes(T.text_tex(x)) for x in b.text.splitlines())
             out.append("\\begin{flushleft}\\small\n" + lines + "\n\\end{flushleft}")

@@ -252,8 +252,8 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list,
         try:
             if composition(d, grads).proves(claim.expr, claim.wrt, lambda e: defined_where_j_is(d, e)):
                 v.status = PROVED
-                v.detail = ("index form, layer by layer: every step of the backward pass proved locally, "
-                            "and the claim equal to their composition, for all dims")
+                v.detail = ("index form, layer by layer: each step of the backward pass proved locally, "
+                            "the claim their composition, for all dims")
                 return
         except index.FormTooLarge:
             pass

@@ -23,6 +23,31 @@ FUNCTIONS = {  # name -> list of derivatives, order 0 first
     "softplus": [lambda t: np.logaddexp(0, t), _sigmoid],
     "exp": [np.exp, np.exp],
     "log": [np.log, lambda t: 1 / t],
+    "sqrt": [np.sqrt, lambda t: 0.5 / np.sqrt(t)],
+    "silu": [lambda t: t * _sigmoid(t), lambda t: _sigmoid(t) * (1 + t * (1 - _sigmoid(t)))],
+    "leaky_relu": [lambda t: np.where(t > 0, t, t / 100), lambda t: np.where(t > 0, 1.0, 0.01)],
+}
+
+
+def _keep(f):
+    """A NumPy reduction over `axis` (None: every entry), keeping two dimensions."""
+    return lambda a, axis: f(a, axis=axis, keepdims=True) if axis is not None else f(a).reshape(1, 1)
+
+
+def _softmax(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _logsumexp(a, axis):
+    top = a.max(axis=axis, keepdims=True)
+    return top + np.log(np.exp(a - top).sum(axis=axis, keepdims=True))
+
+
+REDUCTIONS = {
+    "sum": _keep(np.sum), "mean": _keep(np.mean), "var": _keep(np.var),
+    "softmax": _softmax, "logsumexp": _logsumexp,
+    "log_softmax": lambda a, axis: a - _logsumexp(a, axis),
 }
 
 
@@ -53,12 +78,16 @@ class File:
         env = {**self.dims(values), **values}
         pending = dict(self.data["forward"])
         while pending:  # definitions may come in any order
+            progress = False
             for name, text in list(pending.items()):
                 try:
                     env[name] = self.eval(text, env)
                 except KeyError:
                     continue
+                progress = True
                 del pending[name]
+            if not progress:
+                raise ValueError(f"reference: cannot evaluate {sorted(pending)}")
         return env
 
     def objective(self, values: dict) -> float:
@@ -100,10 +129,10 @@ class File:
             return op(a, b)
         if isinstance(node, ast.Call):
             name = node.func.id
-            if name == "sum":
+            if name in REDUCTIONS:
                 a = self._eval(node.args[0], env)
                 axis = node.keywords[0].value.value if node.keywords else None
-                return np.sum(a, axis=axis, keepdims=True) if axis is not None else np.sum(a).reshape(1, 1)
+                return REDUCTIONS[name](a, axis)
             base, _, order = name.partition("_D")
             if base == "identity":
                 return [lambda t: t, np.ones_like][int(order or 0)](self._eval(node.args[0], env))

@@ -177,7 +177,7 @@ def test_the_tex_report_of_the_notes_compiles(tmp_path, capsys):
     assert r"\subsubsection*{\textcolor{wrong}{$\times$} Section V, equation 2}" in tex
     assert r"\underbrace{W^T}_{n \times k}" in tex and r"\begin{pmatrix}" in tex and r"\langle" in tex
     assert set(re.findall(r"\\usepackage(?:\[[^]]*\])?\{([^}]*)\}", tex)) == {  # all in texlive-latex-base
-        "inputenc", "amsmath,amssymb", "geometry", "longtable,array", "color"}
+        "inputenc", "amsmath,amssymb", "geometry", "longtable,array", "color,graphicx"}
     pdflatex(path)
     log = path.with_suffix(".log").read_text(errors="replace")
     assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox.*", log)
