@@ -70,7 +70,7 @@ def _parser():
     ap = argparse.ArgumentParser(prog="gradproof", description="Verify hand-derived gradients of neural-network "
                                  "layers, with proof.", epilog="`gradproof COMMAND --help` describes a command.")
     ap.add_argument("--version", action="version", version=f"gradproof {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", help="one of:")
 
     v = sub.add_parser("verify", help="verify the claims of derivation files (default: the bundled catalogue)",
                        description="Verify the claims and steps of derivation files: one line a claim, one line "
