@@ -115,17 +115,15 @@ def run(files: list, max_size: int | None, seconds: float, activation: str | Non
 
 def _checked(tasks: list, jobs: int):
     """An iterator over the records of `tasks`, in their order."""
-    if jobs <= 1 or len(tasks) <= 1:
+    import threading
+    # Workers are forked, sharing this process's imports, only where it runs
+    # one thread (the command line): a fork copies other threads' locks as
+    # they are, held or not, so a caller with threads gets a serial run.
+    if jobs <= 1 or len(tasks) <= 1 or threading.active_count() > 1:
         return map(_check, tasks)
     import multiprocessing
-    import threading
     from . import steps, verify  # noqa: F401  imported once, before the workers are forked
-    # fork where this process runs one thread (the command line): the
-    # workers share its imports; else (a caller with threads, whose locks a
-    # fork would copy held) from a server process that imported them alone
-    ctx = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
-    if ctx.get_start_method() == "forkserver":
-        ctx.set_forkserver_preload(["symbolic.batch", "symbolic.verify", "symbolic.steps"])
+    ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(min(jobs, len(tasks)))
     # the largest files (the notes' steps) first, so that no worker is left
     # with a long one at the end; the records come back in the given order

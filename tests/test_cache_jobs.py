@@ -49,23 +49,45 @@ def _without_seconds(doc):
     return doc
 
 
-def test_jobs_give_the_output_of_a_serial_run_in_the_same_order(mixed, cache, capsys):
-    serial = _run(capsys, "--jobs", "1", "--no-cache", str(mixed))
-    parallel = _run(capsys, "--jobs", "3", "--no-cache", str(mixed))
+def _cli(cache, *args):
+    """`gradproof verify` in a process of its own (workers are forked only
+    from a process that runs one thread)."""
+    env = {**os.environ, "GRADPROOF_CACHE": str(cache.parent), "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "symbolic.cli", "verify", *args], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=300)
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_jobs_give_the_output_of_a_serial_run_in_the_same_order(mixed, cache):
+    serial = _cli(cache, "--jobs", "1", "--no-cache", str(mixed))
+    parallel = _cli(cache, "--jobs", "3", "--no-cache", str(mixed))
     assert serial[0] == parallel[0] == 2
     assert serial == parallel
     assert "dJ/db = g'(z)" in serial[1] and "○ V.2  link1" in serial[1] and "bad.toml" in serial[2]
-    a = _without_seconds(json.loads(_run(capsys, "--jobs", "1", "--no-cache", "--format", "json", str(mixed))[1]))
-    b = _without_seconds(json.loads(_run(capsys, "--jobs", "2", "--no-cache", "--format", "json", str(mixed))[1]))
+    a = _without_seconds(json.loads(_cli(cache, "--jobs", "1", "--no-cache", "--format", "json", str(mixed))[1]))
+    b = _without_seconds(json.loads(_cli(cache, "--jobs", "2", "--no-cache", "--format", "json", str(mixed))[1]))
     assert a == b and not cache.exists()  # --no-cache writes nothing
 
 
-def test_a_second_run_comes_from_the_cache_with_the_same_output(mixed, cache, capsys):
-    first = _run(capsys, "--jobs", "2", str(mixed))
+def test_a_caller_with_threads_of_its_own_gets_a_serial_run(mixed, cache, capsys):
+    import threading
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert _run(capsys, "--jobs", "2", "--no-cache", str(mixed))[0] == 2
+    finally:
+        stop.set()
+        other.join()
+    assert not [c for c in __import__("multiprocessing").active_children()]
+
+
+def test_a_second_run_comes_from_the_cache_with_the_same_output(mixed, cache):
+    first = _cli(cache, "--jobs", "2", str(mixed))
     entries = sorted(cache.glob("*.json"))
     assert len(entries) == 5  # not the bad file
     stamps = {p: p.stat().st_mtime_ns for p in entries}
-    assert _run(capsys, "--jobs", "2", str(mixed)) == first
+    assert _cli(cache, "--jobs", "2", str(mixed)) == first
     assert {p: p.stat().st_mtime_ns for p in entries} == stamps  # read, not written again
 
 
