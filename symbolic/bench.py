@@ -3,6 +3,9 @@ measured in the same run: a Python process that only imports SymPy and
 NumPy.
 
 - the bundled catalogue;
+- start-up (`gradproof --help`), a second `verify` answered from the
+  verdict cache, and a cold `verify --no-cache` with `--jobs 1` and
+  `--jobs 2`;
 - a chain of L dense layers (`z_i = W_i @ a_{i-1} + b_i`, `a_i = g(z_i)`),
   with a claim for every weight, bias and the input, as `gradproof derive`
   writes them, for L = 1, 2, 4, 8, 16, 32, with a generic `g` and with
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -48,11 +52,11 @@ def _derived(text: str) -> list:
         return [(name, E.text(e)) for name, e in derive(d).closed.items()]
 
 
-def wall(cmd: list, runs: int) -> tuple:
+def wall(cmd: list, runs: int, env=None) -> tuple:
     times, out = [], ""
     for _ in range(runs):
         start = time.perf_counter()
-        out = subprocess.run(cmd, check=False, capture_output=True, text=True).stdout
+        out = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env).stdout
         times.append(time.perf_counter() - start)
     return times, out
 
@@ -67,13 +71,21 @@ def main(argv=None):
     ap.add_argument("--depths", default="1,2,4,8,16,32", help="numbers of layers of the chains")
     args = ap.parse_args(argv)
     runs = args.runs
+    cli = [sys.executable, "-m", "symbolic.cli"]
     base, _ = wall([sys.executable, "-c", "import sympy, numpy"], runs)
-    verify, _ = wall([sys.executable, "-m", "symbolic.cli", "verify"], runs)
+    verify, _ = wall(cli + ["verify", "--no-cache"], runs)
     b, v = statistics.median(base), statistics.median(verify)
-    print(f"runs: {runs} each (median; min..max)")
+    print(f"runs: {runs} each (median; min..max); {os.cpu_count()} cores")
     print(_line("import sympy, numpy only", base))
     print(_line("gradproof verify", verify))
     print(f"ratio verify / imports   : {v / b:6.2f}")
+    print(_line("gradproof --help", wall(cli + ["--help"], runs)[0]))
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "GRADPROOF_CACHE": folder}
+        wall(cli + ["verify"], 1, env)  # fills the cache
+        print(_line("verify, from the cache", wall(cli + ["verify"], runs, env)[0]))
+    print(_line("verify --jobs 1, cold", wall(cli + ["verify", "--no-cache", "--jobs", "1"], runs)[0]))
+    print(_line("verify --jobs 2, cold", wall(cli + ["verify", "--no-cache", "--jobs", "2"], runs)[0]))
     depths = [int(x) for x in args.depths.split(",") if x]
     if not depths:
         return

@@ -1,21 +1,30 @@
-"""The `gradproof` command: a thin layer over `symbolic`'s public functions."""
+"""The `gradproof` command: a thin layer over `symbolic`'s public functions.
+
+SymPy is imported only by the commands that need it, so `gradproof --help`,
+`--version`, `list` and a `verify` answered from the cache start quickly.
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 
-from . import expr as E
-from .catalogue import CATALOGUE, catalogue_files, display_path, expand, resolve
-from .derive import derive
-from .functions import CALLABLE
-from .load import DerivationError, check_budget, load
-from .steps import check_steps, report_lines as step_report, summary as step_summary
-from .budget import OutOfTime, budget
-from .index import FormTooLarge
-from .verify import DEFAULT_BUDGET, STATUSES, derive_within, derived_text, load_within, proves_every_size, verify
-from . import console
+from . import __version__
+
+# As `functions.CALLABLE`, `verify.DEFAULT_BUDGET` and `load.MAX_BUDGET`,
+# written out so that parsing options imports no SymPy (a test keeps them equal).
+ACTIVATIONS = ("exp", "identity", "log", "relu", "sigmoid", "softplus", "step", "tanh")
+DEFAULT_BUDGET = 20.0
+MAX_BUDGET = 86400.0
+
+EXIT_CODES = """exit codes:
+  0  every claim proved (for every size or up to N), every step part as its file expects
+  1  a claim refuted, a shape error or unknown (or a step part not as expected)
+  2  bad input: a file that cannot be read or is not a valid derivation (the other
+     files are still verified), a bad option, an output that cannot be written
+  3  an internal error (a bug in gradproof), reported as one line"""
 
 
 def main(argv=None) -> int:
@@ -24,10 +33,16 @@ def main(argv=None) -> int:
     3 an internal error (one line; a bug)."""
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `gradproof ... | head` ends quietly
     sys.set_int_max_str_digits(0)  # a counterexample's exact values may run to many digits
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return args.run(args)
-    except DerivationError as err:
+    except ValueError as err:
+        if type(err).__name__ != "DerivationError":  # its module imports SymPy: compared by name
+            return _internal(err)
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file named on the command line that cannot be read or written
@@ -38,8 +53,12 @@ def main(argv=None) -> int:
         print("gradproof: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # never a traceback: one line, and an exit code of its own
-        print(f"gradproof: internal error: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
-        return 3
+        return _internal(err)
+
+
+def _internal(err) -> int:
+    print(f"gradproof: internal error: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
+    return 3
 
 
 def _first_line(err) -> str:
@@ -48,51 +67,72 @@ def _first_line(err) -> str:
 
 
 def _parser():
-    ap = argparse.ArgumentParser(prog="gradproof", description="Verify hand-derived gradients of neural-network layers.")
-    sub = ap.add_subparsers(dest="command", required=True)
+    ap = argparse.ArgumentParser(prog="gradproof", description="Verify hand-derived gradients of neural-network "
+                                 "layers, with proof.", epilog="`gradproof COMMAND --help` describes a command.")
+    ap.add_argument("--version", action="version", version=f"gradproof {__version__}")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", help="one of:")
 
-    v = sub.add_parser("verify", help="verify the claims of derivation files (default: the bundled catalogue)")
-    v.add_argument("paths", nargs="*", metavar="PATH", help="derivation files or folders")
-    v.add_argument("--format", choices=["text", "json"], default="text")
-    v.add_argument("--max-size", type=_positive_int, default=None, metavar="N",
-                   help="largest size tried for every dim in explicit checks (default: the file's, else 3)")
-    v.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
-                   help=f"time budget per claim unless the file sets one (default {DEFAULT_BUDGET:g})")
-    v.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
+    v = sub.add_parser("verify", help="verify the claims of derivation files (default: the bundled catalogue)",
+                       description="Verify the claims and steps of derivation files: one line a claim, one line "
+                                   "per file for the step parts that hold, then each step part that fails or "
+                                   "was expected to fail.", epilog=EXIT_CODES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("paths", nargs="*", metavar="PATH",
+                   help="derivation files, folders (searched for *.toml) or catalogue names "
+                        "(default: the whole catalogue)")
+    v.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text for a terminal (default) or one JSON document")
+    _add_check_options(v)
+    v.add_argument("--steps", action="store_true", help="every step part with its text, as the notes write it")
+    v.add_argument("-v", "--verbose", action="store_true", help="the same as --steps")
+    v.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                   help=f"files verified at once, each in a process of its own (default: the number of "
+                        f"cores, {os.cpu_count() or 1})")
+    v.add_argument("--no-cache", action="store_true",
+                   help="verify every file again, neither reading nor writing the verdict cache")
     v.set_defaults(run=cmd_verify)
 
-    ls = sub.add_parser("list", help="list the bundled catalogue")
+    ls = sub.add_parser("list", help="list the bundled catalogue", description="The bundled catalogue, one "
+                        "line a file: its name (for any command's FILE), title and number of claims.")
     ls.set_defaults(run=cmd_list)
 
-    d = sub.add_parser("derive", help="print the derived gradients of a derivation file")
-    d.add_argument("path", metavar="FILE")
-    d.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
+    d = sub.add_parser("derive", help="print the derived gradients of a derivation file",
+                       description="The backward pass gradproof derives, one named step a line, and each "
+                                   "closed form with its check.")
+    d.add_argument("path", metavar="FILE", help="a derivation file or a catalogue name such as layer_batch")
+    d.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
     d.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
                    help=f"time budget for reading, for deriving and for each check (default {DEFAULT_BUDGET:g})")
     d.set_defaults(run=cmd_derive)
 
-    lt = sub.add_parser("latex", help="print the derived gradients as LaTeX, one equation a line")
-    lt.add_argument("path", metavar="FILE")
+    lt = sub.add_parser("latex", help="print the derived gradients as LaTeX, one equation a line",
+                        description="The derived gradients in the notes' notation, one equation a line.")
+    lt.add_argument("path", metavar="FILE", help="a derivation file or a catalogue name such as layer_batch")
     lt.add_argument("--wrt", metavar="NAME", help="only the gradient with respect to this input")
     lt.add_argument("--index", action="store_true", help="entry (p, q) in index form")
     lt.add_argument("--steps", action="store_true", help="the backward pass step by step")
-    lt.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
-    console.add_notation_arguments(lt)
+    lt.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
+    _add_notation_arguments(lt)
     lt.set_defaults(run=cmd_latex)
 
-    rp = sub.add_parser("report", help="verify and write a Markdown or LaTeX report")
-    rp.add_argument("paths", nargs="*", metavar="PATH", help="derivation files or folders")
-    rp.add_argument("--format", choices=["md", "tex"], default="md")
+    rp = sub.add_parser("report", help="verify and write a Markdown or LaTeX report",
+                        description="Verify the files and write a document with a section per derivation.",
+                        epilog=EXIT_CODES.replace("(the other\n     files are still verified)", "(nothing is "
+                                                  "written)"), formatter_class=argparse.RawDescriptionHelpFormatter)
+    rp.add_argument("paths", nargs="*", metavar="PATH",
+                    help="derivation files, folders or catalogue names (default: the whole catalogue)")
+    rp.add_argument("--format", choices=["md", "tex"], default="md",
+                    help="md: Markdown with $ math (default); tex: a complete LaTeX document")
     rp.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
-    rp.add_argument("--max-size", type=_positive_int, default=None, metavar="N")
-    rp.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS")
-    rp.add_argument("--activation", choices=CALLABLE, help="replace generic functions by this one")
-    console.add_notation_arguments(rp)
+    _add_check_options(rp)
+    _add_notation_arguments(rp)
     rp.set_defaults(run=cmd_report)
 
-    ex = sub.add_parser("export", help="write the derived gradients as a standalone NumPy module")
-    ex.add_argument("path", metavar="FILE", help="a derivation file or catalogue name")
-    ex.add_argument("--activation", choices=CALLABLE, help="the function that replaces generic ones")
+    ex = sub.add_parser("export", help="write the derived gradients as a standalone NumPy module",
+                        description="The derived gradients as a module whose only import is NumPy.")
+    ex.add_argument("path", metavar="FILE", help="a derivation file or a catalogue name such as layer_batch")
+    ex.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME",
+                    help=_ACTIVATION_HELP + "; required when the file has one")
     ex.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET * 3, metavar="SECONDS",
                     help=f"time budget for the whole export, its checks included (default {DEFAULT_BUDGET * 3:g})")
     ex.add_argument("--target", choices=["numpy", "torch", "jax"], default="numpy",
@@ -100,6 +140,31 @@ def _parser():
     ex.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
     ex.set_defaults(run=cmd_export)
     return ap
+
+
+_ACTIVATION_HELP = (f"replace the file's generic functions (such as g) by this one: {', '.join(ACTIVATIONS)}; "
+                    "a file with no generic function is bad input")
+
+
+def _add_check_options(parser):
+    """`--max-size`, `--budget`, `--activation`, as `verify` and `report` read them."""
+    parser.add_argument("--max-size", type=_positive_int, default=None, metavar="N",
+                        help="largest size tried for every dim in explicit checks, 1 to 6 "
+                             "(default: the file's, else 3)")
+    parser.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
+                        help=f"time budget per claim unless the file sets one (default {DEFAULT_BUDGET:g})")
+    parser.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
+
+
+def _add_notation_arguments(parser):
+    """`--hadamard`, `--transpose`, `--upstream` for the LaTeX notation."""
+    parser.add_argument("--hadamard", choices=["odot", "circ"], default="odot",
+                        help="elementwise product: \\odot (default, as in the notes) or \\circ")
+    parser.add_argument("--transpose", choices=["T", "top"], default="T",
+                        help="transpose: ^{T} (default) or ^{\\top}")
+    parser.add_argument("--upstream", choices=["dY", "frac"], default="dY",
+                        help="the upstream gradient and adjoints by name, dY (default), "
+                             "or as \\frac{\\partial J}{\\partial \\hat{y}}")
 
 
 def _positive_int(text):
@@ -110,15 +175,26 @@ def _positive_int(text):
     return value
 
 
+def _jobs(text):
+    """`--jobs`: a whole number from 1 to 256."""
+    value = int(text) if text.strip().isascii() and text.strip().isdigit() and len(text) < 10 else None
+    if value is None or not 1 <= value <= 256:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 256, got {_shown(text)}")
+    return value
+
+
 def _positive_float(text):
-    """`--budget`: seconds, more than 0 and at most a day (`inf` and `nan` are refused)."""
+    """`--budget`: seconds, more than 0 and at most a day (`inf` and `nan` are refused),
+    as `load.check_budget` says of a file's own budget."""
     try:
         value = float(text)
     except ValueError:
-        value = None
-    problem = check_budget(value) if value is not None else f"expected a number of seconds, got {_shown(text)}"
-    if problem:
-        raise argparse.ArgumentTypeError(problem)
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {_shown(text)}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value!r}")
+    if not value <= MAX_BUDGET:  # also inf and nan
+        raise argparse.ArgumentTypeError(f"expected a number of seconds up to {MAX_BUDGET:g} (a day), "
+                                         f"got {value!r}")
     return value
 
 
@@ -126,62 +202,97 @@ def _shown(text) -> str:
     return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
+# ---------------------------------------------------------------- commands
+
 def cmd_verify(args) -> int:
+    from . import batch, console
+    from .catalogue import display_path, expand
     files = expand(args.paths)
-    derivations = [load_within(f, args.budget, args.activation) for f in files]  # all bad input first
-    verdicts, step_verdicts = [], []
-    with console.Progress() as progress:
-        for k, d in enumerate(derivations):
-            progress.update(f"gradproof: verifying {k + 1}/{len(derivations)} {display_path(d.path)}")
-            results = verify(d, max_size=args.max_size, default_budget=args.budget)
-            verdicts.extend(results)
-            parts = check_steps(d, max_size=args.max_size, seconds=args.budget) if d.steps else []
-            step_verdicts.extend(parts)
+    records = batch.run(files, args.max_size, args.budget, args.activation, jobs=args.jobs,
+                        cache=not args.no_cache)
+    style = console.Style.for_stream(sys.stdout)
+    done, bad = [], []
+    with console.Progress() as progress:  # its thread starts once the workers have
+        for k, f in enumerate(files):
+            progress.update(f"gradproof: verifying {k + 1}/{len(files)} {display_path(f)}")
+            r = next(records)
+            if r["error"] is not None:
+                bad.append(r)
+                with progress.paused():
+                    print(f"gradproof: error: {r['error']}", file=sys.stderr, flush=True)
+                continue
+            done.append(r)
             if args.format == "text":
                 with progress.paused():
-                    _print_text(d, results)
-                    if parts:  # the notes' steps: see `symbolic.steps`
-                        print("\n".join(step_report(parts, console.Style.for_stream(sys.stdout))), flush=True)
-    counts = {s: sum(v.status == s for v in verdicts) for s in STATUSES}
+                    print("\n".join(_file_lines(r, style, args.steps or args.verbose)), flush=True)
+    claims = [v for r in done for v in r["claims"]]
+    parts = [v for r in done for v in r["steps"]]
     if args.format == "json":
-        doc = {"version": 1, "claims": [v.to_dict() for v in verdicts], "summary": counts}
-        if step_verdicts:
-            doc["steps"] = [v.to_dict() for v in step_verdicts]
-        json.dump(doc, sys.stdout, indent=2)
+        json.dump(_json(done, bad, claims, parts), sys.stdout, indent=2)
         print()
-    else:
-        if step_verdicts:
-            print("\n" + step_summary(step_verdicts), end="")
-        print("\n" + console.summary_line(counts, len(verdicts), len(derivations),
-                                          console.Style.for_stream(sys.stdout)))
-    # a step part counts when proved, or when it is exactly the outcome its file expects
-    return 0 if all(v.proved for v in verdicts) and all(v.ok for v in step_verdicts) else 1
+    elif done:
+        print()
+        print(console.summary_line(console.counts(claims), len(claims), len(done), style))
+        if parts:
+            print(console.step_summary(parts, style))
+        if bad:
+            print(style.paint(f"{console.plural(len(bad), 'file')} not verified: bad input (see above)", "31"))
+    if bad:
+        return 2
+    return 0 if all(map(console.proved, claims)) and all(map(console.step_ok, parts)) else 1
 
 
-def _print_text(d, results):
-    style = console.Style.for_stream(sys.stdout)
-    if not results and d.steps:
-        print(style.paint(f"{display_path(d.path)}: {d.title}", console.BOLD), flush=True)
-        return
-    print("\n".join(console.verdict_lines(f"{display_path(d.path)}: {d.title}", results, style)), flush=True)
+def _file_lines(r: dict, style, verbose: bool) -> list:
+    from . import console
+    from .catalogue import display_path
+    lines = [console.title_line(r, display_path(r["file"]), style)]
+    if r["claims"]:
+        lines += console.claim_lines(r["claims"], style)
+    lines += console.step_lines(r["steps"], style, verbose)
+    return lines if len(lines) > 1 else lines + ["  (no claims)"]
+
+
+JSON_VERSION = 2
+
+
+def _json(done: list, bad: list, claims: list, parts: list) -> dict:
+    from . import console
+    step_counts = console.counts(parts)
+    step_counts["as-expected"] = sum(1 for v in parts if v.get("expected") is not None and console.step_ok(v))
+    step_counts["not-ok"] = sum(1 for v in parts if not console.step_ok(v))
+    doc = {"version": JSON_VERSION, "claims": claims,
+           "summary": {"files": len(done), "errors": len(bad), "claims": console.counts(claims),
+                       "steps": step_counts}}
+    if parts:
+        doc["steps"] = parts
+    doc["errors"] = [{"file": r["file"], "message": r["error"]} for r in bad]
+    doc["files"] = [{"file": r["file"], "title": r["title"], "replaced": r["replaced"]} for r in done]
+    return doc
 
 
 def cmd_list(args) -> int:
+    from .catalogue import catalogue_files, catalogue_name, summary
+    from .console import plural
     for f in catalogue_files():
-        d = load(f)
-        name = f.relative_to(CATALOGUE).with_suffix("").as_posix()
-        print(f"{name:<28} {d.title}  ({console.plural(len(d.claims), 'claim')})")
+        title, claims = summary(f)
+        print(f"{catalogue_name(f):<28} {title}  ({plural(claims, 'claim')})")
     return 0
 
 
 def cmd_derive(args) -> int:
-    d = load_within(resolve(args.path), args.budget, args.activation)
+    from .batch import load_for
+    from .budget import OutOfTime, budget
+    from .catalogue import display_path, resolve
+    from .console import title_line
+    from .index import FormTooLarge
+    from .verify import derive_within, derived_text, proves_every_size
+    d, replaced = load_for(resolve(args.path), args.budget, args.activation)
     g = derive_within(d, args.budget)
     if g is None:
         print(f"gradproof: deriving the gradients of {display_path(d.path)} did not finish within the budget "
               f"of {args.budget:g} s", file=sys.stderr)
         return 1
-    print(f"{display_path(d.path)}: {d.title}")
+    print(title_line({"title": d.title, "replaced": replaced}, display_path(d.path)))
     for name, expr in g.steps:
         print(f"  {name} = {derived_text(expr)}")
     print("closed forms (each checked against dJ/dA[p, q] in index form):")
@@ -198,41 +309,69 @@ def cmd_derive(args) -> int:
 
 
 def cmd_latex(args) -> int:
+    from .batch import load_for
+    from .catalogue import resolve
     from .tex import latex
+    d, replaced = load_for(resolve(args.path), DEFAULT_BUDGET, args.activation)
+    _say_replaced(d.path, replaced)
     try:
-        print(latex(resolve(args.path), args.wrt, activation=args.activation, index=args.index,
-                    steps=args.steps, hadamard=args.hadamard, transpose=args.transpose,
-                    upstream=args.upstream))
+        print(latex(d, args.wrt, index=args.index, steps=args.steps, hadamard=args.hadamard,
+                    transpose=args.transpose, upstream=args.upstream))
     except ValueError as err:
-        if isinstance(err, DerivationError):
+        if type(err).__name__ == "DerivationError":
             raise
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
     return 0
 
 
+def _say_replaced(path, replaced: dict) -> None:
+    """On stderr, beside a document: which function replaced each generic one."""
+    from .catalogue import display_path
+    if replaced:
+        names = ", ".join(f"{g} is {fn}" for g, fn in replaced.items())
+        print(f"gradproof: {display_path(path)}: {names} (--activation)", file=sys.stderr)
+
+
 def cmd_report(args) -> int:
-    from .report import report
+    from . import console
+    from .batch import load_for
+    from .catalogue import display_path, expand
+    from .report import FORMATS, collect
     from .tex import Notation
     inputs = expand(args.paths)
     if _refuse_overwrite(args.output, inputs):
         return 2
+    derivations = []
+    for f in inputs:  # all bad input first
+        d, replaced = load_for(f, args.budget, args.activation)
+        _say_replaced(f, replaced)
+        derivations.append(d)
     notation = Notation(args.hadamard, args.transpose, args.upstream)
     with console.Progress() as progress:
         def tick(k, n, d):
             progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
-        text = report(args.paths, args.format, activation=args.activation, max_size=args.max_size,
-                      budget=args.budget, notation=notation, progress=tick)
-    return _write(args.output, text, inputs)
+        entries = collect(derivations, max_size=args.max_size, budget=args.budget, progress=tick)
+    code = _write(args.output, FORMATS[args.format](entries, notation), inputs)
+    if code:
+        return code
+    proved = all(v.proved for e in entries for v in e.verdicts) and all(v.ok for e in entries
+                                                                        for v in e.step_verdicts)
+    return 0 if proved else 1
 
 
 def cmd_export(args) -> int:
     from numeric import export
     from numeric.compile import locate
     from numeric.quote import GenerationError
+    from .batch import replaced_by
+    from .budget import OutOfTime, budget
+    from .index import FormTooLarge
     inputs = [locate(args.path)]
     if _refuse_overwrite(args.output, inputs):
         return 2
+    if args.activation is not None:
+        _say_replaced(inputs[0], {g: args.activation for g in replaced_by(inputs[0], args.activation)})
     try:
         with budget(args.budget):
             text = export(args.path, activation=args.activation, target=args.target)
@@ -270,7 +409,7 @@ def _write(output: str, text: str, inputs=()) -> int:
 def _refuse_overwrite(output: str, inputs) -> bool:
     """True, with a message, if the file `output` is one of `inputs` (the
     same file by any path: a symbolic or hard link, `..`, a catalogue name)."""
-    import os
+    from .catalogue import display_path
     if output == "-":
         return False
     for path in inputs:
@@ -286,35 +425,8 @@ def _refuse_overwrite(output: str, inputs) -> bool:
 
 
 def _replace(output: str, data: bytes) -> None:
-    """Replace the file `output` (through a symbolic link, as `open` would)
-    by `data`: written to a temporary file in the same folder, then moved
-    over it with `os.replace`; on failure the temporary file is removed and
-    the old file is left as it was."""
-    import os
-    import stat
-    import tempfile
-    target = os.path.realpath(output)
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
-                               suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from .batch import replace_file
+    replace_file(output, data)
 
 
 if __name__ == "__main__":

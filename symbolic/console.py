@@ -17,17 +17,50 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .verify import PROVED, REFUTED, SHAPE, UNKNOWN, UP_TO
+# The verdicts, as `symbolic.verify` names them; repeated here so that
+# printing a cached run does not import SymPy (a test keeps them equal).
+PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
+STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
+EXPECTED = "expected"  # a step part whose verdict is the failure its file expects
 
 MARKS = {  # status: (mark, plain-ASCII mark, ANSI colour)
-    PROVED:  ("✓", "ok", "32"),
-    UP_TO:   ("≈", "ok~", "32"),
-    REFUTED: ("✗", "NO", "31"),
-    SHAPE:   ("✗", "NO", "31"),
-    UNKNOWN: ("?", "??", "33"),
+    PROVED:   ("✓", "ok", "32"),
+    UP_TO:    ("≈", "ok~", "32"),
+    REFUTED:  ("✗", "NO", "31"),
+    SHAPE:    ("✗", "NO", "31"),
+    UNKNOWN:  ("?", "??", "33"),
+    EXPECTED: ("○", "xf", "36"),
 }
 DIM, BOLD = "2", "1"
 PROVED_HEADLINE = "proved for every size"
+
+
+def headline(status: str, sizes: int | None = None) -> str:
+    """A verdict in words, as `verify.headline` writes it: "proved for sizes up to 3"."""
+    if status == UP_TO:
+        return f"proved for sizes up to {sizes}"
+    return {PROVED: PROVED_HEADLINE, REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[status]
+
+
+def record(v) -> dict:
+    """A verdict as the plain data the printers read: a `Verdict` or
+    `StepVerdict` (by its `to_dict`), or that dict itself (from a worker
+    process or the cache)."""
+    if isinstance(v, dict):
+        return v
+    out = v.to_dict()
+    if hasattr(v, "note"):
+        out["note"] = v.note
+    return out
+
+
+def proved(r: dict) -> bool:
+    return r["verdict"] in (PROVED, UP_TO)
+
+
+def step_ok(r: dict) -> bool:
+    """A step part counts when proved, or when it is exactly the outcome its file expects."""
+    return proved(r) if r.get("expected") is None else r["verdict"] == r["expected"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +74,7 @@ class Style:
         tty = bool(getattr(stream, "isatty", lambda: False)())
         colour = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         try:
-            "✓✗≈".encode(getattr(stream, "encoding", None) or "ascii")
+            "✓✗≈○".encode(getattr(stream, "encoding", None) or "ascii")
             unicode = True
         except (UnicodeEncodeError, LookupError):
             unicode = False
@@ -50,28 +83,45 @@ class Style:
     def paint(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.colour and text else text
 
+    def glyph(self, status: str) -> str:
+        return MARKS[status][0 if self.unicode else 1]
+
     def mark(self, status: str) -> str:
-        glyph, ascii_mark, colour = MARKS[status]
-        return self.paint(glyph if self.unicode else ascii_mark, colour)
+        """The mark of `status`, coloured, padded to the widest mark."""
+        return self.paint(self.glyph(status), MARKS[status][2]) + " " * (self.mark_width() - len(self.glyph(status)))
 
     def mark_width(self) -> int:
         return max(len(m[0] if self.unicode else m[1]) for m in MARKS.values())
 
 
+# ---------------------------------------------------------------- claims
+
+def title_line(r: dict, shown_path: str, style: Style = Style()) -> str:
+    """`derivations/layer.toml: Layer: R^n -> R^k (g is tanh, from --activation)`."""
+    replaced = ", ".join(f"{g} is {fn}" for g, fn in (r.get("replaced") or {}).items())
+    return style.paint(f"{shown_path}: {r['title']}", BOLD) + (f" ({replaced}, from --activation)" if replaced else "")
+
+
 def verdict_lines(title: str, results: list, style: Style = Style()) -> list:
     """The table of one derivation's verdicts, as lines."""
-    lines = [style.paint(title, BOLD)]
-    if not results:
-        return lines + ["  (no claims)"]
+    lines = [style.paint(title, BOLD)] if title else []
+    return lines + (claim_lines([record(v) for v in results], style) if results else ["  (no claims)"])
+
+
+def claim_lines(results: list, style: Style = Style()) -> list:
+    """One line a claim (mark, verdict, claim, in aligned columns), and
+    under a claim that does not hold, its evidence."""
+    results = [record(v) for v in results]
     mw = style.mark_width()
-    hw = max([len(v.headline()) for v in results] + [len(PROVED_HEADLINE)])  # the same in most files
-    ww = max(len(v.wrt) for v in results)
+    heads = [headline(v["verdict"], v.get("sizes")) for v in results]
+    hw = max([len(h) for h in heads] + [len(PROVED_HEADLINE)])  # the same in most files
+    ww = max(len(v["claim"]) for v in results)
     column = 2 + mw + 1 + hw + 2  # where the claim starts
-    for v in results:
-        mark = style.mark(v.status) + " " * (mw - len(MARKS[v.status][0 if style.unicode else 1]))
-        head = style.paint(f"{v.headline():<{hw}}", MARKS[v.status][2])
-        lines.append(f"  {mark} {head}  dJ/d{v.wrt:<{ww}} = {v.text}")
-        if not v.proved:
+    lines = []
+    for v, h in zip(results, heads):
+        head = style.paint(f"{h:<{hw}}", MARKS[v["verdict"]][2])
+        lines.append(f"  {style.mark(v['verdict'])} {head}  dJ/d{v['claim']:<{ww}} = {v['expr']}")
+        if not proved(v):
             lines += detail_lines(v, column, style)
     return lines
 
@@ -79,27 +129,28 @@ def verdict_lines(title: str, results: list, style: Style = Style()) -> list:
 def detail_lines(v, column: int, style: Style) -> list:
     """Evidence, derived form, likely mistake and counterexample, each under
     a label that ends where the claim column starts."""
+    v = record(v)
     out = []
 
     def row(label, value):
         out.append(style.paint(f"{label:>{column - 1}}", DIM) + " " + value)
 
-    row("evidence:", v.detail)
-    if v.status != UNKNOWN:
-        row("derived:", f"dJ/d{v.wrt} = {v.derived}")
-    if v.repair:
-        row("likely mistake:", v.repair.describe())
-        row("repaired:", f"dJ/d{v.wrt} = {v.repair.text}")
-    c = v.counterexample
+    row("evidence:", v["detail"])
+    if v["verdict"] != UNKNOWN:
+        row("derived:", f"dJ/d{v['claim']} = {v['derived']}")
+    if v.get("repair"):
+        row("likely mistake:", v["repair"]["description"])
+        row("repaired:", f"dJ/d{v['claim']} = {v['repair']['text']}")
+    c = v.get("counterexample")
     if c:
-        sizes = ", ".join(f"{k}={n}" for k, n in c.sizes.items()) or "no dims"
-        row("counterexample at", sizes + (f", with {c.function}" if c.function else ""))
-        width = max(len(n) for n in c.point)
-        for name, value in c.point.items():
+        sizes = ", ".join(f"{k}={n}" for k, n in c["sizes"].items()) or "no dims"
+        row("counterexample at", sizes + (f", with {c['function']}" if c["function"] else ""))
+        width = max(len(n) for n in c["point"])
+        for name, value in c["point"].items():
             row("", f"{name:<{width}} = {matrix_text(value)}")
-        how = "exact" if c.exact else "to 20 digits"
-        row("", f"claim gives {matrix_text(c.claim_value)}; the true gradient is "
-                f"{matrix_text(c.true_value)} ({how})")
+        how = "exact" if c["exact"] else "to 20 digits"
+        row("", f"claim gives {matrix_text(c['claim_value'])}; the true gradient is "
+                f"{matrix_text(c['true_value'])} ({how})")
     return out
 
 
@@ -119,9 +170,134 @@ def number_text(value: str) -> str:
     return re.sub(r"[0-9]{%d,}" % (LONG_NUMBER + 1), cut, value)
 
 
+# ---------------------------------------------------------------- step parts
+
+def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> list:
+    """The step parts of one file.  Short (the default): one line for the
+    parts that hold, then each part that fails or was expected to fail,
+    with its evidence, likely mistake and counterexample, but not the
+    step's LaTeX.  `verbose`: every part with its text, as the notes write it."""
+    results = [record(v) for v in results]
+    if not results:
+        return []
+    if verbose:
+        return step_report(results, style)
+    held = [v for v in results if proved(v) and v.get("expected") is None]
+    rest = [v for v in results if not (proved(v) and v.get("expected") is None)]
+    lines = []
+    if held:
+        counts = {}
+        for v in held:
+            h = headline(v["verdict"], v.get("sizes"))
+            counts[h] = counts.get(h, 0) + 1
+        status = PROVED if all(v["verdict"] == PROVED for v in held) else UP_TO
+        words = (next(iter(counts)) if len(counts) == 1
+                 else "hold: " + ", ".join(f"{n} {h}" for h, n in counts.items()))
+        lines.append(f"  {style.mark(status)} {plural(len(held), 'step part')} {words}")
+    pw = max((len(_place(v)) for v in rest), default=0)
+    kw = max((len(v["part"]) for v in rest), default=0)
+    indent = " " * (2 + style.mark_width() + 1 + pw + 2 + kw + 2)
+    for v in rest:
+        status = EXPECTED if v.get("expected") is not None and step_ok(v) else v["verdict"]
+        head = style.paint(_step_head(v), MARKS[status][2] if step_ok(v) else "31")
+        lines.append(f"  {style.mark(status)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}: {v['detail']}")
+        if v.get("repair"):
+            lines.append(f"{indent}{style.paint('likely mistake:', DIM)} {v['repair']}")
+        c = v.get("counterexample")
+        if c is not None and c["point"] and not step_ok(v):
+            lines += _step_counterexample(c, indent, style)
+    return lines
+
+
+def step_report(results: list, style: Style = Style()) -> list:
+    """The step-by-step report of one file, as lines: each part placed by
+    section and equation with its text, and under a part that does not
+    hold, the evidence, the right form, a likely mistake and a counterexample."""
+    results = [record(v) for v in results]
+    if not results:
+        return []
+    lines = ["  steps, by section and equation:"]
+    pw = max(len(_place(v)) for v in results)
+    kw = max(len(v["part"]) for v in results)
+    hw = max(len(_step_head(v)) for v in results)
+    indent = " " * (4 + style.mark_width() + pw)
+    seen = set()
+    for v in results:
+        status = EXPECTED if v.get("expected") is not None and step_ok(v) else v["verdict"]
+        head = style.paint(f"{_step_head(v):<{hw}}", MARKS[status][2] if step_ok(v) else "31")
+        lines.append(f"  {style.mark(status)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}  {v['text']}")
+
+        def row(label, value):
+            lines.append(f"{indent}{style.paint(label, DIM)} {value}")
+
+        if v.get("note") and _place(v) not in seen:
+            row("reading:", v["note"])
+        seen.add(_place(v))
+        if proved(v) and v.get("expected") is None:
+            continue
+        if v.get("expected") is not None and not step_ok(v):
+            row("NOT AS EXPECTED:", f"the file expects {v['expected']}")
+        row("evidence:", v["detail"])
+        if v.get("right"):
+            row("right form:", v["right"])
+        if v.get("repair"):
+            row("likely mistake:", v["repair"])
+        c = v.get("counterexample")
+        if c is not None and c["point"]:
+            lines += _step_counterexample(c, indent, style)
+        elif c is not None:
+            where = ", ".join(f"{k}={n}" for k, n in c["sizes"].items())
+            row("counterexample:", f"at {where} the expression is {' x '.join(c['left_value'][0])}, "
+                                   f"the label says {' x '.join(c['right_value'][0])}")
+    return lines
+
+
+def _step_counterexample(c: dict, indent: str, style: Style) -> list:
+    where = ", ".join(f"{k}={n}" for k, n in {**c["sizes"], **c["indices"]}.items()) or "no dims"
+    how = "exact" if c["exact"] else "to 20 digits"
+    return [f"{indent}{style.paint('counterexample:', DIM)} at {where}"
+            + (f", with {c['function']}" if c["function"] else ""),
+            f"{indent}{' ' * 15} " + "; ".join(f"{name} = {_mat(value)}" for name, value in c["point"].items()),
+            f"{indent}{' ' * 15} left side {_mat(c['left_value'])}, right side {_mat(c['right_value'])} ({how})"]
+
+
+def _place(v: dict) -> str:
+    return f"{v['section']}.{v['eq']}"
+
+
+def _step_head(v: dict) -> str:
+    h = headline(v["verdict"], v.get("sizes"))
+    if v.get("expected") is None:
+        return h
+    return h + (" (expected)" if step_ok(v) else " (NOT expected)")
+
+
+def _mat(rows) -> str:
+    return "[" + "; ".join(", ".join(number_text(x) for x in r) for r in rows) + "]"
+
+
+# ---------------------------------------------------------------- summary
+
+def counts(results: list) -> dict:
+    """{status: number} over verdicts or step parts, every status present."""
+    results = [record(v) for v in results]
+    return {s: sum(v["verdict"] == s for v in results) for s in STATUSES}
+
+
 def summary_line(counts: dict, claims: int, files: int, style: Style = Style()) -> str:
     parts = ", ".join(style.paint(f"{n} {s}", MARKS[s][2]) for s, n in counts.items() if n)
     return f"{plural(claims, 'claim')} in {plural(files, 'file')}: {parts or 'none'}"
+
+
+def step_summary(results: list, style: Style = Style()) -> str:
+    """`86 step parts: 76 proved, 5 refuted, 5 shape-error; 10 wrong as the files expect`."""
+    results = [record(v) for v in results]
+    parts = ", ".join(style.paint(f"{n} {s}", MARKS[s][2]) for s, n in counts(results).items() if n)
+    expected = sum(1 for v in results if v.get("expected") is not None and step_ok(v))
+    off = sum(1 for v in results if not step_ok(v))
+    tail = f"; {expected} wrong as the files expect" if expected else ""
+    tail += style.paint(f"; {off} NOT as expected or unproved", "31") if off else ""
+    return f"{plural(len(results), 'step part')}: {parts or 'none'}{tail}"
 
 
 def plural(n: int, word: str) -> str:

@@ -89,6 +89,11 @@ class StepCounterexample:
         return {"sizes": self.sizes, "indices": self.indices, "point": self.point, "function": self.function,
                 "left_value": self.left, "right_value": self.right, "exact": self.exact}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "StepCounterexample":
+        return cls(d["sizes"], d["indices"], d["point"], d["function"], d["left_value"], d["right_value"],
+                   d["exact"])
+
 
 @dataclass
 class StepVerdict:
@@ -137,6 +142,14 @@ class StepVerdict:
                 "right": self.right, "repair": self.repair, "expected": self.expected, "ok": self.ok,
                 "sizes": self.sizes, "seconds": round(self.seconds, 4),
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StepVerdict":
+        """The verdict `to_dict` gave (and its `note`, where the dict has one)."""
+        ce = d.get("counterexample")
+        return cls(d["file"], d["section"], d["eq"], d["part"], d["kind"], d["text"], d["verdict"], d["detail"],
+                   d.get("right"), d.get("repair"), StepCounterexample.from_dict(ce) if ce else None,
+                   d.get("sizes"), d.get("expected"), d.get("note", ""), d.get("seconds", 0.0))
 
     def __repr__(self):
         return f"StepVerdict({self.place} {self.part}: {self.text}: {self.headline()})"
@@ -816,69 +829,14 @@ def _entry_tex(name, i, j, names, vars) -> str:
 # ---------------------------------------------------------------- the terminal report
 
 def report_lines(results: list, style=None) -> list:
-    """The step-by-step report of one file, as lines: each part placed by
-    section and equation, and under a part that does not hold, the
-    evidence, the right form, a likely mistake and a counterexample."""
-    from .console import MARKS, Style
-    style = style or Style()
-    if not results:
-        return []
-    lines = ["  steps, by section and equation:"]
-    pw = max(len(v.place) for v in results)
-    kw = max(len(v.part) for v in results)
-    hw = max(len(_head(v)) for v in results)
-    indent = " " * (4 + style.mark_width() + pw)
-    seen = set()
-    for v in results:
-        mark = style.mark(v.status) + " " * (style.mark_width() - len(MARKS[v.status][0 if style.unicode else 1]))
-        head = style.paint(f"{_head(v):<{hw}}", MARKS[v.status][2] if v.ok else "31")
-        lines.append(f"  {mark} {v.place:<{pw}}  {v.part:<{kw}}  {head}  {v.text}")
-
-        def row(label, value):
-            lines.append(f"{indent}{style.paint(label, '2')} {value}")
-
-        if v.note and v.place not in seen:
-            row("reading:", v.note)
-        seen.add(v.place)
-        if v.proved and v.expected is None:
-            continue
-        if v.expected is not None and not v.ok:
-            row("NOT AS EXPECTED:", f"the file expects {v.expected}")
-        row("evidence:", v.detail)
-        if v.right:
-            row("right form:", v.right)
-        if v.repair:
-            row("likely mistake:", v.repair)
-        c = v.counterexample
-        if c is not None and c.point:
-            where = ", ".join(f"{k}={n}" for k, n in {**c.sizes, **c.indices}.items()) or "no dims"
-            row("counterexample:", "at " + where + (f", with {c.function}" if c.function else ""))
-            row("", "; ".join(f"{name} = {_mat(value)}" for name, value in c.point.items()))
-            how = "exact" if c.exact else "to 20 digits"
-            row("", f"left side {_mat(c.left)}, right side {_mat(c.right)} ({how})")
-        elif c is not None:
-            where = ", ".join(f"{k}={n}" for k, n in c.sizes.items())
-            row("counterexample:", f"at {where} the expression is {' x '.join(c.left[0])}, "
-                                   f"the label says {' x '.join(c.right[0])}")
-    return lines
-
-
-def _head(v: StepVerdict) -> str:
-    if v.expected is None:
-        return v.headline()
-    return v.headline() + (" (expected)" if v.ok else " (NOT expected)")
-
-
-def _mat(rows) -> str:
-    return "[" + "; ".join(", ".join(r) for r in rows) + "]"
+    """The step-by-step report of one file, as lines (`console.step_report`):
+    each part placed by section and equation, and under a part that does
+    not hold, the evidence, the right form, a likely mistake and a counterexample."""
+    from .console import Style, step_report
+    return step_report(results, style or Style())
 
 
 def summary(results: list) -> str:
     """`56 step parts: 47 proved, 6 refuted, 3 shape-error; 9 wrong as expected`."""
-    counts = {s: sum(v.status == s for v in results) for s in STATUSES}
-    parts = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
-    expected = sum(1 for v in results if v.expected is not None and v.ok)
-    off = sum(1 for v in results if not v.ok)
-    tail = f"; {expected} wrong as the files expect" if expected else ""
-    tail += f"; {off} NOT as expected or unproved" if off else ""
-    return f"{len(results)} step parts: {parts or 'none'}{tail}"
+    from .console import step_summary
+    return step_summary(results)

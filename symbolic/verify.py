@@ -64,6 +64,11 @@ class Counterexample:
                 "coefficients": self.coefficients, "claim_value": self.claim_value,
                 "true_value": self.true_value, "exact": self.exact}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Counterexample":
+        return cls(d["sizes"], d["point"], d["function"], d["coefficients"], d["claim_value"], d["true_value"],
+                   d["exact"])
+
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
         return f"Counterexample({sizes}; claim {self.claim_value} != true {self.true_value})"
@@ -83,6 +88,10 @@ class Repair:
     def to_dict(self):
         return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text,
                 "description": self.describe()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Repair":
+        return cls(d["kind"], d["before"], d["after"], d["text"])
 
 
 @dataclass
@@ -115,6 +124,14 @@ class Verdict:
                 "sizes": self.sizes, "seconds": round(self.seconds, 4),
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None,
                 "repair": self.repair.to_dict() if self.repair else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Verdict":
+        """The verdict `to_dict` gave (without the expressions, which it does not hold)."""
+        ce, repair = d.get("counterexample"), d.get("repair")
+        return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
+                   d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
+                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0))
 
     def __repr__(self):
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"

@@ -233,7 +233,7 @@ def test_the_plain_example_gets_the_verdicts_of_the_notes_sections_four_and_five
 
 
 def test_verify_prints_plain_steps_in_their_own_syntax(capsys):
-    assert main(["verify", str(DATA / "notes_plain.toml")]) == 0
+    assert main(["verify", "--steps", str(DATA / "notes_plain.toml")]) == 0
     out = capsys.readouterr().out
     assert "V.2   link4   shape error (expected)  <dY * g'(z), W[:, i]> = W[i, :].T @ (dY * g'(z))" in out
     assert "likely mistake: `W[i, :]` should be `W[:, i]`" in out

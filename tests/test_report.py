@@ -168,8 +168,8 @@ def test_a_title_full_of_specials_still_compiles(tmp_path):
 
 def test_report_command_writes_markdown_and_tex(tmp_path, capsys):
     md, tex = tmp_path / "r.md", tmp_path / "r.tex"
-    assert main(["report", str(WRONG), "--format", "md", "-o", str(md)]) == 0
-    assert main(["report", str(WRONG), "--format", "tex", "-o", str(tex), "--hadamard", "circ"]) == 0
+    assert main(["report", str(WRONG), "--format", "md", "-o", str(md)]) == 1  # written; claims refuted
+    assert main(["report", str(WRONG), "--format", "tex", "-o", str(tex), "--hadamard", "circ"]) == 1
     err = capsys.readouterr().err
     assert f"wrote {md}" in err and f"wrote {tex}" in err
     assert md.read_text().startswith("# gradproof report\n")
@@ -177,7 +177,7 @@ def test_report_command_writes_markdown_and_tex(tmp_path, capsys):
 
 
 def test_report_command_to_stdout_and_its_errors(tmp_path, capsys):
-    assert main(["report", str(WRONG)]) == 0
+    assert main(["report", str(WRONG)]) == 1
     assert "### ✗ $\\partial J / \\partial b$: refuted" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml" in capsys.readouterr().err

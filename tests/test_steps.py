@@ -159,7 +159,7 @@ def test_an_expected_outcome_counts_only_while_it_is_the_verdict(tmp_path):
 
 def test_verify_exits_0_when_wrong_steps_are_expected_and_1_otherwise(tmp_path, capsys):
     d = layer(tmp_path, r"\frac{\partial J}{\partial b} = dY", expected={0: '{ link1 = "refuted" }'})
-    assert main(["verify", str(d.path)]) == 0
+    assert main(["verify", "--steps", str(d.path)]) == 0
     out = capsys.readouterr().out
     assert "T.1  link1  refuted (expected)" in out and "counterexample:" in out
     d = layer(tmp_path, r"\frac{\partial J}{\partial b} = dY")
