@@ -15,7 +15,8 @@ from . import __version__
 
 # As `functions.CALLABLE`, `verify.DEFAULT_BUDGET` and `load.MAX_BUDGET`,
 # written out so that parsing options imports no SymPy (a test keeps them equal).
-ACTIVATIONS = ("exp", "identity", "log", "relu", "sigmoid", "softplus", "step", "tanh")
+ACTIVATIONS = ("exp", "identity", "leaky_relu", "log", "relu", "sigmoid", "silu", "softplus", "sqrt", "step",
+               "tanh")
 DEFAULT_BUDGET = 20.0
 MAX_BUDGET = 86400.0
 
