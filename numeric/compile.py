@@ -200,7 +200,7 @@ def generate(path: Path, activation: str | None) -> str:
     from symbolic import derive, load, verify
     from symbolic.functions import CALLABLE
     from symbolic.load import DerivationError
-    from symbolic.verify import proves_every_size
+    from symbolic.verify import proves_closed_form
 
     from .confirm import confirm
     from .module import Source, bad_names, module_source
@@ -218,7 +218,7 @@ def generate(path: Path, activation: str | None) -> str:
     grads = derive(d)
     for key, message in bad_names(d, grads):
         raise DerivationError(path, key, message)
-    closed = {n: (_text(e), "proved for every size" if proves_every_size(d, e, n)
+    closed = {n: (_text(e), "proved for every size" if proves_closed_form(d, grads, e, n)
                   else "NOT confirmed in index form") for n, e in grads.closed.items()}
     claims = [(v.wrt, v.text, v.headline()) for v in verify(written)]
     info = Source(_display_name(path), _where(path), d.title, d.source, activation, written.generic, closed, claims,

@@ -286,7 +286,7 @@ def cmd_derive(args) -> int:
     from .catalogue import display_path, resolve
     from .console import title_line
     from .index import FormTooLarge
-    from .verify import derive_within, derived_text, proves_every_size
+    from .verify import derive_within, derived_text, proves_closed_form
     d, replaced = load_for(resolve(args.path), args.budget, args.activation)
     g = derive_within(d, args.budget)
     if g is None:
@@ -301,7 +301,7 @@ def cmd_derive(args) -> int:
     for name, expr in g.closed.items():
         try:
             with budget(args.budget):
-                mark = "proved for every size" if proves_every_size(d, expr, name) else "NOT confirmed"
+                mark = "proved for every size" if proves_closed_form(d, g, expr, name) else "NOT confirmed"
         except (OutOfTime, RecursionError, MemoryError, FormTooLarge):
             mark = f"NOT confirmed within the budget of {args.budget:g} s"
         confirmed = confirmed and mark.startswith("proved")

@@ -287,6 +287,17 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list,
     _explicit(d, claim, v, max_size, stage)
 
 
+def proves_closed_form(d: Derivation, grads: Gradients, e: E.Expr, wrt: str) -> bool:
+    """Whether `e` is dJ/d`wrt` for every size: layer by layer first, then
+    through the whole network."""
+    try:
+        if composition(d, grads).proves(e, wrt, lambda x: defined_where_j_is(d, x)):
+            return True
+    except index.FormTooLarge:
+        pass
+    return proves_every_size(d, e, wrt)
+
+
 def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
     """Whether `e` equals dJ/d`wrt` in index form, for every size, wherever
     J is defined: `e` must be defined there too (no 1/u or log(u) whose
