@@ -311,12 +311,12 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
-    """Every dim 2, SymPy's own diff: False only on a certain difference."""
+    """Every dim 2, SymPy's own diff, at sample points (exact where it can
+    be): False only on a certain difference.  A second opinion on the index
+    form, not a proof, so no exact zero test is needed (and for rational
+    forms, such as a mean BCE's, that test costs far more than the points)."""
     ex = Explicit(d, {s: 2 for s in d.dims.values()})
-    diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
-    if all(is_zero(x) for x in diff):
-        return True
-    return _find_difference(ex, claim, d, random.Random(0)) is None
+    return _find_difference(ex, claim, d, random.Random(0), tries=3) is None
 
 
 def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2, points=()):
