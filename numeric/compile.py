@@ -14,11 +14,11 @@ import hashlib
 import linecache
 import os
 import re
-import stat
 import sys
-import tempfile
 import types
 from pathlib import Path
+
+from symbolic.files import replace_file
 
 from . import fast
 
@@ -159,7 +159,7 @@ def export(derivation, activation: str | None = None, out=None, target: str = "n
         _refuse_overwrite(out, locate(derivation))
     source = framework_source(gradients(derivation, activation).source, target)
     if out is not None:
-        write_atomically(Path(out), source.encode("utf-8"))
+        replace_file(Path(out), source.encode("utf-8"))
     return source
 
 
@@ -320,37 +320,10 @@ def _store(path: Path, source: str) -> Path | None:
     """Store atomically; None if the cache cannot be written (it is optional)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, _seal(source))
+        replace_file(path, _seal(source))
         return path
     except OSError:
         return None
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace the file at `path` (through a symbolic link, as `open` would)
-    by `data` in one step: a temporary file beside it, then `os.replace`.
-    On any failure the temporary file is removed and the old file kept."""
-    target = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        mode = 0o666 & ~mask
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _load(source: str, name: str, activation, path: Path | None, origin: Path) -> GradientFunction:

@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 
-from . import __version__
+from . import __version__, console
 
 # As `functions.CALLABLE`, `verify.DEFAULT_BUDGET` and `load.MAX_BUDGET`,
 # written out so that parsing options imports no SymPy (a test keeps them equal).
@@ -113,7 +113,7 @@ def _parser():
     lt.add_argument("--index", action="store_true", help="entry (p, q) in index form")
     lt.add_argument("--steps", action="store_true", help="the backward pass step by step")
     lt.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
-    _add_notation_arguments(lt)
+    console.add_notation_arguments(lt)
     lt.set_defaults(run=cmd_latex)
 
     rp = sub.add_parser("report", help="verify and write a Markdown or LaTeX report",
@@ -126,7 +126,7 @@ def _parser():
                     help="md: Markdown with $ math (default); tex: a complete LaTeX document")
     rp.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
     _add_check_options(rp)
-    _add_notation_arguments(rp)
+    console.add_notation_arguments(rp)
     rp.set_defaults(run=cmd_report)
 
     ex = sub.add_parser("export", help="write the derived gradients as a standalone NumPy module",
@@ -155,17 +155,6 @@ def _add_check_options(parser):
     parser.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
                         help=f"time budget per claim unless the file sets one (default {DEFAULT_BUDGET:g})")
     parser.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
-
-
-def _add_notation_arguments(parser):
-    """`--hadamard`, `--transpose`, `--upstream` for the LaTeX notation."""
-    parser.add_argument("--hadamard", choices=["odot", "circ"], default="odot",
-                        help="elementwise product: \\odot (default, as in the notes) or \\circ")
-    parser.add_argument("--transpose", choices=["T", "top"], default="T",
-                        help="transpose: ^{T} (default) or ^{\\top}")
-    parser.add_argument("--upstream", choices=["dY", "frac"], default="dY",
-                        help="the upstream gradient and adjoints by name, dY (default), "
-                             "or as \\frac{\\partial J}{\\partial \\hat{y}}")
 
 
 def _positive_int(text):
@@ -244,7 +233,7 @@ def cmd_verify(args) -> int:
 
 
 def _file_lines(r: dict, style, verbose: bool) -> list:
-    from . import console
+
     from .catalogue import display_path
     lines = [console.title_line(r, display_path(r["file"]), style)]
     if r["claims"]:
@@ -257,7 +246,7 @@ JSON_VERSION = 2
 
 
 def _json(done: list, bad: list, claims: list, parts: list) -> dict:
-    from . import console
+
     step_counts = console.counts(parts)
     step_counts["as-expected"] = sum(1 for v in parts if v.get("expected") is not None and console.step_ok(v))
     step_counts["not-ok"] = sum(1 for v in parts if not console.step_ok(v))
@@ -335,7 +324,7 @@ def _say_replaced(path, replaced: dict) -> None:
 
 
 def cmd_report(args) -> int:
-    from . import console
+
     from .batch import load_for
     from .catalogue import display_path, expand
     from .report import FORMATS, collect
@@ -426,7 +415,7 @@ def _refuse_overwrite(output: str, inputs) -> bool:
 
 
 def _replace(output: str, data: bytes) -> None:
-    from .batch import replace_file
+    from .files import replace_file
     replace_file(output, data)
 
 
