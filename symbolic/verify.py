@@ -31,7 +31,7 @@ from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        matrix_strings, poly_text, value_string, random_point, size_combinations, unmet)
 from .load import Claim, Derivation
-from .mutate import KIND_NAMES, mutants
+from .mutate import KIND_NAMES, Edit, apply_edits, marked
 from .parse import ExprError
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
@@ -71,18 +71,57 @@ class Counterexample:
 
 @dataclass
 class Repair:
-    """One edit that turns a wrong claim into a proved one."""
+    """The edit of a wrong claim's text that makes it provable.
+
+    `before` -> `after` is the piece that changes, `text` the repaired claim
+    (the user's text with only that piece changed), `edits` the spans of
+    the claim as written and their replacements; `proof` is `proved` (for
+    every size) or `proved-up-to` (`sizes`); `tried` candidate edits were
+    screened numerically, `survived` of them passed on to the proof."""
     kind: str
     before: str
     after: str
     text: str
+    edits: tuple = ()
+    original: str = ""
+    note: str = ""
+    proof: str = PROVED
+    sizes: int | None = None
+    tried: int = 0
+    survived: int = 0
 
     def describe(self) -> str:
-        return f"{KIND_NAMES[self.kind]}: `{self.before}` should be `{self.after}`"
+        from .repair import what_changes
+        if self.kind == "two edits" or self.note:
+            return f"{KIND_NAMES[self.kind]}: {self.note}"
+        return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
+
+    def marked(self) -> str:
+        """The claim as written with the change marked: `[old -> new]`."""
+        return marked(self.original, self.edits) if self.original else self.text
+
+    def proof_text(self) -> str:
+        return headline(self.proof, self.sizes)
+
+    def search_text(self) -> str:
+        return (f"{self.tried} candidate edits screened numerically, {self.survived} passed, "
+                f"the first of them that gradproof proves: {self.proof_text()}")
+
+    @property
+    def span(self) -> dict | None:
+        """The one span of the claim as written that changes (covering every edit)."""
+        if not self.edits:
+            return None
+        start, end = min(e.start for e in self.edits), max(e.end for e in self.edits)
+        inner = apply_edits(self.original[start:end], [Edit(e.start - start, e.end - start, e.replacement)
+                                                        for e in self.edits])
+        return {"start": start, "end": end, "replacement": inner}
 
     def to_dict(self):
         return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text,
-                "description": self.describe()}
+                "description": self.describe(), "span": self.span,
+                "edits": [e.to_dict() for e in self.edits], "marked": self.marked(),
+                "proof": self.proof, "sizes": self.sizes, "tried": self.tried, "survived": self.survived}
 
 
 @dataclass
@@ -174,7 +213,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
-                v.repair = find_repair(d, claim)
+                v.repair = find_repair(d, claim, grads, max_size)
         except (OutOfTime, RecursionError, MemoryError, index.FormTooLarge):
             pass
     v.seconds = time.perf_counter() - start
@@ -373,21 +412,33 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
                           matrix_strings(a), matrix_strings(b), exact)
 
 
-def find_repair(d: Derivation, claim: Claim) -> Repair | None:
-    """The first one-edit variant of the claim proved for every size."""
-    parser = d.parser()
+def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
+                max_size: int | None = None) -> Repair | None:
+    """The likeliest edit of the claim's text that gradproof proves (see
+    `symbolic.repair`): for every size, or else for every size up to N."""
+    from .repair import search
+    grads = grads or derive(d)
     target = d.inputs[claim.wrt].shape
-    for m in mutants(claim.text, *scope(d)):
+    max_size = max_size or d.max_size
+
+    def prove(e):
+        if e is None or e.shape != target:
+            return None
+        v = Verdict(str(d.path), d.name, claim.wrt, "", UNKNOWN, "", "")
         try:
-            e = parser.parse(m.text)
-        except (ExprError, E.ShapeError):
-            continue
-        try:
-            if e.shape == target and proves_every_size(d, e, claim.wrt):
-                return Repair(m.kind, m.before, m.after, E.text(e))
+            _decide(d, Claim(claim.wrt, "", e), v, max_size, ["proving a repair"], grads)
         except (index.FormTooLarge, RecursionError):
-            continue
-    return None
+            return None
+        return (v.status, v.sizes) if v.proved else None
+    try:
+        found = search(d, claim.wrt, claim.text, grads.closed[claim.wrt], claim.expr, prove,
+                       time.perf_counter() + DEFAULT_BUDGET)
+    except (ExprError, E.ShapeError):
+        return None
+    if found is None:
+        return None
+    m, (status, sizes), tried, survived = found
+    return Repair(m.kind, m.before, m.after, m.text, m.edits, claim.text, m.note, status, sizes, tried, survived)
 
 
 def scope(d: Derivation) -> tuple:
