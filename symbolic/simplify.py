@@ -37,8 +37,10 @@ def simplify(e: E.Expr, forward: dict | None = None) -> E.Expr:
         if not isinstance(definition, E.Var) and not isinstance(_unbroadcast(definition), E.Const):
             names.setdefault(definition, E.Var(name, definition.shape, "intermediate"))
     out = _simplify(e, names, {})
-    if isinstance(out, E.Scale) and out.c == -1 and isinstance(out.a, E.Add):
-        out = _collect(out.shape, [out])  # -(a - b) is b - a
+    if isinstance(out, E.Scale) and out.c < 0 and isinstance(out.a, E.Add):
+        flipped = _collect(out.shape, [E.scale(-1, out.a)])  # -(a - b) is b - a
+        if not (isinstance(flipped, E.Scale) and flipped.c < 0):
+            out = E.scale(-out.c, flipped)
     return out
 
 
@@ -80,10 +82,21 @@ def _split(e: E.Expr):
 
 def _rewrite(e: E.Expr, kids: list) -> E.Expr:
     t = type(e)
-    if t in (E.Mul, E.MatMul):
+    if t is E.Mul:
         (ca, a), (cb, b) = _split(kids[0]), _split(kids[1])
-        return E.scale(ca * cb, E.rebuild(e, [a, b]))
-    if t in (E.Transpose, E.Sum, E.Broadcast):
+        return E.scale(ca * cb, E.mul(a, b))
+    if t is E.MatMul:
+        (ca, a), (cb, b) = _split(kids[0]), _split(kids[1])
+        return E.scale(ca * cb, _chain(a, b))
+    if t is E.Transpose:
+        c, a = _split(kids[0])
+        out = E.transpose(a)
+        if isinstance(a, E.MatMul):
+            pushed = _pushed(a)
+            if _transposes(pushed) <= _transposes(out):
+                out = pushed
+        return E.scale(c, out)
+    if t in (E.Sum, E.Broadcast):
         c, a = _split(kids[0])
         return E.scale(c, E.rebuild(e, [a]))
     if t is E.Add:
@@ -96,6 +109,25 @@ def _rewrite(e: E.Expr, kids: list) -> E.Expr:
         if named is not None:
             return named
     return E.rebuild(e, kids)
+
+
+def _chain(a: E.Expr, b: E.Expr) -> E.Expr:
+    """a @ b with a product on the right regrouped to the left, so that a
+    chain reads `A @ B @ C`."""
+    if isinstance(b, E.MatMul):
+        return E.matmul(_chain(a, b.a), b.b)
+    return E.matmul(a, b)
+
+
+def _pushed(a: E.Expr) -> E.Expr:
+    """a.T with the transpose moved onto the factors: (A @ B).T = B.T @ A.T."""
+    if isinstance(a, E.MatMul):
+        return _chain(_pushed(a.b), _pushed(a.a))
+    return E.transpose(a)
+
+
+def _transposes(e: E.Expr) -> int:
+    return sum(isinstance(n, E.Transpose) for n in E.walk(e))
 
 
 def _named_derivative(fn: str, order: int, u: E.Expr):
