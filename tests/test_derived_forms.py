@@ -9,7 +9,7 @@ from symbolic import derive, load
 from symbolic.expr import text
 from symbolic.verify import proves_every_size
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
     ('derivations/backprop.toml', 'W'): "(dY * g'(z)) @ x.T",
@@ -46,21 +46,21 @@ EXPECTED = {
     ('derivations/neuron_sigmoid.toml', 'W'): "(dY * sigmoid'(z)) @ x.T",
     ('derivations/neuron_sigmoid.toml', 'x'): "W.T @ (dY * sigmoid'(z))",
     ('derivations/neuron_sigmoid.toml', 'b'): "dY * sigmoid'(z)",
-    ('derivations/section_1.toml', 'w'): "dY * g'(z) * x",
-    ('derivations/section_1.toml', 'x'): "dY * g'(z) * w",
-    ('derivations/section_1.toml', 'b'): "dY * g'(z)",
-    ('derivations/section_2.toml', 'W'): "(dY * g'(z)) @ x.T",
-    ('derivations/section_2.toml', 'x'): "W.T @ (dY * g'(z))",
-    ('derivations/section_2.toml', 'b'): "dY * g'(z)",
-    ('derivations/section_3.toml', 'W'): "(dY * g'(z)) @ x.T",
-    ('derivations/section_3.toml', 'x'): "W.T @ (dY * g'(z))",
-    ('derivations/section_3.toml', 'b'): "dY * g'(z)",
-    ('derivations/section_4.toml', 'W'): "(dY * g'(z)) @ x.T",
-    ('derivations/section_4.toml', 'x'): "W.T @ (dY * g'(z))",
-    ('derivations/section_4.toml', 'b'): "dY * g'(z)",
-    ('derivations/section_5.toml', 'W'): "(dY * g'(z)) @ x.T",
-    ('derivations/section_5.toml', 'x'): "W.T @ (dY * g'(z))",
-    ('derivations/section_5.toml', 'b'): "dY * g'(z)",
+    ('derivations/notes/section_1.toml', 'w'): "dY * g'(z) * x",
+    ('derivations/notes/section_1.toml', 'x'): "dY * g'(z) * w",
+    ('derivations/notes/section_1.toml', 'b'): "dY * g'(z)",
+    ('derivations/notes/section_2.toml', 'W'): "(dY * g'(z)) @ x.T",
+    ('derivations/notes/section_2.toml', 'x'): "W.T @ (dY * g'(z))",
+    ('derivations/notes/section_2.toml', 'b'): "dY * g'(z)",
+    ('derivations/notes/section_3.toml', 'W'): "(dY * g'(z)) @ x.T",
+    ('derivations/notes/section_3.toml', 'x'): "W.T @ (dY * g'(z))",
+    ('derivations/notes/section_3.toml', 'b'): "dY * g'(z)",
+    ('derivations/notes/section_4.toml', 'W'): "(dY * g'(z)) @ x.T",
+    ('derivations/notes/section_4.toml', 'x'): "W.T @ (dY * g'(z))",
+    ('derivations/notes/section_4.toml', 'b'): "dY * g'(z)",
+    ('derivations/notes/section_5.toml', 'W'): "(dY * g'(z)) @ x.T",
+    ('derivations/notes/section_5.toml', 'x'): "W.T @ (dY * g'(z))",
+    ('derivations/notes/section_5.toml', 'b'): "dY * g'(z)",
     ('derivations/perceptron.toml', 'w'): "dY * g'(z) * x",
     ('derivations/perceptron.toml', 'x'): "dY * g'(z) * w",
     ('derivations/perceptron.toml', 'b'): "dY * g'(z)",
@@ -136,7 +136,7 @@ def test_derived_form_reads_as_reviewed_and_is_proved(path, wrt):
 
 def test_every_catalogue_and_table_form_is_reviewed():
     from symbolic import catalogue_files
-    files = [f"derivations/{f.name}" for f in catalogue_files()]
+    files = [str(f.resolve().relative_to(ROOT)) for f in catalogue_files()]
     files += [f"tests/data/mistakes/{f.name}" for f in (ROOT / "tests/data/mistakes").glob("*.toml")]
     for f in files:
         for wrt in load(ROOT / f).inputs:
