@@ -89,7 +89,9 @@ def detail_lines(v, column: int, style: Style) -> list:
         row("derived:", f"dJ/d{v.wrt} = {v.derived}")
     if v.repair:
         row("likely mistake:", v.repair.describe())
+        row("edit:", v.repair.marked())
         row("repaired:", f"dJ/d{v.wrt} = {v.repair.text}")
+        row("", v.repair.search_text())
     c = v.counterexample
     if c:
         sizes = ", ".join(f"{k}={n}" for k, n in c.sizes.items()) or "no dims"
@@ -100,6 +102,10 @@ def detail_lines(v, column: int, style: Style) -> list:
         how = "exact" if c.exact else "to 20 digits"
         row("", f"claim gives {matrix_text(c.claim_value)}; the true gradient is "
                 f"{matrix_text(c.true_value)} ({how})")
+        if c.first_difference:
+            i, j = c.first_difference
+            row("", f"first difference at entry ({i}, {j}): the claim {number_text(c.claim_value[i - 1][j - 1])}, "
+                    f"the gradient {number_text(c.true_value[i - 1][j - 1])}")
     return out
 
 

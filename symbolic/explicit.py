@@ -143,6 +143,23 @@ def size_combinations(dims: dict, max_size: int):
             yield dict(zip(syms, combo))
 
 
+def preferred_sizes(dims: dict, max_size: int):
+    """Every assignment of `size_combinations`, those with every dim at
+    least 2 first (a counterexample there is one a reader can follow:
+    no dim collapses to a scalar), then the rest; smallest totals first."""
+    rest = []
+    for sizes in size_combinations(dims, max_size):
+        if all(v >= 2 for v in sizes.values()):
+            yield sizes
+        else:
+            rest.append(sizes)
+            if len(rest) > 10_000:  # too many to hold: the plain order
+                yield from rest
+                yield from (s for s in size_combinations(dims, max_size) if s not in rest)
+                return
+    yield from rest
+
+
 def _compositions(total: int, parts: int, top: int):
     """Tuples of `parts` integers in 1..top summing to `total`, in
     lexicographic order (iteratively: any number of dims)."""
@@ -268,8 +285,10 @@ def is_zero(x) -> bool | None:
 # polynomials, so that every value at rational points is an exact rational.
 # The second, of degree 5, shows what the first cannot (an identity that
 # holds for the cubic, a fourth derivative).
+# Simplest first, so that a counterexample shows the plainest g that tells
+# the two sides apart.
 POLY = (1, 3, -2, 1)  # g(t) = 1 + 3 t - 2 t**2 + t**3
-POLYS = (POLY, (2, -1, 1, 2, -1, 1))
+POLYS = ((0, 0, 1), (0, 1, 1), POLY, (2, -1, 1, 2, -1, 1))
 
 
 def poly_text(coeffs=POLY) -> str:
@@ -284,6 +303,12 @@ def poly_text(coeffs=POLY) -> str:
 
 def poly_derivative(order: int, t, coeffs=POLY):
     return sympy.diff(sum(c * t ** k for k, c in enumerate(coeffs)), t, order)
+
+
+def integer_point(ex: Explicit, rng: random.Random) -> dict:
+    """Small nonzero integers (1, 2, -1, -2) for every entry symbol: the
+    first point tried, as the easiest to follow by hand."""
+    return {s: sympy.Integer(rng.choice([1, 2, -1, -2])) for m in ex.symbols.values() for s in m}
 
 
 def random_point(ex: Explicit, rng: random.Random) -> dict:

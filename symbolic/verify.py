@@ -29,7 +29,7 @@ from .budget import OutOfTime, budget
 from .compose import Composition
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       matrix_strings, poly_text, value_string, random_point, size_combinations, unmet)
+                       integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
 from .parse import ExprError
@@ -58,11 +58,13 @@ class Counterexample:
     claim_value: list  # matrix, strings
     true_value: list
     exact: bool  # rational arithmetic throughout (else 50 digits)
+    first_difference: tuple | None = None  # (row, column), from 1: the first entry where they differ
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
                 "coefficients": self.coefficients, "claim_value": self.claim_value,
-                "true_value": self.true_value, "exact": self.exact}
+                "true_value": self.true_value, "exact": self.exact,
+                "first_difference": list(self.first_difference) if self.first_difference else None}
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
@@ -104,8 +106,8 @@ class Repair:
         return headline(self.proof, self.sizes)
 
     def search_text(self) -> str:
-        return (f"{self.tried} candidate edits screened numerically, {self.survived} passed, "
-                f"the first of them that gradproof proves: {self.proof_text()}")
+        return (f"{self.tried} candidate edits screened numerically, {self.survived} passed; "
+                f"this one {self.proof_text()}")
 
     @property
     def span(self) -> dict | None:
@@ -339,7 +341,8 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
     (relu at 0), says nothing and is skipped.  A generic function is tried
     as each stand-in polynomial in turn."""
     true, j = ex.gradient(claim.wrt), ex.objective()
-    for point in [random_point(ex, rng) for _ in range(tries)] + list(points):
+    tried = [integer_point(ex, rng)] + [random_point(ex, rng) for _ in range(tries)] if tries else []
+    for point in tried + list(points):
         if at_a_kink([j], point):
             continue
         at = ex.at(point)
@@ -358,7 +361,7 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
     undecided = []
-    for sizes in size_combinations(d.dims, max_size):
+    for sizes in preferred_sizes(d.dims, max_size):
         stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
         ex = Explicit(d, sizes)
         found = _find_difference(ex, claim, d, rng)
@@ -408,8 +411,10 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     exact = all(x.is_Rational for x in list(a) + list(b) if finite(x))
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
+    first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
+                  if not finite(a[i, j]) or differ(a[i, j], b[i, j])), None)
     return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
-                          matrix_strings(a), matrix_strings(b), exact)
+                          matrix_strings(a), matrix_strings(b), exact, first)
 
 
 def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
