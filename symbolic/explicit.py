@@ -360,8 +360,10 @@ def differ(a, b) -> bool:
     if a.is_Rational and b.is_Rational:
         return a != b
     d = abs(sympy.N(a - b, DIGITS))
-    scale = max(abs(sympy.N(a, DIGITS)), abs(sympy.N(b, DIGITS)), 1)
-    return d.is_number and d > scale * sympy.Float("1e-30", DIGITS)
+    sizes = [abs(sympy.N(x, DIGITS)) for x in (a, b)]
+    if not (d.is_Number and all(x.is_Number for x in sizes)):
+        return False  # a value that is no number (DiracDelta(0)): nothing certain
+    return d > max(*sizes, 1) * sympy.Float("1e-30", DIGITS)
 
 
 def at_a_kink(values, point) -> bool:

@@ -73,14 +73,12 @@ def apply_edits(text: str, edits) -> str:
 
 def marked(text: str, edits) -> str:
     """The claim as written with each change marked: `[old -> new]`,
-    `[+ new]` for an insertion, `[- old]` for a deletion."""
+    `[inserted: new]`, `[deleted: old]`."""
     out = text
     for e in sorted(edits, key=lambda e: -e.start):
         old, new = text[e.start:e.end], e.replacement
-        mark = f"[{old} -> {new.strip()}]" if old.strip() and new.strip() else \
-            f"[+ {new.strip()}]" if new.strip() else f"[- {old.strip()}]"
-        if old and not old.strip() or new and not new.strip():
-            mark = f"[{old!r} -> {new!r}]"
+        mark = f"[{old} -> {new}]" if old.strip() and new.strip() else \
+            f"[inserted: {new.strip()}]" if new.strip() else f"[deleted: {old.strip()}]"
         out = out[:e.start] + mark + out[e.end:]
     return out
 
@@ -348,7 +346,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             negates = isinstance(node.op, ast.Sub) and _linear(n) and scope.extended
             yield "negated" if negates else "swap", _replace(n, fit(src.src(b), b.prec, p) + op + fit(src.src(a), a.prec, p + 1), p), ""
         if isinstance(node.op, (ast.Mult, ast.MatMult)):
-            yield "product", _within(src, n, src.op_span(n), "@" if isinstance(node.op, ast.Mult) else "*"), ""
+            yield ("product", *_within(src, n, src.op_span(n), "@" if isinstance(node.op, ast.Mult) else "*"))
             for kept, dropped in ((a, b), (b, a)):
                 kind = "constant" if isinstance(dropped.ast, ast.Constant) else _factor_kind(src.src(dropped), scope)
                 if kept.prec >= n.need:  # only the factor and its operator go
@@ -359,7 +357,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
         if isinstance(node.op, ast.Div) and isinstance(b.ast, ast.Constant):
             yield "constant", _replace(n, src.src(a), a.prec), ""
         if isinstance(node.op, (ast.Add, ast.Sub)):
-            yield "sign", _within(src, n, src.op_span(n), "-" if isinstance(node.op, ast.Add) else "+"), ""
+            yield ("sign", *_within(src, n, src.op_span(n), "-" if isinstance(node.op, ast.Add) else "+"))
         if scope.extended and isinstance(node.op, ast.Mult) and not (n.parent and _is_mult(n.parent.ast)
                                                                        and n.parent.children[0] is n):
             yield from _chain_drops(src, n, scope)
@@ -380,11 +378,11 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
-                    yield "sum axis", _within(src, n, (s, e), str(1 - value.value)), ""
+                    yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
         else:
             for new in (order + 1, order - 1):
                 if new >= 0:
-                    yield "derivative", _within(src, n, n.func_span, base + "'" * new), ""
+                    yield ("derivative", *_within(src, n, n.func_span, base + "'" * new))
     if isinstance(node, ast.Name) and node.id in scope.derivatives:
         for replacement, prec in scope.derivatives[node.id]:
             yield "derivative", _replace(n, replacement, prec), ""
@@ -416,11 +414,12 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                     yield "sum", wrap_whole(f"sum({src.inner(n)}{tail})", ATOM), ""
 
 
-def _within(src: Source, n: Node, span, replacement: str) -> Edit:
-    """Node `n` with the piece at `span` replaced (an operator, a name): the
-    edit covers the node, so that it reads as `dY @ g'(z)` -> `dY * g'(z)`."""
+def _within(src: Source, n: Node, span, replacement: str):
+    """(edit, note): the piece at `span` of node `n` replaced (an operator,
+    a name); the note shows the whole node: `dY @ g'(z)` -> `dY * g'(z)`."""
     t = src.text
-    return Edit(n.start, n.end, t[n.start:span[0]] + replacement + t[span[1]:n.end])
+    after = t[n.start:span[0]] + replacement + t[span[1]:n.end]
+    return Edit(span[0], span[1], replacement), f"`{t[n.start:n.end]}` should be `{after}`"
 
 
 def _need_outer(n: Node) -> int:

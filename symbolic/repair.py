@@ -31,7 +31,7 @@ from .mutate import ATOM, KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, 
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 
-PAIR_SECONDS = 6.0  # at most this long on pairs of edits
+PAIR_SECONDS = 3.0  # at most this long on pairs of edits
 
 
 # ---------------------------------------------------------------- numeric screen
@@ -108,6 +108,8 @@ class Screen:
             t = sympy.Dummy("t", real=True)
             poly = lambda k, u: poly_derivative(k, u, self.COEFFS)  # noqa: E731
             x = real_value(fn, order, t, poly)
+            if x.has(sympy.DiracDelta):
+                raise ValueError(f"{fn} has no derivative of order {order} as a function")
             self.fns[key] = lambda v, x=x, t=t: _numpy_value(x, t, v)
         return self.fns[key]
 
@@ -450,11 +452,13 @@ def search(d, wrt: str, text: str, truth: E.Expr, claim_expr, prove, deadline: f
     `prove(expr)` gives ("proved"|"proved-up-to", N) or None."""
     s = Search(d, wrt, text, truth, claim_expr)
     singles = s.singles(claim_expr)
-    found = s.survivors((k, (e,), n) for k, e, n in singles)
+    found = s.survivors((k, (e,), n) for k, e, n in singles if time.perf_counter() < deadline)
     if not found:
         pair_deadline = min(deadline, time.perf_counter() + PAIR_SECONDS)
         found = s.survivors(s.pairs(singles, pair_deadline))
     for m in found:
+        if time.perf_counter() > deadline:
+            return None
         proof = prove(s.parse(m.text))
         if proof is not None:
             return m, proof, s.tried, len(found)

@@ -215,7 +215,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
-                v.repair = find_repair(d, claim, grads, max_size)
+                v.repair = find_repair(d, claim, grads, max_size, left)
         except (OutOfTime, RecursionError, MemoryError, index.FormTooLarge):
             pass
     v.seconds = time.perf_counter() - start
@@ -418,7 +418,7 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
 
 
 def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
-                max_size: int | None = None) -> Repair | None:
+                max_size: int | None = None, seconds: float = DEFAULT_BUDGET) -> Repair | None:
     """The likeliest edit of the claim's text that gradproof proves (see
     `symbolic.repair`): for every size, or else for every size up to N."""
     from .repair import search
@@ -437,7 +437,7 @@ def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
         return (v.status, v.sizes) if v.proved else None
     try:
         found = search(d, claim.wrt, claim.text, grads.closed[claim.wrt], claim.expr, prove,
-                       time.perf_counter() + DEFAULT_BUDGET)
+                       time.perf_counter() + seconds / 2)  # pairs of edits: at most half the time left
     except (ExprError, E.ShapeError):
         return None
     if found is None:
