@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import mpmath
 import sympy
 
 from . import expr as E
@@ -342,6 +343,9 @@ def value_string(x) -> str:
         return "undefined"
     if x.is_Rational and max(abs(x.p), x.q).bit_length() <= 128:
         return str(x)
+    if x.is_Rational:  # through mpmath: a huge integer is never written out in decimal
+        with mpmath.workdps(25):
+            return str(sympy.Float(mpmath.mpf(int(x.p)) / int(x.q), 20))
     return str(sympy.Float(x, 20))
 
 
