@@ -28,7 +28,7 @@ from . import index
 from .budget import OutOfTime, budget
 from .compose import Composition
 from .derive import Gradients, derive
-from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
+from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
@@ -342,11 +342,11 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
     as each stand-in polynomial in turn."""
     true, j = ex.gradient(claim.wrt), ex.objective()
     tried = [integer_point(ex, rng)] + [random_point(ex, rng) for _ in range(tries)] if tries else []
-    for point in tried + list(points):
+    for point in [p for p in tried if p is not None] + list(points):
         if at_a_kink([j], point):
             continue
         at = ex.at(point)
-        for coeffs in POLYS if d.generic else (POLY,):
+        for coeffs in SIMPLE_POLYS + POLYS if d.generic else (POLY,):
             if not finite(evaluate(at.objective(), {}, coeffs)):
                 break  # J undefined here: no gradient to compare
             b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
