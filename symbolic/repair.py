@@ -86,7 +86,8 @@ class Screen:
             env = {n: self._random(v.shape, rng) for n, v in values.items()}
             memo = {}
             try:
-                t = self.value(truth, env, memo)
+                with np.errstate(all="ignore"):
+                    t = self.value(truth, env, memo)
             except ValueError:
                 continue
             if np.all(np.isfinite(t)):
