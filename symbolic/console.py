@@ -138,9 +138,16 @@ def detail_lines(v, column: int, style: Style) -> list:
     row("evidence:", v["detail"])
     if v["verdict"] != UNKNOWN:
         row("derived:", f"dJ/d{v['claim']} = {v['derived']}")
-    if v.get("repair"):
-        row("likely mistake:", v["repair"]["description"])
-        row("repaired:", f"dJ/d{v['claim']} = {v['repair']['text']}")
+    r = v.get("repair")
+    if r:
+        row("likely mistake:", r["description"])
+        if r.get("marked"):
+            row("edit:", r["marked"])
+        row("repaired:", f"dJ/d{v['claim']} = {r['text']}")
+        if r.get("tried") is not None:
+            proof = ("proved for every size" if r.get("proof", "proved") == "proved"
+                     else f"proved for sizes up to {r.get('sizes')}")
+            row("", f"{r['tried']} candidate edits screened numerically, {r['survived']} passed; this one {proof}")
     c = v.get("counterexample")
     if c:
         sizes = ", ".join(f"{k}={n}" for k, n in c["sizes"].items()) or "no dims"
@@ -151,6 +158,10 @@ def detail_lines(v, column: int, style: Style) -> list:
         how = "exact" if c["exact"] else "to 20 digits"
         row("", f"claim gives {matrix_text(c['claim_value'])}; the true gradient is "
                 f"{matrix_text(c['true_value'])} ({how})")
+        if c.get("first_difference"):
+            i, j = c["first_difference"]
+            row("", f"first difference at entry ({i}, {j}): the claim {number_text(c['claim_value'][i - 1][j - 1])}, "
+                    f"the gradient {number_text(c['true_value'][i - 1][j - 1])}")
     return out
 
 

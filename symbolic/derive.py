@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from . import expr as E
 from .functions import derivative
 from .load import Derivation
+from .simplify import simplify
 
 BACKWARD = {
     E.MatMul:    lambda e, G: [(e.a, E.matmul(G, E.transpose(e.b))), (e.b, E.matmul(E.transpose(e.a), G))],
@@ -44,7 +45,8 @@ class Gradients:
 
     `steps`: (name, expression) in evaluation order, each in terms of the
     inputs, the upstream gradient, forward intermediates and earlier steps;
-    `closed`: input name -> closed form with the steps inlined;
+    `closed`: input name -> closed form with the steps inlined, made
+    readable by `simplify` (like terms collected, forward values by name);
     `adjoint_of`: step name -> the name of the value it is dJ/d of.
     """
     derivation: Derivation
@@ -121,7 +123,7 @@ def derive(d: Derivation) -> Gradients:
         steps.append((adjoint_name(name), g))
     by_name = dict(steps)
     memo: dict = {}
-    closed = {name: _inline(by_name[adjoint_name(name)], named, memo) for name in d.inputs}
+    closed = {name: simplify(_inline(by_name[adjoint_name(name)], named, memo), d.forward) for name in d.inputs}
     of = {adjoint_name(v): v for v in list(d.forward) + list(d.inputs)}
     return Gradients(d, steps, closed, {n: of[n] for n, _ in steps})
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import mpmath
 import sympy
 
 from . import expr as E
@@ -145,6 +146,23 @@ def size_combinations(dims: dict, max_size: int):
             yield dict(zip(syms, combo))
 
 
+def preferred_sizes(dims: dict, max_size: int):
+    """Every assignment of `size_combinations`, those with every dim at
+    least 2 first (a counterexample there is one a reader can follow:
+    no dim collapses to a scalar), then the rest; smallest totals first."""
+    rest = []
+    for sizes in size_combinations(dims, max_size):
+        if all(v >= 2 for v in sizes.values()):
+            yield sizes
+        else:
+            rest.append(sizes)
+            if len(rest) > 10_000:  # too many to hold: the plain order
+                yield from rest
+                yield from (s for s in size_combinations(dims, max_size) if s not in rest)
+                return
+    yield from rest
+
+
 def _compositions(total: int, parts: int, top: int):
     """Tuples of `parts` integers in 1..top summing to `total`, in
     lexicographic order (iteratively: any number of dims)."""
@@ -272,6 +290,9 @@ def is_zero(x) -> bool | None:
 # holds for the cubic, a fourth derivative).
 POLY = (1, 3, -2, 1)  # g(t) = 1 + 3 t - 2 t**2 + t**3
 POLYS = (POLY, (2, -1, 1, 2, -1, 1))
+# A claim's counterexample tries these first: the plainest g that tells the
+# two sides apart.
+SIMPLE_POLYS = ((0, 0, 1), (0, 1, 1))
 
 
 def poly_text(coeffs=POLY) -> str:
@@ -286,6 +307,20 @@ def poly_text(coeffs=POLY) -> str:
 
 def poly_derivative(order: int, t, coeffs=POLY):
     return sympy.diff(sum(c * t ** k for k, c in enumerate(coeffs)), t, order)
+
+
+SATURATING = {"sigmoid", "tanh", "softplus", "exp", "log"}
+
+
+def integer_point(ex: Explicit, rng: random.Random) -> dict | None:
+    """Small nonzero integers (1, 2, -1, -2) for every entry symbol: the
+    first point tried, as the easiest to follow by hand; None where a
+    function that saturates (sigmoid, tanh, exp) would flatten the
+    difference at such values."""
+    fns = {n.fn for e in ex.d.forward.values() for n in E.walk(e) if isinstance(n, E.Apply)}
+    if fns & SATURATING:
+        return None
+    return {s: sympy.Integer(rng.choice([1, 2, -1, -2])) for m in ex.symbols.values() for s in m}
 
 
 def random_point(ex: Explicit, rng: random.Random) -> dict:
@@ -319,6 +354,9 @@ def value_string(x) -> str:
         return "undefined"
     if x.is_Rational and max(abs(x.p), x.q).bit_length() <= 128:
         return str(x)
+    if x.is_Rational:  # through mpmath: a huge integer is never written out in decimal
+        with mpmath.workdps(25):
+            return str(sympy.Float(mpmath.mpf(int(x.p)) / int(x.q), 20))
     return str(sympy.Float(x, 20))
 
 
@@ -337,8 +375,10 @@ def differ(a, b) -> bool:
     if a.is_Rational and b.is_Rational:
         return a != b
     d = abs(sympy.N(a - b, DIGITS))
-    scale = max(abs(sympy.N(a, DIGITS)), abs(sympy.N(b, DIGITS)), 1)
-    return d.is_number and d > scale * sympy.Float("1e-30", DIGITS)
+    sizes = [abs(sympy.N(x, DIGITS)) for x in (a, b)]
+    if not (d.is_Number and all(x.is_Number for x in sizes)):
+        return False  # a value that is no number (DiracDelta(0)): nothing certain
+    return d > max(*sizes, 1) * sympy.Float("1e-30", DIGITS)
 
 
 def at_a_kink(values, point) -> bool:

@@ -368,8 +368,13 @@ def rebuild(e: Expr, kids: list) -> Expr:
 _PREC = {Add: 1, Scale: 2, Mul: 2, MatMul: 2, Pow: 4, Transpose: 5}
 
 
+def _is_recip(e: Expr) -> bool:
+    e = _unbroadcast(e)
+    return isinstance(e, Apply) and e.fn == "recip" and e.order == 0
+
+
 def _prec(e: Expr) -> int:
-    if isinstance(e, Apply) and e.fn == "recip" and e.order == 0:
+    if _is_recip(e):
         return 2  # printed as a quotient
     return _PREC.get(type(e), 9)
 
@@ -400,12 +405,21 @@ def text(e: Expr) -> str:
     if t is Scale:
         if e.c == -1:
             return "-" + _wrap(e.a, 3)
+        if e.c.p in (1, -1) and e.c.q > 1:  # a / 2, -a / 2
+            return f"{'-' if e.c < 0 else ''}{_wrap(e.a, 3 if e.c < 0 else 2)} / {e.c.q}"
         return f"{_const_text(e.c)} * {_wrap(e.a, 3)}"
     if t is Add:
         right = e.b
+        if _constant(right) is not None and _constant(right) < 0:
+            return f"{_wrap(e.a, 1)} - {text(const(-_constant(right)))}"
         if isinstance(right, Scale) and right.c < 0:
             return f"{_wrap(e.a, 1)} - {_wrap(scale(-right.c, right.a), 2)}"
         return f"{_wrap(e.a, 1)} + {_wrap(right, 2)}"
+    if t is Mul and _is_recip(e.b) and not _is_recip(e.a):  # a * (1 / b) is a / b
+        left = _wrap(e.a, 2)
+        if type(_unbroadcast(e.a)) is MatMul:
+            left = f"({left})"
+        return f"{left} / {_wrap(_unbroadcast(e.b).a, 3)}"
     op = {Mul: "*", MatMul: "@"}[t]
     left = _wrap(e.a, 2)
     if type(_unbroadcast(e.a)) in (Mul, MatMul) and type(_unbroadcast(e.a)) is not t:

@@ -248,7 +248,7 @@ def repair_parts(v: Verdict, d: Derivation | None, p: T.Printer) -> list:
         parts.append(math(f"{T.partial(T.name_tex(v.wrt))} = {p.expr(fixed)}"))
     else:
         parts.append(code(v.repair.text))
-    return parts + [text(", proved for every size.")]
+    return parts + [text(f", {v.repair.proof_text()}.")]
 
 
 def counterexample_blocks(v: Verdict, lhs: str) -> list:

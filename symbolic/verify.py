@@ -28,10 +28,10 @@ from . import index
 from .budget import OutOfTime, budget
 from .compose import Composition
 from .derive import Gradients, derive
-from .explicit import (POLY, POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       matrix_strings, poly_text, value_string, random_point, size_combinations, unmet)
+from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
+                       integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
 from .load import Claim, Derivation
-from .mutate import KIND_NAMES, mutants
+from .mutate import KIND_NAMES, Edit, apply_edits, marked
 from .parse import ExprError
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
@@ -58,16 +58,19 @@ class Counterexample:
     claim_value: list  # matrix, strings
     true_value: list
     exact: bool  # rational arithmetic throughout (else 50 digits)
+    first_difference: tuple | None = None  # (row, column), from 1: the first entry where they differ
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
                 "coefficients": self.coefficients, "claim_value": self.claim_value,
-                "true_value": self.true_value, "exact": self.exact}
+                "true_value": self.true_value, "exact": self.exact,
+                "first_difference": list(self.first_difference) if self.first_difference else None}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Counterexample":
+        first = d.get("first_difference")
         return cls(d["sizes"], d["point"], d["function"], d["coefficients"], d["claim_value"], d["true_value"],
-                   d["exact"])
+                   d["exact"], tuple(first) if first else None)
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
@@ -76,22 +79,62 @@ class Counterexample:
 
 @dataclass
 class Repair:
-    """One edit that turns a wrong claim into a proved one."""
+    """The edit of a wrong claim's text that makes it provable.
+
+    `before` -> `after` is the piece that changes, `text` the repaired claim
+    (the user's text with only that piece changed), `edits` the spans of
+    the claim as written and their replacements; `proof` is `proved` (for
+    every size) or `proved-up-to` (`sizes`); `tried` candidate edits were
+    screened numerically, `survived` of them passed on to the proof."""
     kind: str
     before: str
     after: str
     text: str
+    edits: tuple = ()
+    original: str = ""
+    note: str = ""
+    proof: str = PROVED
+    sizes: int | None = None
+    tried: int = 0
+    survived: int = 0
 
     def describe(self) -> str:
-        return f"{KIND_NAMES[self.kind]}: `{self.before}` should be `{self.after}`"
+        from .repair import what_changes
+        if self.kind == "two edits" or self.note:
+            return f"{KIND_NAMES[self.kind]}: {self.note}"
+        return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
+
+    def marked(self) -> str:
+        """The claim as written with the change marked: `[old -> new]`."""
+        return marked(self.original, self.edits) if self.original else self.text
+
+    def proof_text(self) -> str:
+        return headline(self.proof, self.sizes)
+
+    def search_text(self) -> str:
+        return (f"{self.tried} candidate edits screened numerically, {self.survived} passed; "
+                f"this one {self.proof_text()}")
+
+    @property
+    def span(self) -> dict | None:
+        """The one span of the claim as written that changes (covering every edit)."""
+        if not self.edits:
+            return None
+        start, end = min(e.start for e in self.edits), max(e.end for e in self.edits)
+        inner = apply_edits(self.original[start:end], [Edit(e.start - start, e.end - start, e.replacement)
+                                                        for e in self.edits])
+        return {"start": start, "end": end, "replacement": inner}
 
     def to_dict(self):
         return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text,
-                "description": self.describe()}
+                "description": self.describe(), "span": self.span,
+                "edits": [e.to_dict() for e in self.edits], "marked": self.marked(),
+                "proof": self.proof, "sizes": self.sizes, "tried": self.tried, "survived": self.survived}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Repair":
-        return cls(d["kind"], d["before"], d["after"], d["text"])
+        return cls(d["kind"], d["before"], d["after"], d["text"], proof=d.get("proof", PROVED),
+                   sizes=d.get("sizes"), tried=d.get("tried", 0), survived=d.get("survived", 0))
 
 
 @dataclass
@@ -191,7 +234,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
-                v.repair = find_repair(d, claim)
+                v.repair = find_repair(d, claim, grads, max_size, left)
         except (OutOfTime, RecursionError, MemoryError, index.FormTooLarge):
             pass
     v.seconds = time.perf_counter() - start
@@ -328,11 +371,12 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
     (relu at 0), says nothing and is skipped.  A generic function is tried
     as each stand-in polynomial in turn."""
     true, j = ex.gradient(claim.wrt), ex.objective()
-    for point in [random_point(ex, rng) for _ in range(tries)] + list(points):
+    tried = [integer_point(ex, rng)] + [random_point(ex, rng) for _ in range(tries)] if tries else []
+    for point in [p for p in tried if p is not None] + list(points):
         if at_a_kink([j], point):
             continue
         at = ex.at(point)
-        for coeffs in POLYS if d.generic else (POLY,):
+        for coeffs in SIMPLE_POLYS + POLYS if d.generic else (POLY,):
             if not finite(evaluate(at.objective(), {}, coeffs)):
                 break  # J undefined here: no gradient to compare
             b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
@@ -347,7 +391,7 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
     undecided = []
-    for sizes in size_combinations(d.dims, max_size):
+    for sizes in preferred_sizes(d.dims, max_size):
         stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
         ex = Explicit(d, sizes)
         found = _find_difference(ex, claim, d, rng)
@@ -397,25 +441,39 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     exact = all(x.is_Rational for x in list(a) + list(b) if finite(x))
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
+    first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
+                  if not finite(a[i, j]) or differ(a[i, j], b[i, j])), None)
     return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
-                          matrix_strings(a), matrix_strings(b), exact)
+                          matrix_strings(a), matrix_strings(b), exact, first)
 
 
-def find_repair(d: Derivation, claim: Claim) -> Repair | None:
-    """The first one-edit variant of the claim proved for every size."""
-    parser = d.parser()
+def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
+                max_size: int | None = None, seconds: float = DEFAULT_BUDGET) -> Repair | None:
+    """The likeliest edit of the claim's text that gradproof proves (see
+    `symbolic.repair`): for every size, or else for every size up to N."""
+    from .repair import search
+    grads = grads or derive(d)
     target = d.inputs[claim.wrt].shape
-    for m in mutants(claim.text, *scope(d)):
+    max_size = max_size or d.max_size
+
+    def prove(e):
+        if e is None or e.shape != target:
+            return None
+        v = Verdict(str(d.path), d.name, claim.wrt, "", UNKNOWN, "", "")
         try:
-            e = parser.parse(m.text)
-        except (ExprError, E.ShapeError):
-            continue
-        try:
-            if e.shape == target and proves_every_size(d, e, claim.wrt):
-                return Repair(m.kind, m.before, m.after, E.text(e))
+            _decide(d, Claim(claim.wrt, "", e), v, max_size, ["proving a repair"], grads)
         except (index.FormTooLarge, RecursionError):
-            continue
-    return None
+            return None
+        return (v.status, v.sizes) if v.proved else None
+    try:
+        found = search(d, claim.wrt, claim.text, grads.closed[claim.wrt], claim.expr, prove,
+                       time.perf_counter() + seconds / 2)  # pairs of edits: at most half the time left
+    except (ExprError, E.ShapeError):
+        return None
+    if found is None:
+        return None
+    m, (status, sizes), tried, survived = found
+    return Repair(m.kind, m.before, m.after, m.text, m.edits, claim.text, m.note, status, sizes, tried, survived)
 
 
 def scope(d: Derivation) -> tuple:

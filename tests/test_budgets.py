@@ -90,7 +90,8 @@ def test_derive_command_is_bounded_too(tmp_path):
     run, wall, _ = run_cli(["derive", "--budget", str(BUDGET), str(path)])
     assert "Traceback" not in run.stderr, run.stderr
     assert run.returncode == 1
-    assert "too large to print" in run.stdout  # the closed form, written out, has 1.5 million nodes
+    # written out, the closed form has 1.5 million nodes; by the forward values' names it is short
+    assert "dJ/dx = 1048576 * (dY * z19 * z18 * z17" in run.stdout
     assert "NOT confirmed" in run.stdout
     assert wall < 2 * BUDGET + SLACK  # deriving, then the check of the closed forms
 
@@ -100,7 +101,7 @@ def test_a_counterexample_with_huge_values_prints(tmp_path):
     path.write_text(squares(16))
     (v,) = verify(load(path), default_budget=20)
     assert v.status == "refuted"
-    (true,), = v.counterexample.true_value
+    true = v.counterexample.true_value[0][0]  # at n = 2: every dim at least 2 comes first
     assert "e+" in true and len(true) < 40, true  # 20 digits and an exponent, not 20,000 digits
 
 

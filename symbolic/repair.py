@@ -1,0 +1,466 @@
+"""The likely mistake in a wrong claim: the edit of its text that makes it
+provable.
+
+1. Candidates: every one-edit variant of the claim as written
+   (`mutate.single_edits`: transposes, operand order, `*` for `@`, `g` for
+   `g'`, a missing derivative factor or upstream gradient, sums and their
+   axes, signs), a constant factor where the claim is `c` times the
+   gradient, each term of the derived form the claim lacks and each term
+   it has too many; if none of them holds, two edits at once.
+2. A numeric screen: each candidate against the derived gradient at a few
+   floating-point points (distinct sizes, generic functions a quintic).
+   It only discards: a survivor is not yet a repair.
+3. Proof: the survivors, likeliest mistake first, go through the verifier
+   itself; the first proved for every size (or, failing that, for every
+   size up to N) is the repair, and says which.
+"""
+from __future__ import annotations
+
+import ast
+import math
+import time
+from fractions import Fraction
+
+import numpy as np
+import sympy
+
+from . import expr as E
+from .explicit import POLYS, poly_derivative
+from .functions import ACTIVATIONS, real_value
+from .mutate import ATOM, KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
+from .parse import ExprError, parse_tree
+from .simplify import simplify
+
+PAIR_SECONDS = 3.0  # at most this long on pairs of edits
+
+
+# ---------------------------------------------------------------- numeric screen
+
+_NUMPY = {sympy.exp: np.exp, sympy.log: np.log, sympy.tanh: np.tanh, sympy.cosh: np.cosh, sympy.sinh: np.sinh}
+
+
+def _numpy_value(x, t, v):
+    """A SymPy expression in `t` evaluated on the array `v` (table functions
+    written out; no code is generated)."""
+    if x == t:
+        return v
+    if x.is_Number:
+        return np.full_like(v, float(x))
+    if x.is_Add:
+        return sum(_numpy_value(a, t, v) for a in x.args)
+    if x.is_Mul:
+        out = np.ones_like(v)
+        for a in x.args:
+            out = out * _numpy_value(a, t, v)
+        return out
+    if x.is_Pow:
+        return _numpy_value(x.args[0], t, v) ** float(x.args[1])
+    if x.func in _NUMPY:
+        return _NUMPY[x.func](_numpy_value(x.args[0], t, v))
+    if isinstance(x, sympy.Heaviside):
+        return np.where(_numpy_value(x.args[0], t, v) > 0, 1.0, 0.0)
+    if isinstance(x, sympy.DiracDelta):
+        return np.zeros_like(v)
+    if isinstance(x, sympy.Max):
+        return np.maximum(*(_numpy_value(a, t, v) for a in x.args))
+    if isinstance(x, sympy.Piecewise):
+        raise ValueError("piecewise")
+    raise ValueError(f"no numeric value for {x.func}")
+
+
+class Screen:
+    """The derived gradient at a few points, and candidates against it."""
+
+    COEFFS = POLYS[-1]  # a generic function as a quintic: g, g', g'' all differ
+
+    def __init__(self, d, truth: E.Expr, seed: int = 0):
+        self.d, self.truth = d, truth
+        self.fns = {}
+        rng = np.random.default_rng(seed)
+        self.sizes = {s: 2 + i for i, s in enumerate(d.dims.values())}
+        values = dict(d.inputs)
+        if d.upstream is not None:
+            values[d.upstream.name] = d.upstream
+        self.points, self.true = [], []
+        for _ in range(8):
+            env = {n: self._random(v.shape, rng) for n, v in values.items()}
+            memo = {}
+            try:
+                with np.errstate(all="ignore"):
+                    t = self.value(truth, env, memo)
+            except ValueError:
+                continue
+            if np.all(np.isfinite(t)):
+                self.points.append((env, memo))
+                self.true.append(t)
+            if len(self.points) == 3:
+                break
+
+    def _size(self, s) -> int:
+        return int(s.subs(self.sizes)) if isinstance(s, sympy.Expr) else int(s)
+
+    def _random(self, shape, rng):
+        r, c = self._size(shape[0]), self._size(shape[1])
+        return rng.uniform(0.3, 1.4, size=(r, c)) * rng.choice([-1.0, 1.0], size=(r, c))
+
+    def function(self, fn: str, order: int):
+        key = (fn, order)
+        if key not in self.fns:
+            t = sympy.Dummy("t", real=True)
+            poly = lambda k, u: poly_derivative(k, u, self.COEFFS)  # noqa: E731
+            x = real_value(fn, order, t, poly)
+            if x.has(sympy.DiracDelta):
+                raise ValueError(f"{fn} has no derivative of order {order} as a function")
+            self.fns[key] = lambda v, x=x, t=t: _numpy_value(x, t, v)
+        return self.fns[key]
+
+    def value(self, e: E.Expr, env: dict, memo: dict):
+        key = id(e)
+        if key in memo:
+            return memo[key][1]
+        t = type(e)
+        if t is E.Var:
+            v = env[e.name] if e.name in env else self.value(self.d.forward[e.name], env, memo)
+        elif t is E.Const:
+            v = np.array([[float(e.value)]])
+        else:
+            kids = [self.value(c, env, memo) for c in e.children()]
+            if t is E.MatMul:
+                v = kids[0] @ kids[1]
+            elif t is E.Add:
+                v = kids[0] + kids[1]
+            elif t is E.Mul:
+                v = kids[0] * kids[1]
+            elif t is E.Scale:
+                v = float(e.c) * kids[0]
+            elif t is E.Transpose:
+                v = kids[0].T
+            elif t is E.Pow:
+                v = kids[0] ** e.p
+            elif t is E.Broadcast:
+                v = np.broadcast_to(kids[0], (self._size(e.shape[0]), self._size(e.shape[1]))).copy()
+            elif t is E.Sum:
+                v = kids[0].sum(keepdims=True) if e.axis is None else kids[0].sum(axis=e.axis, keepdims=True)
+            elif t is E.Apply:
+                with np.errstate(all="ignore"):
+                    v = self.function(e.fn, e.order)(kids[0])
+            else:
+                raise ValueError(f"no numeric rule for {t.__name__}")
+        memo[key] = (e, v)
+        return v
+
+    def values(self, e: E.Expr) -> list | None:
+        if e.shape != self.truth.shape or not self.points:
+            return None
+        out = []
+        with np.errstate(all="ignore"):
+            for env, memo in self.points:
+                try:
+                    out.append(self.value(e, env, dict(memo)))
+                except ValueError:
+                    return None
+        return out
+
+    def passes(self, e: E.Expr) -> bool:
+        vals = self.values(e)
+        if vals is None:
+            return False
+        return all(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=1e-7, atol=1e-9 * max(1.0, np.abs(b).max()))
+                   for a, b in zip(vals, self.true))
+
+    def ratio(self, e: E.Expr, of: E.Expr | None = None) -> Fraction | None:
+        """c where e = c * `of` (default: the gradient) at every point, for a
+        simple rational c."""
+        vals = self.values(e)
+        true = self.true if of is None else self.values(of)
+        if vals is None or true is None:
+            return None
+        ratios = []
+        for a, b in zip(vals, true):
+            big = np.abs(b) > 1e-6 * max(1.0, np.abs(b).max())
+            if not big.any() or not np.all(np.isfinite(a)):
+                return None
+            ratios.extend((a[big] / b[big]).ravel())
+        c = Fraction(float(np.median(ratios))).limit_denominator(64)
+        if c in (0, 1) or not np.allclose(ratios, float(c), rtol=1e-8):
+            return None
+        return c
+
+
+# ---------------------------------------------------------------- what the edits may use
+
+def repair_scope(d, claim_expr=None) -> Scope:
+    """Names and shapes in scope; the factors a claim may lack (the upstream
+    gradient, the derivative of every function applied in the forward pass
+    or in the claim, by the forward value's name where it has one:
+    `s * (1 - s)` for `s = sigmoid(u)`); each named value's derivative."""
+    parser = d.parser()
+    names = {n: e.shape for n, e in parser.names.items()}
+    shapes: dict = {}
+
+    def shape_of(text):
+        if text not in shapes:
+            try:
+                shapes[text] = parser.parse(text).shape
+            except (ExprError, E.ShapeError):
+                shapes[text] = None
+        return shapes[text]
+
+    scope = Scope(names, {}, {}, set(), shape_of, extended=True)
+    if d.upstream is not None:
+        scope.factors[d.upstream.name] = d.upstream.shape
+    own = {impl or f: f for f, impl in d.functions.items()}
+    by_value = {}
+    for name, definition in d.forward.items():
+        if isinstance(definition, E.Apply) and definition.order == 0:
+            by_value.setdefault((definition.fn, definition.a), name)
+    sources = list(d.forward.values()) + ([claim_expr] if claim_expr is not None else [])
+    seen = set()
+    for root in sources:
+        for node in E.walk(root):
+            if not isinstance(node, E.Apply) or node.fn in ("recip",) or (node.fn, node.order, node.a) in seen:
+                continue
+            seen.add((node.fn, node.order, node.a))
+            fn = own.get(node.fn, node.fn)
+            arg = E.text(node.a)
+            called = f"{fn}{chr(39) * (node.order + 1)}({arg})"
+            texts = [called]
+            act = ACTIVATIONS.get(node.fn)
+            if node.order == 0 and act is not None and act.prime is not None:
+                named = E.text(simplify(act.prime(node.a), d.forward))
+                texts = [named]
+                for part in E.walk(simplify(act.prime(node.a), d.forward)):
+                    if isinstance(part, (E.Add, E.Pow, E.Apply)):
+                        scope.derivative_texts.add(E.text(part))
+            scope.derivative_texts.update(texts)
+            scope.factors.setdefault(texts[0], node.a.shape)
+            value = by_value.get((node.fn, node.a)) if node.order == 0 else None
+            if value is not None:
+                scope.derivatives[value] = [(t, precedence(parse_tree(t))) for t in texts]
+    return scope
+
+
+# ---------------------------------------------------------------- edits from the derived form
+
+def _additive_terms(e: E.Expr, c=1):
+    """(coefficient, term) of a sum, outermost constants folded."""
+    if isinstance(e, E.Broadcast):
+        e = e.a
+    if isinstance(e, E.Scale):
+        yield from _additive_terms(e.a, c * e.c)
+    elif isinstance(e, E.Add):
+        yield from _additive_terms(e.a, c)
+        yield from _additive_terms(e.b, c)
+    else:
+        yield sympy.Rational(c), e
+
+
+def _term_edits(src: Source, truth: E.Expr):
+    """A term of the derived form added at the end; a term of the claim's
+    own sum dropped."""
+    terms = list(_additive_terms(truth))
+    end = src.root.outer_end
+    if len(terms) > 1:
+        for c, term in terms:
+            piece = E.text(E.scale(abs(c), term))
+            shown = E.text(E.scale(c, term))
+            yield "term", Edit(end, end, f" {'+' if c > 0 else '-'} {fit(piece, 2 if abs(c) == 1 else 2, 2)}"), \
+                f"the claim lacks the term `{shown}`"
+    chain, ops, top = [], [], src.root
+    while isinstance(top.ast, ast.BinOp) and isinstance(top.ast.op, (ast.Add, ast.Sub)) and \
+            (top is src.root or not top.parenthesized):
+        chain.insert(0, top.children[1])
+        ops.insert(0, "-" if isinstance(top.ast.op, ast.Sub) else "+")
+        top = top.children[0]
+    chain.insert(0, top)
+    ops.insert(0, "+")
+    if len(chain) > 1:
+        for i, t in enumerate(chain):
+            shown = ("-" if ops[i] == "-" else "") + src.src(t)
+            note = f"the claim has the extra term `{shown}`"
+            if i == 0:
+                yield "term", Edit(t.outer_start, chain[1].outer_start, "" if ops[1] == "+" else "-"), note
+            else:
+                yield "term", Edit(chain[i - 1].outer_end, t.outer_end, ""), note
+
+
+def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
+    """Node `n` (default: the whole claim) is c times what it should be:
+    its constants mended, or 1/c put in."""
+    n = n or src.root
+    k = 1 / c
+    note = note or f"the claim is {_frac(c)} times the gradient"
+    inside = [m for m in src.nodes if n.outer_start <= m.start and m.end <= n.outer_end]
+    for m in inside:
+        if isinstance(m.ast, ast.Constant) and isinstance(m.ast.value, (int, float)) and not isinstance(m.ast.value, bool):
+            v = Fraction(repr(m.ast.value)) if isinstance(m.ast.value, float) else Fraction(m.ast.value)
+            divisor = m.parent is not None and isinstance(m.parent.ast, ast.BinOp) and \
+                isinstance(m.parent.ast.op, ast.Div) and m.parent.children[1] is m
+            new = v / k if divisor else v * k
+            if new.denominator == 1 and new > 0:
+                yield "constant", Edit(m.start, m.end, str(new.numerator)), note
+    body = src.src(n)
+    product = isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, (ast.Mult, ast.MatMult, ast.Div)) or n.prec >= 3
+    if k.denominator == 1:
+        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
+    elif abs(k.numerator) == 1:
+        new = f"{'-' if k < 0 else ''}{fit(body, n.prec, 2 if k > 0 else 3)} / {k.denominator}"
+    else:
+        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)} / {k.denominator}"
+    need = _slot_need(n)
+    yield "constant", Edit(n.outer_start, n.outer_end, fit(new, 2, need)), note
+
+
+def _slot_need(n) -> int:
+    from .mutate import _need_outer
+    return _need_outer(n)
+
+
+def _top_terms(src: Source):
+    """(sign, node) of the claim's own top-level sum."""
+    chain, ops, top = [], [], src.root
+    while isinstance(top.ast, ast.BinOp) and isinstance(top.ast.op, (ast.Add, ast.Sub)) and \
+            (top is src.root or not top.parenthesized):
+        chain.insert(0, top.children[1])
+        ops.insert(0, -1 if isinstance(top.ast.op, ast.Sub) else 1)
+        top = top.children[0]
+    return [(1, top)] + list(zip(ops, chain))
+
+
+def _frac(c: Fraction) -> str:
+    return str(c.numerator) if c.denominator == 1 else f"{c.numerator}/{c.denominator}"
+
+
+# ---------------------------------------------------------------- the search
+
+class Search:
+    """Candidates for one claim, screened, then proved in order."""
+
+    def __init__(self, d, wrt: str, text: str, truth: E.Expr, claim_expr=None):
+        self.d, self.wrt, self.text = d, wrt, text
+        self.parser = d.parser()
+        self.target = d.inputs[wrt].shape
+        self.src = Source(text)
+        self.scope = repair_scope(d, claim_expr)
+        self.screen = Screen(d, truth)
+        self.truth = truth
+        self.tried = 0
+        self.parsed: dict = {}
+
+    def parse(self, text: str):
+        if text not in self.parsed:
+            try:
+                self.parsed[text] = self.parser.parse(text)
+            except (ExprError, E.ShapeError, RecursionError):
+                self.parsed[text] = None
+        return self.parsed[text]
+
+    def singles(self, claim_expr) -> list:
+        out = list(single_edits(self.src, self.scope))
+        out += list(_term_edits(self.src, self.truth))
+        if claim_expr is not None and claim_expr.shape == self.target:
+            c = self.screen.ratio(claim_expr)
+            if c is not None and c != -1:
+                out += list(_constant_edits(self.src, c))
+        terms = _top_terms(self.src)
+        if len(terms) > 1:  # one term of the claim c times a term of the gradient
+            for sign, node in terms:
+                e = self.parse(self.src.src(node))
+                if e is None or e.shape != self.target:
+                    continue
+                for k, term in _additive_terms(self.truth):
+                    c = self.screen.ratio(E.scale(sign, e), E.broadcast(E.scale(k, term), self.target))
+                    if c is not None and c != -1:
+                        out += list(_constant_edits(self.src, c, node, f"the term `{self.src.src(node)}` is "
+                                                                       f"{_frac(c)} times what it should be"))
+        return out
+
+    def survivors(self, candidates) -> list:
+        """Mutants whose text parses to the right shape and agrees with the
+        gradient at every screening point, likeliest first."""
+        seen, out = set(), []
+        for kind, edits, note in candidates:
+            text = apply_edits(self.text, edits)
+            if text in seen or text == self.text:
+                continue
+            seen.add(text)
+            self.tried += 1
+            e = self.parse(text)
+            if e is None or e.shape != self.target or not self.screen.passes(e):
+                continue
+            before = "; ".join(self.text[x.start:x.end] for x in edits)
+            after = "; ".join(x.replacement for x in edits)
+            out.append(Mutant(kind, before, after, text, tuple(edits), note))
+        return sorted(out, key=lambda m: (KINDS.index(m.kind), len(m.before) + len(m.after)))
+
+    def pairs(self, singles, deadline: float):
+        """Two edits: each single edit, then every edit of its result; the
+        pair shown as one span of the claim as written."""
+        for k1, e1, n1 in singles:
+            first = e1.apply(self.text)
+            if time.perf_counter() > deadline:
+                return
+            try:
+                src = Source(first)
+            except (ExprError, SyntaxError, ValueError):
+                continue
+            for k2, e2, n2 in single_edits(src, self.scope):
+                if time.perf_counter() > deadline:
+                    return
+                note = "; ".join([_describe(k1, self.text, e1, n1), _describe(k2, first, e2, n2)])
+                yield "two edits", _both(self.text, e1, e2, first), note
+
+
+def _both(text: str, e1: Edit, e2: Edit, first: str) -> tuple:
+    """Edit `e1` of `text`, then `e2` of the result, as edits of `text`:
+    two where `e2` lies outside what `e1` wrote, else one span."""
+    written = e1.start + len(e1.replacement)
+    if e2.end <= e1.start and e2.start < e1.start:
+        return (e2, e1)
+    if e2.start >= written and e2.end > written:
+        shift = len(e1.replacement) - (e1.end - e1.start)
+        return (e1, Edit(e2.start - shift, e2.end - shift, e2.replacement))
+    return (_one_span(text, e2.apply(first)),)
+
+
+def _one_span(before: str, after: str) -> Edit:
+    """The one edit that turns `before` into `after` (common ends kept)."""
+    i = 0
+    while i < min(len(before), len(after)) and before[i] == after[i]:
+        i += 1
+    j = 0
+    while j < min(len(before), len(after)) - i and before[-1 - j] == after[-1 - j]:
+        j += 1
+    return Edit(i, len(before) - j, after[i:len(after) - j])
+
+
+def _describe(kind: str, text: str, edit: Edit, note: str) -> str:
+    from .mutate import KIND_NAMES
+    before, after = text[edit.start:edit.end], edit.replacement
+    return f"{KIND_NAMES[kind]}: {note or what_changes(before, after)}"
+
+
+def what_changes(before: str, after: str) -> str:
+    if before.strip() and after.strip():
+        return f"`{before.strip()}` should be `{after.strip()}`"
+    if after.strip():
+        return f"`{after.strip()}` is missing"
+    return f"`{before.strip()}` should not be there"
+
+
+def search(d, wrt: str, text: str, truth: E.Expr, claim_expr, prove, deadline: float):
+    """The likeliest proved repair: (Mutant, proof, tried, survived) or None.
+    `prove(expr)` gives ("proved"|"proved-up-to", N) or None."""
+    s = Search(d, wrt, text, truth, claim_expr)
+    singles = s.singles(claim_expr)
+    found = s.survivors((k, (e,), n) for k, e, n in singles if time.perf_counter() < deadline)
+    if not found:
+        pair_deadline = min(deadline, time.perf_counter() + PAIR_SECONDS)
+        found = s.survivors(s.pairs(singles, pair_deadline))
+    for m in found:
+        if time.perf_counter() > deadline:
+            return None
+        proof = prove(s.parse(m.text))
+        if proof is not None:
+            return m, proof, s.tried, len(found)
+    return None
