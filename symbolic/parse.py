@@ -231,6 +231,8 @@ class Parser:
                 if b.value == 0:
                     raise ExprError("division by zero")
                 return E.broadcast(E.scale(1 / b.value, a), a.shape)
+            if isinstance(b, E.Pow):  # a / u**n as a * (1/u)**n: defined where u != 0, as 1/u is
+                return E.mul(a, E.power(E.apply("recip", b.a), b.p))
             return E.mul(a, E.apply("recip", b))
         raise ExprError(f"operator `{type(op).__name__}` not allowed")
 

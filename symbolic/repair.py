@@ -119,7 +119,9 @@ class Screen:
         if key in memo:
             return memo[key][1]
         t = type(e)
-        if t is E.Var:
+        if t is E.Var and e.role == "dim":  # a dim used as a value (`/ m`)
+            v = np.array([[float(self._size(sympy.Symbol(e.name, integer=True, positive=True)))]])
+        elif t is E.Var:
             v = env[e.name] if e.name in env else self.value(self.d.forward[e.name], env, memo)
         elif t is E.Const:
             v = np.array([[float(e.value)]])

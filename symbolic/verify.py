@@ -129,12 +129,15 @@ class Repair:
         return {"kind": self.kind, "before": self.before, "after": self.after, "text": self.text,
                 "description": self.describe(), "span": self.span,
                 "edits": [e.to_dict() for e in self.edits], "marked": self.marked(),
-                "proof": self.proof, "sizes": self.sizes, "tried": self.tried, "survived": self.survived}
+                "proof": self.proof, "sizes": self.sizes, "tried": self.tried, "survived": self.survived,
+                "original": self.original, "note": self.note}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Repair":
-        return cls(d["kind"], d["before"], d["after"], d["text"], proof=d.get("proof", PROVED),
-                   sizes=d.get("sizes"), tried=d.get("tried", 0), survived=d.get("survived", 0))
+        edits = tuple(Edit(e["start"], e["end"], e["replacement"]) for e in d.get("edits", ()))
+        return cls(d["kind"], d["before"], d["after"], d["text"], edits, d.get("original", ""), d.get("note", ""),
+                   proof=d.get("proof", PROVED), sizes=d.get("sizes"), tried=d.get("tried", 0),
+                   survived=d.get("survived", 0))
 
 
 @dataclass

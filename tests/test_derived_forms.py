@@ -12,6 +12,16 @@ from symbolic.verify import proves_every_size
 ROOT = Path(__file__).resolve().parent.parent
 
 EXPECTED = {
+    ('derivations/bce_logits.toml', 'z'): '1 / m * sigmoid(z) - 1 / m * y',
+    ('derivations/bce_logits.toml', 'y'): '-(1 / m * z)',
+    ('derivations/logistic_regression.toml', 'w'): "X @ ((1 / m * (1 - y) / (1 - p) - 1 / m * y / p) * sigmoid'(z)).T",
+    ('derivations/logistic_regression.toml', 'b'): "sum((1 / m * (1 - y) / (1 - p) - 1 / m * y / p) * sigmoid'(z))",
+    ('derivations/logistic_regression.toml', 'X'): "w @ ((1 / m * (1 - y) / (1 - p) - 1 / m * y / p) * sigmoid'(z))",
+    ('derivations/logistic_regression.toml', 'y'): '1 / m * log(1 - p) - 1 / m * log(p)',
+    ('derivations/mse.toml', 'Yhat'): '2 * (1 / m * (1 / k) * (Yhat - Y))',
+    ('derivations/mse.toml', 'Y'): '-2 * (1 / m * (1 / k) * (Yhat - Y))',
+    ('derivations/softmax_ce.toml', 'Z'): 'sum(1 / m * Y / P * exp(Z), axis=0) * (1 / sum(exp(Z), axis=0))**2 * exp(Z) - 1 / m * Y / P / sum(exp(Z), axis=0) * exp(Z)',
+    ('derivations/softmax_ce.toml', 'Y'): '-(1 / m * log(P))',
     ('derivations/backprop.toml', 'W'): "(dY * g'(z)) @ x.T",
     ('derivations/backprop.toml', 'x'): "W.T @ (dY * g'(z))",
     ('derivations/backprop.toml', 'b'): "dY * g'(z)",

@@ -86,9 +86,19 @@ def test_a_repair_keeps_the_users_spacing_and_parentheses():
     assert r.text == "((Yhat - Y) * g'(Z)) @ X.T / 4" and r.kind == "constant"
 
 
-def test_a_repair_proved_only_up_to_n_says_so():
+def test_a_repair_is_marked_with_its_proof():
     r = _verdict("bce", "b", "y - p").repair
-    assert (r.kind, r.text, r.proof, r.sizes) == ("negated", "p - y", "proved-up-to", 3)
+    assert (r.kind, r.text, r.proof, r.sizes) == ("negated", "p - y", "proved", None)
+    assert "proved for every size" in r.search_text()
+
+
+def test_a_repair_proved_only_up_to_n_says_so():
+    from symbolic import derive, load
+    d = load(DATA.parent / "normalise.toml")
+    text = "-(dY - mean(dY) - y * mean(dY * y)) / s"
+    v = verify_claim(d, Claim("x", text, d.parser().parse(text)), derive(d), max_size=3, seconds=30)
+    r = v.repair
+    assert (v.status, r.kind, r.proof, r.sizes) == ("refuted", "negated", "proved-up-to", 3)
     assert "proved for sizes up to 3" in r.search_text()
 
 

@@ -37,9 +37,9 @@ def backward(W=None, X=None, b=None, D=None, naive=False):
 WRONG = {  # name: (function, words the message must hold)
     "transpose": (backward(W=lambda W, X, D: D @ X), "a transpose missing or extra: `X` where `X.T` belongs"),
     "operand order": (backward(W=lambda W, X, D: X.T @ D), "operands swapped"),
-    "missing derivative": (backward(D=lambda dY, S, Z: dY), "a factor missing or extra: `dY` where"),
+    "missing derivative": (backward(D=lambda dY, S, Z: dY), "derivative factor missing or extra"),
     "g for g'": (backward(D=lambda dY, S, Z: dY * S),
-                 "a function and its derivative confused: `sigmoid(Z)` where `sigmoid'(Z)` belongs"),
+                 "a function and its derivative confused: `sigmoid` where `sigmoid'` belongs"),
     "missing 1/m": (backward(W=lambda W, X, D: D @ X.T / X.shape[1]), "a factor such as 1/m missing or extra"),
     "sign": (backward(X=lambda W, X, D: -(W.T @ D)), "the sign flipped"),
     "sum axis": (backward(b=lambda W, X, D: D.sum(axis=0, keepdims=True)), "the sum over the wrong axis"),
