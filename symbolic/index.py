@@ -359,11 +359,13 @@ def _divide_out(items: list) -> list | None:
                 out = out * atoms.setdefault(f, sympy.Dummy("f"))
             return out
         numerator = sum(poly(items[n][2], [f for f in items[n][1] if f != r]) for n in members)
-        denominator = sum(poly(t.coeff, t.factors) for t in u) ** k
+        denominator = sympy.expand(sum(poly(t.coeff, t.factors) for t in u) ** k)
+        if denominator == 0:
+            continue  # 1/0: undefined, never cancelled
         gens = list(atoms.values())
         try:
-            quotient, remainder = sympy.div(sympy.expand(numerator), sympy.expand(denominator), *gens)
-        except (sympy.PolynomialError, sympy.polys.polyerrors.PolificationFailed):
+            quotient, remainder = sympy.div(sympy.expand(numerator), denominator, *gens)
+        except (sympy.PolynomialError, sympy.polys.polyerrors.PolificationFailed, ZeroDivisionError):
             continue
         if remainder != 0 or quotient == 0 and numerator != 0:
             continue
