@@ -232,7 +232,6 @@ class _Checker:
 
     def diagnose(self, got, ref, name, p, sizes, tol) -> str | None:
         """The mistake `got` shows: a variant of the verified form it equals."""
-        from symbolic import expr as E
         got = got.astype(np.float64)
         scale = np.max(np.abs(ref)) if ref.size else 0.0
         tolerance = np.max(tol) + 1e-12 * scale

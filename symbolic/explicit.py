@@ -6,7 +6,6 @@ It backs the "proved for sizes up to N" verdict and finds counterexamples.
 """
 from __future__ import annotations
 
-import itertools
 import random
 
 import mpmath

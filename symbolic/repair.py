@@ -17,7 +17,6 @@ provable.
 from __future__ import annotations
 
 import ast
-import math
 import time
 from fractions import Fraction
 
@@ -27,7 +26,7 @@ import sympy
 from . import expr as E
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
-from .mutate import ATOM, KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
+from .mutate import KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 

@@ -53,6 +53,16 @@ def test_a_zero_denominator_is_never_divided():
     assert v.status == "refuted" and "undefined" in v.detail
 
 
+@pytest.mark.parametrize("claim, status", [
+    ("dY * g'(z) * b / b", "refuted"),                                  # undefined where b = 0
+    ("(dY * g'(z) * b - dY * g'(z) * z) / (b - z)", "refuted"),         # undefined where b = z
+    ("dY * g'(z) * (b * b + 1) / (b * b + 1)", "proved"),               # b*b + 1 is never 0
+])
+def test_a_quotient_that_cancels_is_proved_only_where_its_divisor_cannot_vanish(claim, status):
+    (v,) = _verify_b(claim)
+    assert v.status == status, (claim, v.status, v.detail)
+
+
 def _verify_b(claim):
     from pathlib import Path
     import tempfile
