@@ -113,7 +113,11 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             raise FormTooLarge(f"an index form of more than {MAX_TERMS:,} terms")
         return out
     if t is E.Mul:
-        return _product(entry(e.a, i, j, ctx), entry(e.b, i, j, ctx))
+        factors = _kinks(_mul_factors(e), ctx)
+        out = entry(factors[0], i, j, ctx)
+        for f in factors[1:]:
+            out = _product(out, entry(f, i, j, ctx))
+        return out
     if t is E.Scale:
         return [Term(e.c * x.coeff, x.bound, x.factors) for x in entry(e.a, i, j, ctx)]
     if t is E.Transpose:
@@ -136,8 +140,87 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             _bind(terms, kj, ca)
         return terms
     if t is E.Apply:
+        if e.fn == "step" and e.order == 0:
+            e = E.apply("step", _step_argument(e.a, ctx))
         return function_terms(e.fn, e.order, ctx.key(e.a), _args(ctx.key(e.a), i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
+
+
+# ---------------------------------------------------------------- kinks
+# With step(0) = 0 (relu' = step), these hold everywhere, at the kink too:
+#   step(u) step(u) = step(u),  relu(u) step(u) = relu(u),  u step(u) = relu(u),
+#   step(relu(u)) = step(u),  step(c u) = step(u) for a constant c > 0.
+
+def _mul_factors(e: E.Expr) -> list:
+    """The factors of a chain of elementwise products of one shape."""
+    out, stack = [], [e]
+    while stack:
+        x = stack.pop()
+        if type(x) is E.Mul and x.a.shape == x.b.shape == e.shape:
+            stack += [x.b, x.a]
+        else:
+            out.append(x)
+    return out
+
+
+def _defined(e: E.Expr, ctx: Context) -> E.Expr:
+    """`e` with a name of the forward pass replaced by its definition."""
+    while type(e) is E.Var and e.name in ctx.definitions:
+        e = ctx.definitions[e.name]
+    return e
+
+
+def _stepped(e: E.Expr, ctx: Context):
+    """The u of a factor step(u) (relu'(u) is step(u)), else None."""
+    e = _defined(e, ctx)
+    if type(e) is E.Apply and (e.fn, e.order) in (("step", 0), ("relu", 1)):
+        return e.a
+    return None
+
+
+def _kinks(factors: list, ctx: Context) -> list:
+    """The factors of a product with each step(u) absorbed where the
+    identities above allow: by another step(u), relu(u) or u."""
+    factors = list(factors)
+    n = 0
+    while n < len(factors):
+        u = _stepped(factors[n], ctx)
+        if u is not None:
+            key = ctx.key(u)
+            for m, other in enumerate(factors):
+                if m == n:
+                    continue
+                d = _defined(other, ctx)
+                if _stepped(d, ctx) is not None and ctx.key(_stepped(d, ctx)) == key \
+                        or type(d) is E.Apply and (d.fn, d.order) == ("relu", 0) and ctx.key(d.a) == key:
+                    del factors[n]  # step(u) step(u), relu(u) step(u)
+                    break
+                if other.shape == u.shape and ctx.key(other) == key:
+                    factors[m] = E.apply("relu", u)  # u step(u)
+                    del factors[n]
+                    break
+            else:
+                n += 1
+            continue
+        n += 1
+    return factors
+
+
+def _step_argument(a: E.Expr, ctx: Context) -> E.Expr:
+    """An argument of step with relu(u), c u (c > 0) and u step(u) taken down to u."""
+    while True:
+        d = _defined(a, ctx)
+        if type(d) is E.Apply and (d.fn, d.order) == ("relu", 0):
+            a = d.a
+        elif type(d) is E.Scale and d.c.is_positive:
+            a = d.a
+        elif type(d) is E.Mul:
+            factors = _kinks(_mul_factors(d), ctx)
+            if len(factors) != 1 or factors[0] is d:
+                return a
+            a = factors[0]
+        else:
+            return a
 
 
 # A function factor refers to its argument's canonical form by a small

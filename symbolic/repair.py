@@ -169,9 +169,8 @@ class Screen:
         return all(np.all(np.isfinite(a)) and np.allclose(a, b, rtol=1e-7, atol=1e-9 * max(1.0, np.abs(b).max()))
                    for a, b in zip(vals, self.true))
 
-    def ratio(self, e: E.Expr, of: E.Expr | None = None) -> Fraction | None:
-        """c where e = c * `of` (default: the gradient) at every point, for a
-        simple rational c."""
+    def factor(self, e: E.Expr, of: E.Expr | None = None) -> float | None:
+        """c where e = c * `of` (default: the gradient) at every point."""
         vals = self.values(e)
         true = self.true if of is None else self.values(of)
         if vals is None or true is None:
@@ -182,10 +181,32 @@ class Screen:
             if not big.any() or not np.all(np.isfinite(a)):
                 return None
             ratios.extend((a[big] / b[big]).ravel())
-        c = Fraction(float(np.median(ratios))).limit_denominator(64)
-        if c in (0, 1) or not np.allclose(ratios, float(c), rtol=1e-8):
+        c = float(np.median(ratios))
+        return c if c != 0 and np.allclose(ratios, c, rtol=1e-8) else None
+
+    def ratio(self, e: E.Expr, of: E.Expr | None = None) -> Fraction | None:
+        """c where e = c * `of` (default: the gradient) at every point, for a
+        simple rational c."""
+        f = self.factor(e, of)
+        c = None if f is None else Fraction(f).limit_denominator(64)
+        if c is None or c in (0, 1) or not np.isclose(f, float(c), rtol=1e-8):
             return None
         return c
+
+    def dim_factors(self, c: float) -> list:
+        """The dims as values (`m`, `sqrt(d)`, `m * n`) whose value at the
+        screen's sizes is `c` (the claim is that many times the gradient,
+        -> "divide") or 1/c (-> "multiply")."""
+        names = sorted(self.d.dims)
+        size = {n: float(self._size(sympy.Symbol(n, integer=True, positive=True))) for n in names}
+        found = [(size[n], n) for n in names] + [(size[n] ** 0.5, f"sqrt({n})") for n in names]
+        found += [(size[a] * size[b], f"{a} * {b}") for k, a in enumerate(names) for b in names[k:]]
+        out = []
+        for value, text in found:
+            for how, target in (("divide", value), ("multiply", 1 / value)):
+                if np.isclose(c, target, rtol=1e-8):
+                    out.append((how, text))
+        return out
 
 
 # ---------------------------------------------------------------- what the edits may use
@@ -312,6 +333,20 @@ def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
     yield "constant", Edit(n.outer_start, n.outer_end, fit(new, 2, need)), note
 
 
+def _dim_edit(src: Source, how: str, dim: str):
+    """The claim divided or multiplied by a dim used as a value."""
+    n = src.root
+    body = src.src(n)
+    shown = dim if " " not in dim else f"({dim})"
+    product = isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, (ast.Mult, ast.MatMult, ast.Div))
+    body = body if product else fit(body, n.prec, 3)
+    if how == "divide":
+        new, note = f"{body} / {shown}", f"the claim is `{dim}` times the gradient"
+    else:
+        new, note = f"{body} * {shown}", f"the claim lacks the factor `{dim}`"
+    return "constant", Edit(n.outer_start, n.outer_end, new), note
+
+
 def _slot_need(n) -> int:
     from .mutate import _need_outer
     return _need_outer(n)
@@ -363,6 +398,9 @@ class Search:
             c = self.screen.ratio(claim_expr)
             if c is not None and c != -1:
                 out += list(_constant_edits(self.src, c))
+            f = self.screen.factor(claim_expr)
+            for how, text in ([] if f is None else self.screen.dim_factors(f)):
+                out.append(_dim_edit(self.src, how, text))
         terms = _top_terms(self.src)
         if len(terms) > 1:  # one term of the claim c times a term of the gradient
             for sign, node in terms:

@@ -1,5 +1,6 @@
 """Wrong gradients of the kinds found in course material, each with the
-mistake it makes: (file in tests/data/mistakes, input, claim, kind)."""
+mistake it makes: (file in tests/data/mistakes or the catalogue, input,
+claim, kind)."""
 
 MISTAKES = [
     # ---- a dense layer, generic g
@@ -98,4 +99,19 @@ MISTAKES = [
     ("two_sigmoid", "W1", "((W2.T @ dY) * a1 * (1 - a1)) @ v.T", "derivative factor"),
     ("two_sigmoid", "W2", "(dY * yhat * (1 - yhat)) @ a1", "transpose"),
     ("two_sigmoid", "v", "W1 @ ((W2.T @ (dY * yhat * (1 - yhat))) * a1 * (1 - a1))", "transpose"),
+    # ---- the catalogue's recurrent cells, classifier and attention
+    ("rnn_step", "Wh", "(dH * (1 - H ** 2)) @ H0", "transpose"),
+    ("rnn_step", "b", "sum(dH * (1 - H ** 2), axis=0)", "sum axis"),
+    ("rnn_step", "X", "Wx.T @ (dH * H)", "derivative"),
+    ("rnn_step", "H0", "Wh.T @ dH", "derivative factor"),
+    ("lstm", "Wo", "(dH * Tc * O * (1 - O)) @ X", "transpose"),
+    ("lstm", "C0", "dC * F", "term"),
+    ("lstm", "Wu", "((dC + dH * O * (1 - Tc ** 2)) * I * U) @ X.T", "derivative"),
+    ("two_layer_softmax", "W2", "(P * sum(Y, axis=0) - Y) @ A1.T", "constant"),
+    ("two_layer_softmax", "W1", "((W2.T @ ((P * sum(Y, axis=0) - Y) / m)) * relu(Z1)) @ X.T", "derivative"),
+    ("two_layer_softmax", "b2", "sum((P * sum(Y, axis=0) - Y) / m, axis=0)", "sum axis"),
+    ("two_layer_softmax", "X", "W1 @ ((W2.T @ ((P * sum(Y, axis=0) - Y) / m)) * step(Z1))", "transpose"),
+    ("attention", "V", "P @ dO", "transpose"),
+    ("attention", "Q", "(P * (dO @ V.T - sum(P * (dO @ V.T), axis=1))) @ K", "constant"),
+    ("attention", "K", "(P * (dO @ V.T - sum(P * (dO @ V.T), axis=1))) @ Q / sqrt(d)", "transpose"),
 ]

@@ -163,3 +163,19 @@ def _shape(text, sizes):
     if text.strip() == "scalar":
         return (1, 1)
     return tuple(int(p) if p.strip().isdigit() else sizes[p.strip()] for p in re.split(r"x", text))
+
+
+def check_counterexample(path, text, wrt, c):
+    """The counterexample `c` (a verdict's dict) recomputed here: the claim
+    and the gradient at its point are what it reports, and they differ."""
+    ref = File(path, c["coefficients"])
+    values = {name: matrix(rows) for name, rows in c["point"].items()}
+    env = {**ref.forward(values), **values}
+    claimed = ref.eval(text, env)
+    true = ref.fd_gradient(values, wrt)
+    reported_claim = matrix(c["claim_value"])
+    reported_true = matrix(c["true_value"])
+    scale = max(1.0, np.abs(reported_true).max(), np.abs(reported_claim).max())
+    assert np.allclose(claimed, reported_claim, rtol=1e-9, atol=1e-12 * scale), (claimed, reported_claim)
+    assert np.allclose(true, reported_true, rtol=1e-5, atol=1e-6 * scale), (true, reported_true)
+    assert np.abs(claimed - true).max() > 1e-4 * scale, "the point shows no difference"

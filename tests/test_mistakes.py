@@ -15,12 +15,19 @@ from symbolic.mutate import apply_edits
 from symbolic.verify import verify_claim
 
 DATA = Path(__file__).parent / "data" / "mistakes"
+CATALOGUE = Path(__file__).parent.parent / "derivations"
 IDS = [f"{f}:{wrt}:{text}" for f, wrt, text, _ in MISTAKES]
+
+
+def _path(name) -> Path:
+    """A file of tests/data/mistakes, else of the catalogue."""
+    path = DATA / f"{name}.toml"
+    return path if path.exists() else CATALOGUE / f"{name}.toml"
 
 
 @cache
 def _derivation(name):
-    d = load(DATA / f"{name}.toml")
+    d = load(_path(name))
     return d, derive(d)
 
 
@@ -57,6 +64,8 @@ def test_the_table_spans_the_kinds_and_derivations():
 def test_a_wrong_claim_is_caught_and_any_repair_is_proved(name, wrt, text, kind):
     v = _verdict(name, wrt, text)
     assert v.status in ("refuted", "shape-error"), (v.status, v.detail)
+    if v.counterexample:
+        reference.check_counterexample(_path(name), text, wrt, v.counterexample.to_dict())
     r = v.repair
     if r is None:
         return
@@ -67,7 +76,7 @@ def test_a_wrong_claim_is_caught_and_any_repair_is_proved(name, wrt, text, kind)
     d, grads = _derivation(name)
     again = verify_claim(d, Claim(wrt, r.text, d.parser().parse(r.text)), grads, max_size=3, seconds=30)
     assert again.status == r.proof, (r.text, again.status)
-    assert _really_equal(DATA / f"{name}.toml", r.text, wrt), r.text
+    assert _really_equal(_path(name), r.text, wrt), r.text
 
 
 def test_most_wrong_claims_get_the_right_likely_mistake():

@@ -183,6 +183,53 @@ def _softmax_ce(v, f, fp):
     return np.array([[J]]), {"Z": (P * v["Y"].sum(axis=0, keepdims=True) - v["Y"]) / m, "Y": -np.log(P) / m}
 
 
+def _rnn_step(v, f, fp):
+    H = np.tanh(v["Wh"] @ v["H0"] + v["Wx"] @ v["X"] + v["b"])
+    D = v["dH"] * (1 - H ** 2)
+    return H, {"Wh": D @ v["H0"].T, "Wx": D @ v["X"].T, "b": D.sum(axis=1, keepdims=True),
+               "H0": v["Wh"].T @ D, "X": v["Wx"].T @ D}
+
+
+def _lstm(v, f, fp):
+    X = v["X"]
+    I, F, O = (_sig(v[w] @ X) for w in ("Wi", "Wf", "Wo"))
+    U = np.tanh(v["Wu"] @ X)
+    C = F * v["C0"] + I * U
+    Tc = np.tanh(C)
+    J = np.sum(v["dH"] * O * Tc) + np.sum(v["dC"] * C)
+    dC = v["dC"] + v["dH"] * O * (1 - Tc ** 2)
+    dI, dF = dC * U * I * (1 - I), dC * v["C0"] * F * (1 - F)
+    dO, dU = v["dH"] * Tc * O * (1 - O), dC * I * (1 - U ** 2)
+    return np.array([[J]]), {"Wi": dI @ X.T, "Wf": dF @ X.T, "Wo": dO @ X.T, "Wu": dU @ X.T,
+                             "X": v["Wi"].T @ dI + v["Wf"].T @ dF + v["Wo"].T @ dO + v["Wu"].T @ dU,
+                             "C0": dC * F, "dH": O * Tc, "dC": C}
+
+
+def _two_layer_softmax(v, f, fp):
+    Z1 = v["W1"] @ v["X"] + v["b1"]
+    A1 = np.maximum(Z1, 0)
+    Z2 = v["W2"] @ A1 + v["b2"]
+    e = np.exp(Z2 - Z2.max(axis=0, keepdims=True))
+    P = e / e.sum(axis=0, keepdims=True)
+    m = v["X"].shape[1]
+    J = -np.sum(v["Y"] * np.log(P)) / m
+    dZ2 = (P * v["Y"].sum(axis=0, keepdims=True) - v["Y"]) / m
+    dZ1 = (v["W2"].T @ dZ2) * (Z1 > 0)
+    return np.array([[J]]), {"W2": dZ2 @ A1.T, "b2": dZ2.sum(axis=1, keepdims=True), "W1": dZ1 @ v["X"].T,
+                             "b1": dZ1.sum(axis=1, keepdims=True), "X": v["W1"].T @ dZ1, "Y": -np.log(P) / m}
+
+
+def _attention(v, f, fp):
+    Q, K, V, dO = v["Q"], v["K"], v["V"], v["dO"]
+    s = np.sqrt(Q.shape[1])
+    S = Q @ K.T / s
+    e = np.exp(S - S.max(axis=1, keepdims=True))
+    P = e / e.sum(axis=1, keepdims=True)
+    dP = dO @ V.T
+    dS = P * (dP - (P * dP).sum(axis=1, keepdims=True))
+    return P @ V, {"V": P.T @ dO, "Q": dS @ K / s, "K": dS.T @ Q / s}
+
+
 # forward definitions as written (a named activation read as `g`) -> reference
 REFERENCES = {
     (("z", "w.T @ X + b"), ("p", "g(z)"), ("J", "-sum(y * g(p) + (1 - y) * g(1 - p)) / m")): _logistic,
@@ -195,6 +242,12 @@ REFERENCES = {
     (("z", "W @ x + b"), ("yhat", "g(z)"), ("J", "sum((yhat - y)**2) / 2")): _layer_mse,
     (("z1", "W1 @ x + b1"), ("a1", "g(z1)"), ("z2", "W2 @ a1 + b2"), ("yhat", "g(z2)")): _two_layers,
     (("z", "W @ x + b"), ("yhat", "x + g(z)")): _residual,
+    (("A", "Wh @ H0 + Wx @ X + b"), ("H", "g(A)")): _rnn_step,
+    (("I", "g(Wi @ X)"), ("F", "g(Wf @ X)"), ("O", "g(Wo @ X)"), ("U", "g(Wu @ X)"), ("C", "F * C0 + I * U"),
+     ("Tc", "g(C)"), ("H", "O * Tc"), ("J", "sum(dH * H) + sum(dC * C)")): _lstm,
+    (("Z1", "W1 @ X + b1"), ("A1", "g(Z1)"), ("Z2", "W2 @ A1 + b2"), ("P", "softmax(Z2, axis=0)"),
+     ("J", "-sum(Y * g(P)) / m")): _two_layer_softmax,
+    (("S", "Q @ K.T / g(d)"), ("P", "softmax(S, axis=1)"), ("O", "P @ V")): _attention,
 }
 
 
