@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def module_source(d, grads, info: Source) -> str:
     out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
             "_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),",
             "          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}", "", ""]
-    for name in used:
+    for name in _with_helpers_they_call(used):
         out += [_helper_source(name), ""]
     for f in (f_fn, g_fn):
         f.emit()  # learns `f.scratch`
@@ -123,8 +124,22 @@ _HELPER_NAMES = ["_" + s.numpy.__name__ for s in stable.FUNCTIONS.values()] + \
 
 
 def _helper_source(name: str) -> str:
+    """A helper's source under its module name; the helpers it calls
+    (`gelu` calls `normcdf`) by theirs."""
     fn = getattr(stable, name[1:])
-    return inspect.getsource(fn).replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip() + "\n"
+    text = inspect.getsource(fn).replace(f"def {fn.__name__}(", f"def {name}(", 1).rstrip() + "\n"
+    return re.sub(r"(?<![\w.])(" + "|".join(n[1:] for n in _HELPER_NAMES) + r")\(", r"_\1(", text)
+
+
+def _with_helpers_they_call(names) -> list:
+    """`names` and, transitively, the helpers their sources call."""
+    found, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found.add(name)
+            todo += re.findall(r"(?<![\w.])(_[a-z_]+)\(", _helper_source(name).split("\n", 1)[1])
+    return sorted(n for n in found if n in _HELPER_NAMES)
 
 
 def _spec(shape) -> tuple:

@@ -31,6 +31,11 @@ def _sigmoid(t):
     return 1 / (1 + sympy.exp(-t))
 
 
+def _normcdf(t):
+    # (1 + erf(t / sqrt(2))) / 2, written (and kept: SymPy would make it 2 - erfc) without its cancellation
+    return sympy.erfc(-t / sympy.sqrt(2), evaluate=False) / 2
+
+
 ACTIVATIONS = {a.name: a for a in [
     # ---- activations
     Activation("sigmoid", _sigmoid,
@@ -48,8 +53,16 @@ ACTIVATIONS = {a.name: a for a in [
     Activation("leaky_relu", lambda t: sympy.Piecewise((t, t > 0), (t / 100, True)),
                lambda u: add(const(sympy.Rational(1, 100)), scale(sympy.Rational(99, 100), apply("step", u))),
                "t if t > 0 else t / 100", kink=0),
+    Activation("gelu", lambda t: t * _normcdf(t),
+               lambda u: add(apply("normcdf", u), mul(u, apply("normpdf", u))), "t * normcdf(t)"),
     # ---- elementary functions
     Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+"),
+    Activation("sin", sympy.sin, lambda u: apply("cos", u), "sin(t)"),
+    Activation("cos", sympy.cos, lambda u: scale(-1, apply("sin", u)), "cos(t)"),
+    # the standard normal's distribution function and density (GELU's parts)
+    Activation("normcdf", _normcdf, lambda u: apply("normpdf", u), "erfc(-t / sqrt(2)) / 2", sign="+"),
+    Activation("normpdf", lambda t: sympy.exp(-t ** 2 / 2) / sympy.sqrt(2 * sympy.pi),
+               lambda u: scale(-1, mul(u, apply("normpdf", u))), "exp(-t**2 / 2) / sqrt(2 pi)", sign="+"),
     # sqrt(0) = 0, but its derivative there is not finite: where it is used, u > 0
     Activation("sqrt", sympy.sqrt, lambda u: scale(sympy.Rational(1, 2), apply("recip", apply("sqrt", u))),
                "sqrt(t)", domain="positive", sign="+"),
@@ -69,7 +82,7 @@ GENERIC = "elementwise"
 # Functions whose derivative the derived forms write out by the rule above
 # (exp' = exp, log' = 1/u); an activation's stays named (`sigmoid'(z)`), as
 # in the notes, and the code generator reuses the forward value for it.
-WRITTEN_OUT = {"exp", "log", "recip", "sqrt"}
+WRITTEN_OUT = {"exp", "log", "recip", "sqrt", "sin", "cos"}
 
 
 def derivative(fn: str, u: Expr, order: int) -> Expr:

@@ -96,6 +96,10 @@ def parse_tree(text: str) -> ast.expr:
 
 
 REDUCTIONS = ("mean", "var", "softmax", "log_softmax", "logsumexp")
+PIECEWISE = {"abs": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> arguments
+PIECEWISE_USAGE = {"abs": "abs(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
+                   "clip": "clip(z, -1, 1)"}
+GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
 
 
 def size_value(size) -> E.Expr:
@@ -249,6 +253,10 @@ class Parser:
             return self._sum(node)
         if base in REDUCTIONS and order == 0 and base not in self.functions:
             return self._reduction(base, node)
+        if base in PIECEWISE and order == 0 and base not in self.functions:
+            return self._piecewise(base, node)
+        if base == "gelu" and order == 0 and node.keywords and "gelu" not in self.functions:
+            return self._gelu_tanh(node)
         if base in self.functions:
             fn = self.functions[base] or base
         elif base in CALLABLE:
@@ -290,6 +298,39 @@ class Parser:
             return E.sub(a, lse)
         e = E.apply("exp", a)  # softmax
         return E.mul(e, E.apply("recip", E.sum_axis(e, axis)))
+
+    def _piecewise(self, name: str, node) -> E.Expr:
+        """abs, maximum, minimum and clip, written with relu (so their kinks,
+        derivatives and code are relu's): |a| = relu(a) + relu(-a),
+        maximum(a, b) = b + relu(a - b), minimum(a, b) = a - relu(a - b),
+        clip(a, lo, hi) = lo + relu(a - lo) - relu(a - hi) for numbers lo <= hi."""
+        arity = PIECEWISE[name]
+        if node.keywords or len(node.args) != arity:
+            raise ExprError(f"`{name}` takes {arity} positional argument{'s' if arity > 1 else ''}, "
+                            f"as in `{PIECEWISE_USAGE[name]}`")
+        args = [self.build(a) for a in node.args]
+        relu = lambda x: E.apply("relu", x)  # noqa: E731
+        if name == "abs":
+            return E.add(relu(args[0]), relu(E.scale(-1, args[0])))
+        if name == "maximum":
+            return E.add(args[1], relu(E.sub(args[0], args[1])))
+        if name == "minimum":
+            return E.sub(args[0], relu(E.sub(args[0], args[1])))
+        a, lo, hi = args
+        if not (isinstance(lo, E.Const) and isinstance(hi, E.Const)) or lo.value > hi.value:
+            raise ExprError(f"`clip` takes numbers `lo <= hi` as its bounds, as in `{PIECEWISE_USAGE['clip']}`")
+        return E.sub(E.add(lo, relu(E.sub(a, lo))), relu(E.sub(a, hi)))
+
+    def _gelu_tanh(self, node) -> E.Expr:
+        """gelu(a, approximate="tanh"): a (1 + tanh(c (a + 0.044715 a**3))) / 2,
+        c = sqrt(2 / pi) to double precision, as the frameworks write it."""
+        kw = node.keywords
+        if len(node.args) != 1 or len(kw) != 1 or kw[0].arg != "approximate" \
+                or not isinstance(kw[0].value, ast.Constant) or kw[0].value.value != "tanh":
+            raise ExprError('`gelu` takes one matrix, and `approximate="tanh"` for the tanh form')
+        a = self.build(node.args[0])
+        inner = E.scale(GELU_C, E.add(a, E.scale(sympy.Rational("0.044715"), E.power(a, 3))))
+        return E.scale(sympy.Rational(1, 2), E.mul(a, E.add(E.const(1), E.apply("tanh", inner))))
 
     def _sum(self, node):
         if len(node.args) != 1:

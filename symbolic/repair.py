@@ -17,6 +17,7 @@ provable.
 from __future__ import annotations
 
 import ast
+import math
 import time
 from fractions import Fraction
 
@@ -35,7 +36,9 @@ PAIR_SECONDS = 3.0  # at most this long on pairs of edits
 
 # ---------------------------------------------------------------- numeric screen
 
-_NUMPY = {sympy.exp: np.exp, sympy.log: np.log, sympy.tanh: np.tanh, sympy.cosh: np.cosh, sympy.sinh: np.sinh}
+_NUMPY = {sympy.exp: np.exp, sympy.log: np.log, sympy.tanh: np.tanh, sympy.cosh: np.cosh, sympy.sinh: np.sinh,
+          sympy.sin: np.sin, sympy.cos: np.cos, sympy.erf: np.vectorize(math.erf, otypes=[np.float64]),
+          sympy.erfc: np.vectorize(math.erfc, otypes=[np.float64])}
 
 
 def _numpy_value(x, t, v):

@@ -41,6 +41,11 @@ FUNCTIONS = {
     "sqrt":     r"\sqrt{#}",
     "silu":     r"\operatorname{SiLU}",
     "leaky_relu": r"\operatorname{LeakyReLU}",
+    "gelu":     r"\operatorname{GELU}",
+    "sin":      r"\sin",
+    "cos":      r"\cos",
+    "normcdf":  r"\Phi",
+    "normpdf":  r"\varphi",
 }
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",

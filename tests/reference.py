@@ -4,6 +4,7 @@ and evaluates their expressions with NumPy, sharing no code with
 from __future__ import annotations
 
 import ast
+import math
 import re
 import tomllib
 from fractions import Fraction
@@ -13,6 +14,14 @@ import numpy as np
 
 def _sigmoid(t):
     return np.where(t >= 0, 1 / (1 + np.exp(-np.abs(t))), np.exp(-np.abs(t)) / (1 + np.exp(-np.abs(t))))
+
+
+def _normcdf(t):
+    return 0.5 * (1 + np.vectorize(math.erf)(np.asarray(t, dtype=float) / math.sqrt(2)))
+
+
+def _normpdf(t):
+    return np.exp(-np.square(t) / 2) / math.sqrt(2 * math.pi)
 
 
 FUNCTIONS = {  # name -> list of derivatives, order 0 first
@@ -26,6 +35,12 @@ FUNCTIONS = {  # name -> list of derivatives, order 0 first
     "sqrt": [np.sqrt, lambda t: 0.5 / np.sqrt(t)],
     "silu": [lambda t: t * _sigmoid(t), lambda t: _sigmoid(t) * (1 + t * (1 - _sigmoid(t)))],
     "leaky_relu": [lambda t: np.where(t > 0, t, t / 100), lambda t: np.where(t > 0, 1.0, 0.01)],
+    "sin": [np.sin, np.cos, lambda t: -np.sin(t)],
+    "cos": [np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t)],
+    "normcdf": [_normcdf, _normpdf, lambda t: -t * _normpdf(t)],
+    "normpdf": [_normpdf, lambda t: -t * _normpdf(t), lambda t: (t * t - 1) * _normpdf(t)],
+    "gelu": [lambda t: t * _normcdf(t), lambda t: _normcdf(t) + t * _normpdf(t),
+             lambda t: (2 - t * t) * _normpdf(t)],
 }
 
 

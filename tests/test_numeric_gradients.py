@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import tomllib
 import zlib
 
@@ -99,6 +100,14 @@ def test_float32_in_float32_out(path, activation):
 # ---------------------------------------------------------------- hand-written references
 # Activations spelled independently of numeric.stable and of the rule table.
 
+def _normcdf(z):
+    return np.array([0.5 * (1 + math.erf(t / math.sqrt(2))) for t in z.ravel()]).reshape(z.shape)
+
+
+def _normpdf(z):
+    return np.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
 ACT = {
     "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), lambda z: np.exp(-z) / (1 + np.exp(-z)) ** 2),
     "tanh": (np.tanh, lambda z: 1 / np.cosh(z) ** 2),
@@ -111,6 +120,11 @@ ACT = {
     "sqrt": (np.sqrt, lambda z: 0.5 / np.sqrt(z)),
     "silu": (lambda z: z / (1 + np.exp(-z)), lambda z: (1 + np.exp(-z) + z * np.exp(-z)) / (1 + np.exp(-z)) ** 2),
     "leaky_relu": (lambda z: np.where(z > 0, z, 0.01 * z), lambda z: np.where(z > 0, 1.0, 0.01)),
+    "sin": (np.sin, np.cos),
+    "cos": (np.cos, lambda z: -np.sin(z)),
+    "normcdf": (_normcdf, _normpdf),
+    "normpdf": (_normpdf, lambda z: -z * _normpdf(z)),
+    "gelu": (lambda z: z * _normcdf(z), lambda z: _normcdf(z) + z * _normpdf(z)),
 }
 
 
@@ -348,7 +362,7 @@ def test_a_second_derivative_comes_from_the_rule_table(tmp_path):
 def test_a_gradient_function_pickles_as_the_call_that_made_it(tmp_path):
     import pickle
     f = tmp_path / "mine.toml"
-    f.write_text((catalogue_files()[0]).read_text())
+    f.write_text((catalogue_files()[0].parent / "layer_batch.toml").read_text())
     for grads in (gradients("layer_batch", activation="tanh"), gradients(f, activation="relu")):
         again = pickle.loads(pickle.dumps(grads))
         assert again.source == grads.source and again.path == grads.path
