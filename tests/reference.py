@@ -44,6 +44,17 @@ FUNCTIONS = {  # name -> list of derivatives, order 0 first
 }
 
 
+def _gelu(a, approximate=None):
+    if approximate == "tanh":
+        return 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)))
+    return a * _normcdf(a)
+
+
+ELEMENTWISE = {  # NumPy's own functions of several arguments
+    "abs": np.abs, "maximum": np.maximum, "minimum": np.minimum, "clip": np.clip, "gelu": _gelu,
+}
+
+
 def _keep(f):
     """A NumPy reduction over `axis` (None: every entry), keeping two dimensions."""
     return lambda a, axis: f(a, axis=axis, keepdims=True) if axis is not None else f(a).reshape(1, 1)
@@ -148,6 +159,10 @@ class File:
                 a = self._eval(node.args[0], env)
                 axis = node.keywords[0].value.value if node.keywords else None
                 return REDUCTIONS[name](a, axis)
+            if name in ELEMENTWISE:
+                args = [self._eval(a, env) for a in node.args]
+                kw = {k.arg: k.value.value for k in node.keywords}
+                return ELEMENTWISE[name](*args, **kw)
             base, _, order = name.partition("_D")
             if base == "identity":
                 return [lambda t: t, np.ones_like][int(order or 0)](self._eval(node.args[0], env))
