@@ -489,7 +489,9 @@ class Function:
                     slot = self.scratch.index(s.name)
                     # None on a first call: then `out=None` allocates
                     fresh = f"_SCRATCH.pop(({slot}, {_shape_text(e.shape)}, {self.params[0]}.dtype), None)"
-            lines.extend(render(ops, s.name, holders[donor][-1] if donor else None, fresh))
+            # the donor's memory by a name that holds it whole: not a broadcast or transposed view of it
+            by = [n for n in holders[donor] if n not in self.views][-1] if donor else None
+            lines.extend(render(ops, s.name, by, fresh))
             owner = donor or s.name
             buffer[s.name] = owner
             holders.setdefault(owner, []).append(s.name)

@@ -258,6 +258,13 @@ def function_terms(fn, order, key, args, ctx) -> list:
     if fn in ACTIVATIONS and order == 0 and len(f) == 1 and not f[0][0] and not f[0][1] \
             and f[0][2].is_zero is False and (domain(fn) != "positive" or f[0][2].is_positive):
         return [Term(scalar_value(fn, f[0][2]))]
+    if fn == "recip" and order == 0 and len(f) == 1 and not f[0][0] and f[0][2].is_zero is False \
+            and (len(f[0][1]) > 1 or f[0][2] != 1):
+        out = [Term(1 / f[0][2])]  # 1 / (c a b) = (1/c) (1/a) (1/b): one canonical form for a quotient
+        for x in f[0][1]:
+            inner = intern(canon([Term(sympy.Integer(1), {}, [x])]))
+            out = _product(out, function_terms("recip", 0, inner, _args(inner, *args), ctx))
+        return out
     if order == 1 and fn in ACTIVATIONS:
         u = E.Var("%u", (E.ONE, E.ONE), "key")
         d = prime(fn, u)
@@ -274,8 +281,8 @@ def _rewrite(d: E.Expr, key, args, ctx) -> list:
     if t is E.Var:
         return instantiate(key, args, ctx)
     if t is E.Apply:
-        if isinstance(d.a, E.Var):
-            return function_terms(d.fn, d.order, key, args, ctx)
+        if isinstance(d.a, E.Var):  # an index the argument does not use is no argument of the factor
+            return function_terms(d.fn, d.order, key, _args(key, *args), ctx)
         inner = intern(canon(_rewrite(d.a, key, (P, Q), ctx)))
         return function_terms(d.fn, d.order, inner, _args(inner, *args), ctx)
     if t is E.Const:

@@ -114,4 +114,13 @@ MISTAKES = [
     ("attention", "V", "P @ dO", "transpose"),
     ("attention", "Q", "(P * (dO @ V.T - sum(P * (dO @ V.T), axis=1))) @ K", "constant"),
     ("attention", "K", "(P * (dO @ V.T - sum(P * (dO @ V.T), axis=1))) @ Q / sqrt(d)", "transpose"),
+    # ---- normalisation layers
+    ("layer_norm", "X", "(gamma * dY - mean(gamma * dY, axis=0)) / s", "term"),
+    ("layer_norm", "X", "(dY - mean(dY, axis=0) - Xh * mean(dY * Xh, axis=0)) / s", "factor"),
+    ("layer_norm", "gamma", "sum(dY * Xh, axis=0)", "sum axis"),
+    ("batch_norm", "X", "gamma * (m * dY - sum(dY, axis=1) - Xh * sum(dY * Xh, axis=1)) / s", "constant"),
+    ("batch_norm", "X", "gamma * (m * dY - sum(dY, axis=1) + Xh * sum(dY * Xh, axis=1)) / (m * s)", "sign"),
+    ("batch_norm", "beta", "sum(dY, axis=0)", "sum axis"),
+    ("rmsnorm", "X", "gamma * dY / r", "term"),
+    ("rmsnorm", "gamma", "sum(dY * X, axis=1)", "variable"),
 ]

@@ -244,6 +244,31 @@ def _attention(v, f, fp):
     return P @ V, {"V": P.T @ dO, "Q": dS @ K / s, "K": dS.T @ Q / s}
 
 
+def _normalised(v, axis):
+    X, gamma = v["X"], v["gamma"]
+    Xc = X - X.mean(axis=axis, keepdims=True)
+    s = np.sqrt((Xc ** 2).mean(axis=axis, keepdims=True) + 1e-5)
+    return Xc / s, s, gamma * v["dY"]
+
+
+def _norm(axis):
+    def ref(v, f, fp):
+        Xh, s, dXh = _normalised(v, axis)
+        dX = (dXh - dXh.mean(axis=axis, keepdims=True) - Xh * (dXh * Xh).mean(axis=axis, keepdims=True)) / s
+        return v["gamma"] * Xh + v["beta"], {"X": dX, "gamma": (v["dY"] * Xh).sum(axis=1, keepdims=True),
+                                             "beta": v["dY"].sum(axis=1, keepdims=True)}
+    return ref
+
+
+def _rmsnorm(v, f, fp):
+    X, gamma, dY = v["X"], v["gamma"], v["dY"]
+    r = np.sqrt((X ** 2).mean(axis=0, keepdims=True) + 1e-5)
+    Xh = X / r
+    dXh = gamma * dY
+    return gamma * Xh, {"X": (dXh - Xh * (dXh * Xh).mean(axis=0, keepdims=True)) / r,
+                        "gamma": (dY * Xh).sum(axis=1, keepdims=True)}
+
+
 # forward definitions as written (a named activation read as `g`) -> reference
 REFERENCES = {
     (("z", "w.T @ X + b"), ("p", "g(z)"), ("J", "-sum(y * g(p) + (1 - y) * g(1 - p)) / m")): _logistic,
@@ -262,6 +287,11 @@ REFERENCES = {
     (("Z1", "W1 @ X + b1"), ("A1", "g(Z1)"), ("Z2", "W2 @ A1 + b2"), ("P", "softmax(Z2, axis=0)"),
      ("J", "-sum(Y * g(P)) / m")): _two_layer_softmax,
     (("S", "Q @ K.T / g(d)"), ("P", "softmax(S, axis=1)"), ("O", "P @ V")): _attention,
+    (("mu", "mean(X, axis=0)"), ("Xc", "X - mu"), ("v", "mean(Xc ** 2, axis=0)"), ("s", "(v + 0.00001) ** 0.5"),
+     ("Xh", "Xc / s"), ("Y", "gamma * Xh + beta")): _norm(0),
+    (("mu", "mean(X, axis=1)"), ("Xc", "X - mu"), ("v", "mean(Xc ** 2, axis=1)"), ("s", "(v + 0.00001) ** 0.5"),
+     ("Xh", "Xc / s"), ("Y", "gamma * Xh + beta")): _norm(1),
+    (("r", "(mean(X ** 2, axis=0) + 0.00001) ** 0.5"), ("Xh", "X / r"), ("Y", "gamma * Xh")): _rmsnorm,
 }
 
 
