@@ -51,7 +51,7 @@ class Block:
     """One quoted output: where its text is in the README and how to make it."""
     line: int               # the marker's line, from 1
     kind: str               # "output", "timing" or "file"
-    commands: list          # each a (argv words, filters) pair; for "file", the path
+    commands: list          # each (argv words, filters, as written); for "file", the path
     start: int              # offsets of the text between the fences
     end: int
     text: str
@@ -59,7 +59,7 @@ class Block:
 
     @property
     def label(self) -> str:
-        return f"README.md:{self.line}: " + "; ".join(" ".join(words) for words, _ in self.commands)
+        return f"README.md:{self.line}: " + "; ".join(raw for _, _, raw in self.commands)
 
 
 # ---------------------------------------------------------------- reading the markers
@@ -83,7 +83,7 @@ def _command(text: str, line: int) -> tuple:
     if not words or words[0] not in ("gradproof", "python"):
         raise ReadmeError(f"README.md:{line}: a quoted output's command must start with `gradproof` or "
                           f"`python`, got `{parts[0]}`")
-    return words, filters
+    return words, filters, parts[0]
 
 
 def blocks(text: str) -> list:
@@ -104,7 +104,7 @@ def blocks(text: str) -> list:
         if not lines:
             raise ReadmeError(f"README.md:{line}: the marker names no command")
         if kind == "file":
-            commands = [([lines[0].strip()], [])]
+            commands = [([lines[0].strip()], [], lines[0].strip())]
         else:
             commands = [_command(c, line) for c in lines]
         body = text[start:close.start()]
@@ -167,16 +167,16 @@ def render(block: Block) -> str:
     if block.kind == "file":
         return (ROOT / block.commands[0][0][0]).read_text(encoding="utf-8")
     parts = []
-    for words, filters in block.commands:
+    for words, filters, raw in block.commands:
         out = apply(filters, run(words), block.label)
-        parts.append((f"$ {shlex.join(words)}\n" if block.prompt else "") + out)
+        parts.append((f"$ {raw}\n" if block.prompt else "") + out)
     return "".join(parts)
 
 
 def same(block: Block, new: str) -> bool:
     """Equal but for the parts each `vary` filter names."""
     old = block.text
-    for _, filters in block.commands:
+    for _, filters, _ in block.commands:
         for kind, arg in filters:
             if kind == "vary":
                 old, new = re.sub(arg, "\0", old), re.sub(arg, "\0", new)
