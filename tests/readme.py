@@ -38,7 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-MARKER = re.compile(r"<!-- (output|output \(timing\)|file):(.*?)-->", re.S)
+MARKER = re.compile(r"^<!-- (output|output \(timing\)|file):(.*?)-->", re.S | re.M)
 FENCE = re.compile(r"^(`{3,})[^`\n]*\n", re.M)
 
 

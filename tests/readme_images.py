@@ -36,7 +36,7 @@ import numpy as np
 
 from readme import ROOT, ReadmeError
 
-MARKER = re.compile(r"<!-- image:(.*?)-->\n```sh\n(.*?)^```", re.S | re.M)
+MARKER = re.compile(r"^<!-- image:(.*?)-->\n```sh\n(.*?)^```", re.S | re.M)
 PROGRAMS = ("gradproof", "pdflatex", "pdftoppm")
 TOLERANCE = 0.01
 

@@ -23,7 +23,7 @@ def test_the_readme_marks_its_outputs_and_both_benches_as_timing():
     assert sum(b.kind == "output" for b in found) >= 10
 
 
-DRIFTED = """intro
+DRIFTED = """intro, quoting `<!-- output: rm x -->` inline: no marker
 <!-- output: python -c "print('one'); print('two'); print('three')" | head 2 -->
 ```text
 $ python -c "print('one'); print('two'); print('three')"
@@ -50,7 +50,7 @@ def test_a_drifted_block_is_reported_and_rewritten_and_the_rest_kept():
     new, changed = write(DRIFTED)
     assert [b.line for b in changed] == [2]
     assert "one\ntwo\n...\n```" in new and "took 9.99 s" in new and "never run" in new
-    assert new.startswith("intro\n") and new.endswith("outro\n")
+    assert new.startswith("intro, quoting") and new.endswith("outro\n")
     assert check(new) == []
 
 

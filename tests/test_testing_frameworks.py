@@ -2,6 +2,8 @@
 and a `jax.custom_vjp` function that are right pass in float64 and float32
 at every size; wrong ones fail with the likely mistake named; each
 framework's tests skip, saying so, where it is not installed."""
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +203,18 @@ def test_the_pytest_fixture_checks_torch_and_jax_code(tmp_path):
     assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
     assert "FAILED" in run.stdout and "::test_jax" in run.stdout
     assert "a function and its derivative confused" in run.stdout
+
+
+def test_the_readme_examples_run_and_pass(tmp_path):
+    """The NumPy, PyTorch and JAX examples of README's "Use it in your own
+    tests", written to a file and run as they stand."""
+    _torch(), _jax()
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Use it in your own tests"):text.index("## How the proofs work")]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 3 and "torch.autograd.Function" in examples[1] and "jax.custom_vjp" in examples[2]
+    script = tmp_path / "examples.py"
+    script.write_text("\n".join(examples) + "\ntest_my_backward()\nprint('all three passed')\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.returncode == 0 and "all three passed" in run.stdout, run.stdout + run.stderr
