@@ -71,7 +71,8 @@ def check_backward(fn, derivation, activation: str | None = None, *, seed: int =
     gradient, the entries and the likely mistake if one differs.
 
     Arguments:
-        fn: the backward function under test.
+        fn: the backward code under test: a function of NumPy arrays, a
+            `torch.autograd.Function` subclass or a JAX (`custom_vjp`) function.
         derivation: a catalogue name (`"layer_batch"`) or a derivation file.
         activation: the function that replaces the file's generic `g`.
         seed: of the random inputs.

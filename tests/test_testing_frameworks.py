@@ -166,12 +166,25 @@ def test_a_missing_framework_is_a_clear_import_error(framework, name, monkeypatc
         check_backward(lambda **a: {}, "layer_batch", activation="sigmoid", framework=framework)
 
 
-def test_the_pytest_fixture_checks_torch_and_jax_code(tmp_path):
+def _readme_examples() -> str:
+    """The NumPy, PyTorch and JAX examples of README's "Use it in your own tests"."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("## Use it in your own tests"):text.index("## How the proofs work")]
+    examples = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(examples) == 3 and "torch.autograd.Function" in examples[1] and "jax.custom_vjp" in examples[2]
+    return "\n".join(examples)
+
+
+def test_the_readme_examples_pass_and_the_pytest_fixture_checks_torch_and_jax_code(tmp_path):
+    """In one pytest run (PyTorch and JAX imported once): the README's
+    examples as they stand (the PyTorch and JAX ones call `check_backward`
+    on import, the NumPy one is a test), and the fixture on a right
+    `torch.autograd.Function` and a wrong `jax.custom_vjp` function."""
     _torch(), _jax()
     test = tmp_path / "test_frameworks_mine.py"
     test.write_text(
-        "import torch, jax\n"
-        "class Layer(torch.autograd.Function):\n"
+        _readme_examples() + "\n"
+        "class MyLayer(torch.autograd.Function):\n"
         "    @staticmethod\n"
         "    def forward(ctx, W, x, b):\n"
         "        ctx.save_for_backward(W, x, b)\n"
@@ -182,39 +195,24 @@ def test_the_pytest_fixture_checks_torch_and_jax_code(tmp_path):
         "        D = dY * (1 - torch.tanh(W @ x + b) ** 2)\n"
         "        return D @ x.T, W.T @ D, D\n"
         "@jax.custom_vjp\n"
-        "def layer(W, x, b):\n"
+        "def my_layer(W, x, b):\n"
         "    return jax.numpy.tanh(W @ x + b)\n"
         "def fwd(W, x, b):\n"
-        "    return layer(W, x, b), (W, x, b)\n"
+        "    return my_layer(W, x, b), (W, x, b)\n"
         "def bwd(res, dY):\n"
         "    W, x, b = res\n"
         "    D = dY * jax.numpy.tanh(W @ x + b)\n"
         "    return D @ x.T, W.T @ D, D\n"
-        "layer.defvjp(fwd, bwd)\n"
+        "my_layer.defvjp(fwd, bwd)\n"
         "def test_torch(gradproof_check):\n"
-        "    gradproof_check(Layer, 'layer', activation='tanh')\n"
+        "    gradproof_check(MyLayer, 'layer', activation='tanh')\n"
         "def test_jax(gradproof_check):\n"
-        "    gradproof_check(layer, 'layer', activation='tanh')\n")
+        "    gradproof_check(my_layer, 'layer', activation='tanh')\n", encoding="utf-8")
     from importlib.metadata import entry_points
     installed = any(e.value == "numeric.testing" for e in entry_points(group="pytest11"))
     plugin = [] if installed else ["-p", "numeric.testing"]
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", *plugin, "-p", "no:cacheprovider", str(test)],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert "1 failed, 1 passed" in run.stdout, run.stdout + run.stderr
+                         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert "1 failed, 2 passed" in run.stdout, run.stdout + run.stderr
     assert "FAILED" in run.stdout and "::test_jax" in run.stdout
     assert "a function and its derivative confused" in run.stdout
-
-
-def test_the_readme_examples_run_and_pass(tmp_path):
-    """The NumPy, PyTorch and JAX examples of README's "Use it in your own
-    tests", written to a file and run as they stand."""
-    _torch(), _jax()
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Use it in your own tests"):text.index("## How the proofs work")]
-    examples = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(examples) == 3 and "torch.autograd.Function" in examples[1] and "jax.custom_vjp" in examples[2]
-    script = tmp_path / "examples.py"
-    script.write_text("\n".join(examples) + "\ntest_my_backward()\nprint('all three passed')\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert run.returncode == 0 and "all three passed" in run.stdout, run.stdout + run.stderr
