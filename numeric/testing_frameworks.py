@@ -97,6 +97,9 @@ class _TorchCall:
             raise AssertionError(f"check_backward: {self.cls.__name__}.apply returned {type(out).__name__}; "
                                  f"expected one tensor, the output")
         seed = torch.from_numpy(arrays[self.upstream]) if self.upstream else torch.ones_like(out)
+        if out.shape != seed.shape:
+            raise AssertionError(f"check_backward: {self.cls.__name__}.apply returned an output of shape "
+                                 f"{tuple(out.shape)}; expected {tuple(seed.shape)}")
         try:
             out.backward(seed, retain_graph=True)
         except RuntimeError as err:
@@ -123,7 +126,7 @@ class _JaxCall:
             if getattr(out, "shape", None) != seed.shape:
                 raise AssertionError(f"check_backward: {getattr(self.fn, '__name__', 'the function')} returned "
                                      f"an output of shape {getattr(out, 'shape', type(out).__name__)}; "
-                                     f"expected {seed.shape}")
+                                     f"expected {tuple(seed.shape)}")
             try:
                 got = pullback(seed)
             except (ValueError, TypeError) as err:

@@ -216,7 +216,14 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.check == args.write and not args.images or args.check and args.images or args.slow and not args.write:
         ap.error("say --check or --write (--slow only with --write), or --images with or without --write")
-    text = README.read_text(encoding="utf-8")
+    try:
+        return _run(args, README.read_text(encoding="utf-8"))
+    except ReadmeError as err:
+        print(f"readme: {err}", file=sys.stderr)
+        return 2
+
+
+def _run(args, text) -> int:
     if args.images:
         from readme_images import main as images
         return images(text, write=args.write)

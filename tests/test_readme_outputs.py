@@ -52,6 +52,8 @@ def test_a_drifted_block_is_reported_and_rewritten_and_the_rest_kept():
     assert "one\ntwo\n...\n```" in new and "took 9.99 s" in new and "never run" in new
     assert new.startswith("intro, quoting") and new.endswith("outro\n")
     assert check(new) == []
+    with pytest.raises(ReadmeError, match=r"`python -c raise SystemExit\(3\)` exited with 3"):
+        check(DRIFTED, slow=True)  # --slow runs the timing block too
 
 
 def test_the_filters_cut_what_the_readme_quotes():

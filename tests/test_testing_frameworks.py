@@ -107,6 +107,27 @@ def test_a_wrong_shape_refused_by_the_framework_is_still_diagnosed():
             check_backward(MAKE[framework](b_=lambda W, X, D, s: s(D, 0)), "layer_batch", activation="sigmoid")
 
 
+def test_an_output_of_the_wrong_shape_is_named():
+    """Right gradients but the output transposed: it shows once the dims differ."""
+    torch, jax = _torch(), _jax()
+    right = torch_function()
+
+    class Flipped(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, W, X, b):
+            return right.forward(ctx, W, X, b).T
+
+        backward = right.backward
+    with pytest.raises(AssertionError, match=r"Flipped.apply returned an output of shape \(3, 2\); expected \(2, 3\)"):
+        check_backward(Flipped, "layer_batch", activation="sigmoid")
+    layer = jax_function()
+    flipped = jax.custom_vjp(lambda W, X, b: layer(W, X, b).T)
+    flipped.defvjp(lambda W, X, b: (layer(W, X, b).T, (W, X, b)),
+                   lambda res, dY: jax.vjp(layer, *res)[1](dY))
+    with pytest.raises(AssertionError, match=r"returned an output of shape \(3, 2\); expected \(2, 3\)"):
+        check_backward(flipped, "layer_batch", activation="sigmoid")
+
+
 def test_a_loss_output_is_seeded_with_ones_and_the_torch_dtype_follows_the_arrays():
     torch = _torch()
     seen = set()
