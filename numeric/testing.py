@@ -37,6 +37,16 @@ evaluated at the same point, and the one your output equals is named
 confused`), as are a result that is the transpose (numerator layout), a
 multiple (a `1/m` or a sign), the wrong shape, or not finite.
 
+**PyTorch and JAX.** `fn` may also be a `torch.autograd.Function`
+subclass: `fn.apply(*inputs)` runs on tensors of the dtype with
+`requires_grad`, then `backward(dY)`, and each input's `.grad` is compared;
+or a JAX function of the inputs, usually a `jax.custom_vjp` one:
+`jax.vjp(fn, *inputs)` and its pullback at `dY`, float64 inside a scoped
+`jax.enable_x64(True)` (the process's setting is left alone).  Each is
+detected (`framework="torch"` or `"jax"` names it, e.g. for a `jax.jit`-ed
+function), and is checked and diagnosed as NumPy code is
+(`numeric/testing_frameworks.py`).  Neither framework is needed otherwise.
+
 A pytest fixture, `gradproof_check`, gives `check_backward` to tests once
 gradproof is installed (the `pytest11` entry point names this module).
 """
@@ -45,6 +55,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import gradients
+from .testing_frameworks import adapt
 
 __all__ = ["check_backward"]
 
@@ -54,23 +65,27 @@ LARGE = 6.0  # inputs this many times larger: W @ X + b of a few hundred, past f
 
 
 def check_backward(fn, derivation, activation: str | None = None, *, seed: int = 0, kinks: str = "check",
-                   dtypes=DTYPES) -> None:
+                   dtypes=DTYPES, framework: str | None = None) -> None:
     """Call `fn` as the module docstring says and compare each gradient it
     returns with gradproof's, verified; an `AssertionError` naming the
     gradient, the entries and the likely mistake if one differs.
 
     Arguments:
-        fn: the backward function under test.
+        fn: the backward code under test: a function of NumPy arrays, a
+            `torch.autograd.Function` subclass or a JAX (`custom_vjp`) function.
         derivation: a catalogue name (`"layer_batch"`) or a derivation file.
         activation: the function that replaces the file's generic `g`.
         seed: of the random inputs.
         kinks: "check" (default): at an exact kink `fn` must follow
             gradproof's convention, `relu'(0) = step(0) = 0`; "skip": kinks
             are only avoided.
+        framework: "numpy", "torch" or "jax"; by default a
+            `torch.autograd.Function` subclass is "torch", a `jax.custom_vjp`
+            function "jax" and anything else "numpy".
     """
     if kinks not in ("check", "skip"):
         raise ValueError(f"`kinks` must be 'check' or 'skip', got {kinks!r}")
-    checker = _Checker(fn, derivation, activation)
+    checker = _Checker(fn, derivation, activation, framework)
     rng = np.random.default_rng(seed)
     for sizes in checker.size_sets():
         for scale in (1.0, LARGE):
@@ -84,12 +99,12 @@ def check_backward(fn, derivation, activation: str | None = None, *, seed: int =
 
 
 class _Checker:
-    def __init__(self, fn, derivation, activation):
+    def __init__(self, fn, derivation, activation, framework=None):
         from symbolic import derive, load
         from symbolic.catalogue import resolve
         from symbolic.functions import ACTIVATIONS
-        self.fn = fn
         self.grads = gradients(derivation, activation=activation)
+        self.fn, self.caller = adapt(fn, framework, self.grads)
         self.d = load(resolve(str(self.grads.path)), activation=activation)
         self.closed = derive(self.d).closed
         self.label = self.grads.name + (f" ({activation})" if activation else "")
@@ -159,7 +174,7 @@ class _Checker:
             except AssertionError:
                 raise
             except Exception as err:
-                raise AssertionError(f"check_backward: the function raised {type(err).__name__}: {err} "
+                raise AssertionError(f"check_backward: {self.caller} raised {type(err).__name__}: {err} "
                                      f"({where})") from err
         for name, ref in reference.items():
             if name not in got:
@@ -171,12 +186,12 @@ class _Checker:
         if isinstance(out, dict):
             unknown = sorted(set(out) - set(self.grads.inputs))
             if unknown:
-                raise AssertionError(f"check_backward: the function returned gradients for {', '.join(unknown)}, "
+                raise AssertionError(f"check_backward: {self.caller} returned gradients for {', '.join(unknown)}, "
                                      f"which are not inputs of {self.label} ({', '.join(self.grads.inputs)})")
             return out
         out = tuple(out) if isinstance(out, (tuple, list)) else (out,)
         if len(out) != len(self.grads.inputs):
-            raise AssertionError(f"check_backward: the function returned {len(out)} arrays; expected a dict or "
+            raise AssertionError(f"check_backward: {self.caller} returned {len(out)} arrays; expected a dict or "
                                  f"one gradient per input, in order: {', '.join(self.grads.inputs)}")
         return dict(zip(self.grads.inputs, out))
 
