@@ -10,7 +10,9 @@ For a claim about dJ/dA the order of work is
 3. explicit sizes 1..N: the claim against SymPy's own `diff`; a concrete
    point where the values certainly differ is a counterexample (`refuted`);
    exact zero at every size is `proved-up-to` N;
-4. anything else, or the budget spent, is `unknown`.
+4. the budget spent: the strongest verdict shown so far, `proved-up-to`
+   the sizes completed (every size up to 2 is checked before any size 3),
+   naming the stage that stopped; anything else is `unknown`.
 
 "proved" is only ever said of an exact identity; "refuted" only of an
 exact (or, for transcendental activations, 50-digit) disagreement.
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from . import index
-from .budget import OutOfTime, budget
+from .budget import OutOfTime, budget, cpu_time
 from .compose import Composition
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
@@ -220,7 +222,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
                  repair: bool = True) -> Verdict:
     """The verdict on one claim; `repair`: look for a one-edit repair of a
     wrong claim.  Deciding and repairing share the one budget of `seconds`."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_time()
     derived = grads.closed[claim.wrt]
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", derived_text(derived),
                 derived_expr=derived, claim_expr=claim.expr)
@@ -229,10 +231,10 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
         with budget(seconds):
             _decide(d, claim, v, max_size, stage, grads)
     except OutOfTime:
-        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
+        _best_so_far(v, stage[0], seconds)
     except (RecursionError, MemoryError, index.FormTooLarge):
-        v.status, v.detail = UNKNOWN, f"the expression is too large or too deeply nested to decide (while {stage[0]})"
-    left = seconds - (time.perf_counter() - start)
+        _best_so_far(v, stage[0])
+    left = seconds - (cpu_time() - cpu_start)
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
@@ -241,6 +243,25 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
             pass
     v.seconds = time.perf_counter() - start
     return v
+
+
+def _best_so_far(v: Verdict, stage: str, seconds: float | None = None):
+    """The verdict of a claim whose check stopped in `stage`, when its
+    budget of `seconds` ran out (None: when the expressions grew too
+    large): proved up to the sizes completed (`v.sizes`, kept by
+    `_explicit`), else unknown."""
+    if seconds is None:
+        stopped, more = f"the expression grew too large or too deeply nested to decide (while {stage}", ""
+    else:
+        stopped, more = f"the budget of {seconds:g} s ran out while {stage} (", "a larger `--budget` may decide more"
+    if v.sizes:
+        hint = "; ".join(filter(None, [more, f"`--max-size {v.sizes}` stops at what was proved"]))
+        v.status = UP_TO
+        v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; then {stopped}{hint})"
+    elif seconds is None:
+        v.status, v.detail = UNKNOWN, f"nothing decided: {stopped})"
+    else:
+        v.status, v.detail = UNKNOWN, f"nothing decided: {stopped}{more})"
 
 
 def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
@@ -393,8 +414,14 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
     undecided, undefined = [], False  # undefined: the first undecided size has a term J does not need
-    for sizes in preferred_sizes(d.dims, max_size):
-        stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
+    current = None  # the bound of the sizes being checked
+    for bound, sizes in _sizes_by_bound(d.dims, max_size):
+        if bound != current:
+            if current is not None and not undecided:
+                v.sizes = current  # every size up to it proved: the verdict should the budget end
+            current = bound
+        stage[0] = (f"searching for a counterexample at sizes {_sizes_text(sizes)}" if undecided else
+                    f"checking explicit sizes {_sizes_text(sizes)}")
         ex = Explicit(d, sizes)
         found = _find_difference(ex, claim, d, rng)
         missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
@@ -404,7 +431,7 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
             found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
         if found:
             point, a, b, coeffs = found
-            v.status = REFUTED
+            v.status, v.sizes = REFUTED, None
             v.counterexample = _counterexample(d, ex, sizes, point, a, b, coeffs)
             v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
                         if not all(finite(x) for x in a) else
@@ -420,14 +447,26 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
         if not all(is_zero(x) for x in diff):
             undecided.append(sizes)
     if undecided:
-        v.status = UNKNOWN
+        v.status = UP_TO if v.sizes else UNKNOWN
         why = "the claim has a term undefined where the gradient may be defined" if undefined else "no exact proof"
         v.detail = (f"no proof for every size, no counterexample, and {why} at sizes "
                     f"{_sizes_text(undecided[0])}")
+        if v.sizes:
+            v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; {v.detail}"
         return
     v.status, v.sizes = UP_TO, max_size
     v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
                 "the index form did not reach a proof for every size")
+
+
+def _sizes_by_bound(dims: dict, max_size: int):
+    """(N, sizes): every combination of dims up to 2 (every dim 2 first),
+    then those up to 3, ...: in `preferred_sizes`' order within each N, so
+    that the sizes checked when a budget ends are every size up to some N."""
+    for bound in range(min(2, max_size), max_size + 1):
+        for sizes in preferred_sizes(dims, bound):
+            if bound <= 2 or max(sizes.values(), default=0) == bound:
+                yield bound, sizes
 
 
 def _sizes_text(sizes: dict) -> str:
