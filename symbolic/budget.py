@@ -36,8 +36,8 @@ class OutOfTime(BaseException):
 
 
 REPEAT = 0.05  # seconds between two interruptions of an expired budget
-CEILING = 5.0  # a budget of s seconds of CPU time also ends after CEILING * s + CEILING_SLACK s of wall-clock time
-CEILING_SLACK = 1.0
+CEILING = 10.0  # a budget of s seconds of CPU time also ends after CEILING * s + CEILING_SLACK s of wall-clock time
+CEILING_SLACK = 5.0
 
 
 def thread_clock(ident: int | None = None) -> Callable[[], float]:
