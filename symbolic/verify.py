@@ -155,6 +155,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     repair: Repair | None = None
     seconds: float = 0.0
+    stopped: str | None = None  # the stage a budget or a size limit ended, for a verdict cut short
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
 
@@ -168,7 +169,7 @@ class Verdict:
     def to_dict(self):
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
-                "sizes": self.sizes, "seconds": round(self.seconds, 4),
+                "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None,
                 "repair": self.repair.to_dict() if self.repair else None}
 
@@ -178,7 +179,7 @@ class Verdict:
         ce, repair = d.get("counterexample"), d.get("repair")
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
-                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0))
+                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"))
 
     def __repr__(self):
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
@@ -214,7 +215,7 @@ def verify(d: Derivation, max_size: int | None = None, default_budget: float = D
         for c in claims[len(verdicts):]:
             verdicts.append(Verdict(str(d.path), d.name, c.wrt, c.text, UNKNOWN,
                                     f"nothing decided: {stage} {why} ({sum(seconds):g} s)", "",
-                                    claim_expr=c.expr))
+                                    stopped=stage, claim_expr=c.expr))
     return verdicts
 
 
@@ -250,6 +251,7 @@ def _best_so_far(v: Verdict, stage: str, seconds: float | None = None):
     budget of `seconds` ran out (None: when the expressions grew too
     large): proved up to the sizes completed (`v.sizes`, kept by
     `_explicit`), else unknown."""
+    v.stopped = stage
     if seconds is None:
         stopped, more = f"the expression grew too large or too deeply nested to decide (while {stage}", ""
     else:

@@ -242,8 +242,20 @@ def test_a_budget_that_ends_after_size_2_gives_proved_up_to_2(tmp_path, cold):
                                "ran out while checking explicit sizes "), v.detail
     assert "3" in v.detail.split("while checking explicit sizes ")[1].split("(")[0]  # a size 3 stopped
     assert "`--budget`" in v.detail and "`--max-size 2`" in v.detail
+    assert v.stopped.startswith("checking explicit sizes ") and v.stopped in v.detail
     record = v.to_dict()
-    assert (record["verdict"], record["sizes"], record["detail"]) == ("proved-up-to", 2, v.detail)
+    assert (record["verdict"], record["sizes"], record["detail"], record["stopped"]) == \
+        ("proved-up-to", 2, v.detail, v.stopped)
+
+
+def test_a_proof_cut_short_shows_its_evidence_in_the_text_output(tmp_path, cold, capsys):
+    from symbolic.cli import main
+    path = tmp_path / "written_out.toml"
+    path.write_text(SIGMOID_WRITTEN_OUT.replace("BUDGET", "0.9"))
+    assert main(["verify", "--no-cache", "--max-size", "3", str(path)]) == 0  # proved, for sizes up to 2
+    out = capsys.readouterr().out
+    assert "proved for sizes up to 2  dJ/dx = " in out
+    assert "evidence: explicit matrices of symbols, every dim from 1 to 2; then the budget of 0.9 s ran out" in out
 
 
 def test_a_budget_that_ends_before_any_size_is_done_gives_unknown(tmp_path, cold):
@@ -259,5 +271,5 @@ def test_with_budget_enough_the_same_claim_is_proved_up_to_the_largest_size(tmp_
     path = tmp_path / "written_out.toml"
     path.write_text(SIGMOID_WRITTEN_OUT.replace("BUDGET", "60"))
     (v,) = verify(load(path), max_size=2)
-    assert (v.status, v.sizes) == ("proved-up-to", 2), v.detail
+    assert (v.status, v.sizes, v.stopped) == ("proved-up-to", 2, None), v.detail
     assert "budget" not in v.detail
