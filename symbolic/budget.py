@@ -92,11 +92,16 @@ def _watch():
     with _lock:
         while True:
             now = time.monotonic()
-            for b in _active.values():
+            # a thread's clock is read only while the thread runs: a finished
+            # thread's cannot be read (a budget left open in a generator
+            # that outlives its thread)
+            alive = {t.ident for t in threading.enumerate()}
+            watched = [b for b in _active.values() if b.ident in alive]
+            for b in watched:
                 if (b.again <= now) if b.fired else b.spent(now):
                     _raise_in(b.ident, OutOfTime)
                     b.fired, b.again = True, now + REPEAT
-            nearest = min((b.wait(now) for b in _active.values()), default=None)
+            nearest = min((b.wait(now) for b in watched), default=None)
             _wake.wait(None if nearest is None else max(nearest, 0.001))
 
 
@@ -155,6 +160,7 @@ def budget(seconds: float | None):
         yield
         return
     stack = _stack()
+    threading.current_thread()  # a thread Python did not start is known to `threading.enumerate` from now on
     ident = threading.get_ident()
     clock = stack[-1].clock if stack else thread_clock(ident)
     b = _Budget(ident, clock, clock() + seconds, time.monotonic() + CEILING * seconds + CEILING_SLACK)

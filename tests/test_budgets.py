@@ -273,3 +273,18 @@ def test_with_budget_enough_the_same_claim_is_proved_up_to_the_largest_size(tmp_
     (v,) = verify(load(path), max_size=2)
     assert (v.status, v.sizes, v.stopped) == ("proved-up-to", 2, None), v.detail
     assert "budget" not in v.detail
+
+
+def test_a_budget_left_open_by_a_finished_thread_does_not_stop_the_watchdog():
+    def opened():
+        with budget(0.05):
+            yield
+    g = opened()
+    t = threading.Thread(target=next, args=(g,))
+    t.start()
+    t.join()
+    spin(0.2)  # the watchdog wakes while the finished thread's budget is still open
+    with pytest.raises(OutOfTime):  # and still interrupts
+        with budget(0.1):
+            spin(10)
+    g.close()
