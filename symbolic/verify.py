@@ -508,7 +508,7 @@ def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
         return (v.status, v.sizes) if v.proved else None
     try:
         found = search(d, claim.wrt, claim.text, grads.closed[claim.wrt], claim.expr, prove,
-                       time.perf_counter() + seconds / 2)  # pairs of edits: at most half the time left
+                       cpu_time() + seconds / 2)  # pairs of edits: at most half the time left, in CPU time
     except (ExprError, E.ShapeError):
         return None
     if found is None:
