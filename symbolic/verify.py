@@ -155,7 +155,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     repair: Repair | None = None
     seconds: float = 0.0
-    stopped: str | None = None  # the stage a budget or a size limit ended, for a verdict cut short
+    stopped: str | None = None  # where a check stopped short: its budget, a size limit, a size undecided
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
 
@@ -253,17 +253,16 @@ def _best_so_far(v: Verdict, stage: str, seconds: float | None = None):
     `_explicit`), else unknown."""
     v.stopped = stage
     if seconds is None:
-        stopped, more = f"the expression grew too large or too deeply nested to decide (while {stage}", ""
+        why, hints = f"the expression grew too large or too deeply nested to decide while {stage}", []
     else:
-        stopped, more = f"the budget of {seconds:g} s ran out while {stage} (", "a larger `--budget` may decide more"
+        why, hints = f"the budget of {seconds:g} s ran out while {stage}", ["a larger `--budget` may decide more"]
     if v.sizes:
-        hint = "; ".join(filter(None, [more, f"`--max-size {v.sizes}` stops at what was proved"]))
-        v.status = UP_TO
-        v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; then {stopped}{hint})"
-    elif seconds is None:
-        v.status, v.detail = UNKNOWN, f"nothing decided: {stopped})"
+        hints.append(f"`--max-size {v.sizes}` stops at what was proved")
+        v.status, v.detail = UP_TO, f"explicit matrices of symbols, every dim from 1 to {v.sizes}; then {why}"
     else:
-        v.status, v.detail = UNKNOWN, f"nothing decided: {stopped}{more})"
+        v.status, v.detail = UNKNOWN, f"nothing decided: {why}"
+    if hints:
+        v.detail += f" ({'; '.join(hints)})"
 
 
 def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
@@ -455,6 +454,7 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
                     f"{_sizes_text(undecided[0])}")
         if v.sizes:
             v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; {v.detail}"
+            v.stopped = f"checking explicit sizes {_sizes_text(undecided[0])}"
         return
     v.status, v.sizes = UP_TO, max_size
     v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
