@@ -288,3 +288,22 @@ def test_a_budget_left_open_by_a_finished_thread_does_not_stop_the_watchdog():
         with budget(0.1):
             spin(10)
     g.close()
+
+
+def test_a_proof_up_to_2_stands_when_a_size_3_stays_undecided(tmp_path, monkeypatch):
+    """No claim ends `unknown` when a weaker verdict was reached: an exact
+    test that cannot decide at size 3 leaves the proof up to 2."""
+    import importlib
+    check = importlib.import_module("symbolic.verify")
+    decided = check.is_zero
+
+    def undecided_at_size_3(x):  # an entry with a third row or column
+        return None if any("[2," in s.name or ",2]" in s.name for s in x.free_symbols) else decided(x)
+    monkeypatch.setattr(check, "is_zero", undecided_at_size_3)
+    path = tmp_path / "written_out.toml"
+    path.write_text(SIGMOID_WRITTEN_OUT.replace("BUDGET", "60"))
+    (v,) = verify(load(path), max_size=3)
+    assert (v.status, v.sizes) == ("proved-up-to", 2), v.detail
+    assert v.detail.startswith("explicit matrices of symbols, every dim from 1 to 2; no proof for every size, "
+                               "no counterexample, and no exact proof at sizes "), v.detail
+    assert v.stopped.startswith("checking explicit sizes ") and "3" in v.stopped
