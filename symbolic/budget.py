@@ -26,9 +26,9 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
 
 
 class OutOfTime(BaseException):

@@ -14,9 +14,9 @@ import time
 import pytest
 
 import symbolic.budget as budgets
+from fixtures import LAYER
 from symbolic import load, verify
 from symbolic.budget import OutOfTime, budget, cpu_time
-from fixtures import LAYER
 
 BUDGET = 3.0
 SLACK = 2.5  # start-up (imports, reading the file) and the last interruption
