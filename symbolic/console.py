@@ -121,7 +121,7 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     for v, h in zip(results, heads):
         head = style.paint(f"{h:<{hw}}", MARKS[v["verdict"]][2])
         lines.append(f"  {style.mark(v['verdict'])} {head}  dJ/d{v['claim']:<{ww}} = {v['expr']}")
-        if not proved(v):
+        if not proved(v) or v.get("stopped"):  # a proof the budget cut short says so
             lines += detail_lines(v, column, style)
     return lines
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import ast
 import math
-import time
 from fractions import Fraction
 
 import numpy as np
 import sympy
 
 from . import expr as E
+from .budget import cpu_time
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
 from .mutate import KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
@@ -440,14 +440,14 @@ class Search:
         pair shown as one span of the claim as written."""
         for k1, e1, n1 in singles:
             first = e1.apply(self.text)
-            if time.perf_counter() > deadline:
+            if cpu_time() > deadline:
                 return
             try:
                 src = Source(first)
             except (ExprError, SyntaxError, ValueError):
                 continue
             for k2, e2, n2 in single_edits(src, self.scope):
-                if time.perf_counter() > deadline:
+                if cpu_time() > deadline:
                     return
                 note = "; ".join([_describe(k1, self.text, e1, n1), _describe(k2, first, e2, n2)])
                 yield "two edits", _both(self.text, e1, e2, first), note
@@ -492,15 +492,17 @@ def what_changes(before: str, after: str) -> str:
 
 def search(d, wrt: str, text: str, truth: E.Expr, claim_expr, prove, deadline: float):
     """The likeliest proved repair: (Mutant, proof, tried, survived) or None.
-    `prove(expr)` gives ("proved"|"proved-up-to", N) or None."""
+    `prove(expr)` gives ("proved"|"proved-up-to", N) or None; `deadline`
+    is on the clock budgets count (`budget.cpu_time`), so that the repair
+    found does not depend on the machine's load."""
     s = Search(d, wrt, text, truth, claim_expr)
     singles = s.singles(claim_expr)
-    found = s.survivors((k, (e,), n) for k, e, n in singles if time.perf_counter() < deadline)
+    found = s.survivors((k, (e,), n) for k, e, n in singles if cpu_time() < deadline)
     if not found:
-        pair_deadline = min(deadline, time.perf_counter() + PAIR_SECONDS)
+        pair_deadline = min(deadline, cpu_time() + PAIR_SECONDS)
         found = s.survivors(s.pairs(singles, pair_deadline))
     for m in found:
-        if time.perf_counter() > deadline:
+        if cpu_time() > deadline:
             return None
         proof = prove(s.parse(m.text))
         if proof is not None:

@@ -10,7 +10,9 @@ For a claim about dJ/dA the order of work is
 3. explicit sizes 1..N: the claim against SymPy's own `diff`; a concrete
    point where the values certainly differ is a counterexample (`refuted`);
    exact zero at every size is `proved-up-to` N;
-4. anything else, or the budget spent, is `unknown`.
+4. the budget spent: the strongest verdict shown so far, `proved-up-to`
+   the sizes completed (every size up to 2 is checked before any size 3),
+   naming the stage that stopped; anything else is `unknown`.
 
 "proved" is only ever said of an exact identity; "refuted" only of an
 exact (or, for transcendental activations, 50-digit) disagreement.
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from . import index
-from .budget import OutOfTime, budget
+from .budget import OutOfTime, budget, cpu_time
 from .compose import Composition
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
@@ -153,6 +155,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     repair: Repair | None = None
     seconds: float = 0.0
+    stopped: str | None = None  # where a check stopped short: its budget, a size limit, a size undecided
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
 
@@ -166,7 +169,7 @@ class Verdict:
     def to_dict(self):
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
-                "sizes": self.sizes, "seconds": round(self.seconds, 4),
+                "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None,
                 "repair": self.repair.to_dict() if self.repair else None}
 
@@ -176,7 +179,7 @@ class Verdict:
         ce, repair = d.get("counterexample"), d.get("repair")
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
-                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0))
+                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"))
 
     def __repr__(self):
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
@@ -212,7 +215,7 @@ def verify(d: Derivation, max_size: int | None = None, default_budget: float = D
         for c in claims[len(verdicts):]:
             verdicts.append(Verdict(str(d.path), d.name, c.wrt, c.text, UNKNOWN,
                                     f"nothing decided: {stage} {why} ({sum(seconds):g} s)", "",
-                                    claim_expr=c.expr))
+                                    stopped=stage, claim_expr=c.expr))
     return verdicts
 
 
@@ -220,7 +223,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
                  repair: bool = True) -> Verdict:
     """The verdict on one claim; `repair`: look for a one-edit repair of a
     wrong claim.  Deciding and repairing share the one budget of `seconds`."""
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_time()
     derived = grads.closed[claim.wrt]
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", derived_text(derived),
                 derived_expr=derived, claim_expr=claim.expr)
@@ -229,10 +232,10 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
         with budget(seconds):
             _decide(d, claim, v, max_size, stage, grads)
     except OutOfTime:
-        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
+        _best_so_far(v, stage[0], seconds)
     except (RecursionError, MemoryError, index.FormTooLarge):
-        v.status, v.detail = UNKNOWN, f"the expression is too large or too deeply nested to decide (while {stage[0]})"
-    left = seconds - (time.perf_counter() - start)
+        _best_so_far(v, stage[0])
+    left = seconds - (cpu_time() - cpu_start)
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
             with budget(left):
@@ -241,6 +244,27 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
             pass
     v.seconds = time.perf_counter() - start
     return v
+
+
+def _best_so_far(v: Verdict, stage: str, seconds: float | None = None):
+    """The verdict of a claim whose check stopped in `stage`, when its
+    budget of `seconds` ran out (None: when the expressions grew too
+    large): proved up to the sizes completed (`v.sizes`, kept by
+    `_explicit`), else unknown."""
+    v.stopped = stage
+    if v.status == REFUTED:
+        return  # a counterexample too faint to see was found: it stands
+    if seconds is None:
+        why, hints = f"the expression grew too large or too deeply nested to decide while {stage}", []
+    else:
+        why, hints = f"the budget of {seconds:g} s ran out while {stage}", ["a larger `--budget` may decide more"]
+    if v.sizes:
+        hints.append(f"`--max-size {v.sizes}` stops at what was proved")
+        v.status, v.detail = UP_TO, f"explicit matrices of symbols, every dim from 1 to {v.sizes}; then {why}"
+    else:
+        v.status, v.detail = UNKNOWN, f"nothing decided: {why}"
+    if hints:
+        v.detail += f" ({'; '.join(hints)})"
 
 
 def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
@@ -394,8 +418,14 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
     rng = random.Random(1)
     undecided, undefined = [], False  # undefined: the first undecided size has a term J does not need
     faint = None  # a counterexample whose difference is too small to see: kept while a clearer one is sought
-    for sizes in preferred_sizes(d.dims, max_size):
-        stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
+    current = None  # the bound of the sizes being checked
+    for bound, sizes in _sizes_by_bound(d.dims, max_size):
+        if bound != current:
+            if current is not None and not undecided and faint is None:
+                v.sizes = current  # every size up to it proved: the verdict should the budget end
+            current = bound
+        stage[0] = (f"searching for a counterexample at sizes {_sizes_text(sizes)}" if undecided or faint else
+                    f"checking explicit sizes {_sizes_text(sizes)}")
         ex = Explicit(d, sizes)
         found = _find_difference(ex, claim, d, rng)
         missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
@@ -404,7 +434,8 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
             points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
             found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
         if found and _faint(*found[1:3]) and faint is None:
-            faint = (ex, sizes, found)  # a degenerate size (a norm over two entries): look on
+            faint = (ex, sizes, found)  # a degenerate size (a norm over two entries): look on,
+            _refute(d, v, *faint)  # refuted by it should the budget end first
             continue
         if found:
             _refute(d, v, ex, sizes, found)
@@ -421,13 +452,15 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
         if not all(is_zero(x) for x in diff):
             undecided.append(sizes)
     if faint is not None:
-        _refute(d, v, *faint)
-        return
+        return  # refuted by the faint one: no clearer counterexample at any size
     if undecided:
-        v.status = UNKNOWN
+        v.status = UP_TO if v.sizes else UNKNOWN
         why = "the claim has a term undefined where the gradient may be defined" if undefined else "no exact proof"
         v.detail = (f"no proof for every size, no counterexample, and {why} at sizes "
                     f"{_sizes_text(undecided[0])}")
+        if v.sizes:
+            v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; {v.detail}"
+            v.stopped = f"checking explicit sizes {_sizes_text(undecided[0])}"
         return
     v.status, v.sizes = UP_TO, max_size
     v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
@@ -445,11 +478,21 @@ def _faint(a, b) -> bool:
 
 def _refute(d, v: Verdict, ex, sizes, found):
     point, a, b, coeffs = found
-    v.status = REFUTED
+    v.status, v.sizes = REFUTED, None
     v.counterexample = _counterexample(d, ex, sizes, point, a, b, coeffs)
     v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
                 if not all(finite(x) for x in a) else
                 "the claim and the true gradient differ at the point shown")
+
+
+def _sizes_by_bound(dims: dict, max_size: int):
+    """(N, sizes): every combination of dims up to 2 (every dim 2 first),
+    then those up to 3, ...: in `preferred_sizes`' order within each N, so
+    that the sizes checked when a budget ends are every size up to some N."""
+    for bound in range(min(2, max_size), max_size + 1):
+        for sizes in preferred_sizes(dims, bound):
+            if bound <= 2 or max(sizes.values(), default=0) == bound:
+                yield bound, sizes
 
 
 def _sizes_text(sizes: dict) -> str:
@@ -489,7 +532,7 @@ def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
         return (v.status, v.sizes) if v.proved else None
     try:
         found = search(d, claim.wrt, claim.text, grads.closed[claim.wrt], claim.expr, prove,
-                       time.perf_counter() + seconds / 2)  # pairs of edits: at most half the time left
+                       cpu_time() + seconds / 2)  # pairs of edits: at most half the time left, in CPU time
     except (ExprError, E.ShapeError):
         return None
     if found is None:
