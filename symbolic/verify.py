@@ -433,9 +433,10 @@ def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: lis
             # where the claim may be undefined but the gradient is not
             points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
             found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
-        if found and _faint(*found[1:3]) and faint is None:
-            faint = (ex, sizes, found)  # a degenerate size (a norm over two entries): look on,
-            _refute(d, v, *faint)  # refuted by it should the budget end first
+        if found and _faint(*found[1:3]):
+            if faint is None:  # a degenerate size (a norm over two entries): look on,
+                faint = (ex, sizes, found)
+                _refute(d, v, *faint)  # refuted by it should the budget end first
             continue
         if found:
             _refute(d, v, ex, sizes, found)
