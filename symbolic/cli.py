@@ -15,8 +15,8 @@ from . import __version__, console
 
 # As `functions.CALLABLE`, `verify.DEFAULT_BUDGET` and `load.MAX_BUDGET`,
 # written out so that parsing options imports no SymPy (a test keeps them equal).
-ACTIVATIONS = ("exp", "identity", "leaky_relu", "log", "relu", "sigmoid", "silu", "softplus", "sqrt", "step",
-               "tanh")
+ACTIVATIONS = ("cos", "exp", "gelu", "identity", "leaky_relu", "log", "normcdf", "normpdf", "relu", "sigmoid", "silu",
+               "sin", "softplus", "sqrt", "step", "tanh")
 DEFAULT_BUDGET = 20.0
 MAX_BUDGET = 86400.0
 

@@ -669,7 +669,7 @@ def _tex_part(part, display=False) -> str:
     if kind == "text":
         return tex_text(s).replace(r"-\textgreater{}", r"$\to$")  # `R^n -> R^k`
     if kind == "math":
-        return _upright_quotes(f"$\\displaystyle {s}$" if display else f"${s}$")
+        return _upright_quotes(f"\\fit{{{s}}}" if display else f"${s}$")  # a wide display scaled to its cell
     if kind == "code":
         return _upright_quotes(T.text_tex(s))
     if kind == "mark":

@@ -139,7 +139,7 @@ def test_errors_come_before_any_computation(layer, monkeypatch):
 
 def test_a_generic_function_needs_an_activation():
     with pytest.raises(DerivationError, match=r"layer_batch.toml: `functions.g`: `g` is generic: name the "
-                                              r"function that replaces it \(`activation`: one of exp, "):
+                                              r"function that replaces it \(`activation`: one of cos, exp, "):
         gradients("layer_batch")
 
 
