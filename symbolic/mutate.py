@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from .parse import _PRIME, parse_tree, split_function
+from .parse import _PRIME, PIECEWISE, REDUCTIONS, parse_tree, split_function
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
@@ -376,6 +376,10 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             if not n.keywords:
                 for axis in (0, 1):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""
+            for arg, s, e, value in n.keywords:
+                if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
+                    yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
+        elif base in REDUCTIONS or base in PIECEWISE:  # mean, softmax, ...: its axis, never a prime
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))

@@ -203,6 +203,11 @@ def check_counterexample(path, text, wrt, c):
     env = {**ref.forward(values), **values}
     claimed = ref.eval(text, env)
     true = ref.fd_gradient(values, wrt)
+    undefined = np.array([[x == "undefined" for x in row] for row in c["claim_value"]])
+    if undefined.any():  # the claim has no value there (1/0, log 0), and NumPy agrees
+        with np.errstate(all="ignore"):
+            assert not np.isfinite(np.asarray(claimed, dtype=float)[undefined]).any(), claimed
+        return
     reported_claim = matrix(c["claim_value"])
     reported_true = matrix(c["true_value"])
     scale = max(1.0, np.abs(reported_true).max(), np.abs(reported_claim).max())
