@@ -26,6 +26,7 @@ from . import expr as E
 from . import index
 from .budget import OutOfTime, budget
 from .compose import Composition
+from .decide import Difference, Trial, explicit_check, first_difference, sizes_text, spot_check, within
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
@@ -225,13 +226,9 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", derived_text(derived),
                 derived_expr=derived, claim_expr=claim.expr)
     stage = ["proving for every size"]
-    try:
-        with budget(seconds):
-            _decide(d, claim, v, max_size, stage, grads)
-    except OutOfTime:
-        v.status, v.detail = UNKNOWN, f"nothing decided within the budget of {seconds:g} s (stopped while {stage[0]})"
-    except (RecursionError, MemoryError, index.FormTooLarge):
-        v.status, v.detail = UNKNOWN, f"the expression is too large or too deeply nested to decide (while {stage[0]})"
+    _, undecided = within(seconds, lambda: _decide(d, claim, v, max_size, stage, grads), stage)
+    if undecided:
+        v.status, v.detail = UNKNOWN, undecided
     left = seconds - (time.perf_counter() - start)
     if repair and v.status in (REFUTED, SHAPE) and left > 0.05:
         try:
@@ -357,16 +354,29 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
     """Every dim 2, SymPy's own diff, at sample points (exact where it can
-    be): False only on a certain difference.  A second opinion on the index
-    form, not a proof, so no exact zero test is needed (and for rational
-    forms, such as a mean BCE's, that test costs far more than the points)."""
-    ex = Explicit(d, {s: 2 for s in d.dims.values()})
-    return _find_difference(ex, claim, d, random.Random(0), tries=3) is None
+    be): False only on a certain difference.  No exact zero test is needed
+    (and for rational forms, such as a mean BCE's, it costs far more than
+    the points)."""
+    return spot_check(d.dims, lambda sizes: [Trial(_find_difference(Explicit(d, sizes), claim, d, random.Random(0),
+                                                                    tries=3), None)])
+
+
+def _trial(d: Derivation, claim: Claim, ex: Explicit, rng) -> Trial:
+    """The claim against the true gradient at the sizes of `ex`: the point
+    search, then (where the claim may be undefined but the gradient is not)
+    the boundary points of its conditions."""
+    found = _find_difference(ex, claim, d, rng)
+    missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
+    if not found and missing:
+        points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
+        found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
+    return Trial(found, lambda: all(is_zero(x) for x in ex.value(claim.expr) - ex.gradient(claim.wrt)),
+                 undefined=bool(missing))
 
 
 def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2, points=()):
     """A point where J has a gradient and the claim is undefined or differs
-    from it: (point, claim value, true value, polynomial), or None.
+    from it (`decide.Difference`), or None.
 
     The claim is evaluated at the point term by term, as NumPy would; a
     point where J is undefined, or where a function of J sits at a kink
@@ -374,67 +384,47 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
     as each stand-in polynomial in turn."""
     true, j = ex.gradient(claim.wrt), ex.objective()
     tried = [integer_point(ex, rng)] + [random_point(ex, rng) for _ in range(tries)] if tries else []
-    for point in [p for p in tried if p is not None] + list(points):
+
+    def values(point, coeffs):
         if at_a_kink([j], point):
-            continue
+            return None
         at = ex.at(point)
-        for coeffs in SIMPLE_POLYS + POLYS if d.generic else (POLY,):
-            if not finite(evaluate(at.objective(), {}, coeffs)):
-                break  # J undefined here: no gradient to compare
-            b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
-            if not all(finite(x) for x in b):
-                break
-            a = at.value(claim.expr).applyfunc(lambda x: evaluate(x, {}, coeffs))
-            if not all(finite(x) for x in a) or any(differ(x, y) for x, y in zip(a, b)):
-                return point, a, b, coeffs
-    return None
+        if not finite(evaluate(at.objective(), {}, coeffs)):
+            return None  # J undefined here: no gradient to compare
+        b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
+        if not all(finite(x) for x in b):
+            return None
+        return at.value(claim.expr).applyfunc(lambda x: evaluate(x, {}, coeffs)), b
+    return first_difference([p for p in tried if p is not None] + list(points),
+                            SIMPLE_POLYS + POLYS if d.generic else (POLY,), values)
 
 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
-    undecided, undefined = [], False  # undefined: the first undecided size has a term J does not need
-    for sizes in preferred_sizes(d.dims, max_size):
-        stage[0] = f"checking explicit sizes {_sizes_text(sizes)}"
-        ex = Explicit(d, sizes)
-        found = _find_difference(ex, claim, d, rng)
-        missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
-        if not found and missing:
-            # where the claim may be undefined but the gradient is not
-            points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
-            found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
-        if found:
-            point, a, b, coeffs = found
-            v.status = REFUTED
-            v.counterexample = _counterexample(d, ex, sizes, point, a, b, coeffs)
-            v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
-                        if not all(finite(x) for x in a) else
-                        "the claim and the true gradient differ at the point shown")
-            return
-        if undecided:
-            continue  # no proof up to N any more: only a counterexample can still come
-        if missing:
-            undecided.append(sizes)
-            undefined = True
-            continue
-        diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
-        if not all(is_zero(x) for x in diff):
-            undecided.append(sizes)
-    if undecided:
+    out = explicit_check(preferred_sizes(d.dims, max_size),
+                         lambda sizes: [_trial(d, claim, Explicit(d, sizes), rng)], stage)
+    if out.refuted:
+        v.status = REFUTED
+        v.counterexample = counterexample(d, out.difference)
+        v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
+                    if not all(finite(x) for x in out.difference.left) else
+                    "the claim and the true gradient differ at the point shown")
+    elif not out.proved:
         v.status = UNKNOWN
-        why = "the claim has a term undefined where the gradient may be defined" if undefined else "no exact proof"
-        v.detail = (f"no proof for every size, no counterexample, and {why} at sizes "
-                    f"{_sizes_text(undecided[0])}")
-        return
-    v.status, v.sizes = UP_TO, max_size
-    v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
-                "the index form did not reach a proof for every size")
+        why = "the claim has a term undefined where the gradient may be defined" if out.undefined \
+            else "no exact proof"
+        v.detail = f"no proof for every size, no counterexample, and {why} at sizes {sizes_text(out.undecided)}"
+    else:
+        v.status, v.sizes = UP_TO, max_size
+        v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
+                    "the index form did not reach a proof for every size")
 
 
-def _sizes_text(sizes: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sizes.items())
-
-
-def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
+def counterexample(d, found: Difference) -> Counterexample:
+    """The `Counterexample` a difference found at explicit sizes shows: the
+    inputs' values at the point (an intermediate freed for a partial by it
+    is not shown), both sides' values, the first entry where they differ."""
+    ex, point, a, b, coeffs = Explicit(d, found.sizes), found.point, found.left, found.right, found.coeffs
     values = {}
     for name, m in ex.symbols.items():
         values[name] = [[value_string(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
@@ -442,8 +432,8 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
     first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
-                  if not finite(a[i, j]) or differ(a[i, j], b[i, j])), None)
-    return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
+                  if finite(a[i, j]) != finite(b[i, j]) or (finite(a[i, j]) and differ(a[i, j], b[i, j]))), None)
+    return Counterexample({str(k): v for k, v in found.sizes.items()}, values, fn, coefficients,
                           matrix_strings(a), matrix_strings(b), exact, first)
 
 
