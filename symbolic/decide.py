@@ -37,7 +37,7 @@ class Difference:
     right: object
     coeffs: tuple  # the stand-in polynomial for generic functions
     sizes: dict | None = None  # dim -> int, set by `explicit_check`
-    indices: dict = field(default_factory=dict)  # free index variable -> value (from 0)
+    indices: dict = field(default_factory=dict)  # a step's free index, as written -> its value (from 1)
 
 
 @dataclass

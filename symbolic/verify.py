@@ -50,7 +50,8 @@ def headline(status: str, sizes: int | None = None) -> str:
 
 @dataclass
 class Counterexample:
-    """Sizes and a point where a claim and the true gradient differ."""
+    """Sizes and a point where a claim and the true gradient differ (for a
+    step: where its left side, `claim_value`, and its right side differ)."""
     sizes: dict  # dim name -> int
     point: dict  # name -> matrix of exact values, as strings
     function: str | None  # the stand-in for a generic function, "g(t) = ..."
@@ -59,6 +60,7 @@ class Counterexample:
     true_value: list
     exact: bool  # rational arithmetic throughout (else 50 digits)
     first_difference: tuple | None = None  # (row, column), from 1: the first entry where they differ
+    indices: dict = field(default_factory=dict)  # a step's free index -> its value (from 1)
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
@@ -104,6 +106,11 @@ class Repair:
             return f"{KIND_NAMES[self.kind]}: {self.note}"
         return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
 
+    def describe_step(self) -> str:
+        """A step's repair in one line: "`W_{i,:}` should be `W_{:,i}`"."""
+        from .repair import what_changes
+        return what_changes(self.before, self.after)
+
     def marked(self) -> str:
         """The claim as written with the change marked: `[old -> new]`."""
         return marked(self.original, self.edits) if self.original else self.text
@@ -140,6 +147,48 @@ class Repair:
                    survived=d.get("survived", 0))
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a step part stands: section and equation of the notes, the part
+    (`link1`.., `label1`.., `ends`), its kind ("equality", "label" or "name":
+    a label that names a value), the outcome its file expects, a reading note."""
+    section: str
+    eq: str
+    part: str
+    kind: str
+    expected: str | None = None
+    note: str = ""
+
+    def __str__(self):
+        return f"{self.section}.{self.eq}"
+
+    def verdict_dict(self, v: "Verdict") -> dict:
+        """A step part's verdict as JSON: the fields of README's "JSON output"."""
+        c = v.counterexample
+        return {"file": v.path, "section": self.section, "eq": self.eq, "part": self.part, "kind": self.kind,
+                "text": v.text, "verdict": v.status, "detail": v.detail,
+                "right": "; ".join(v.right) or None, "repair": v.repair.describe_step() if v.repair else None,
+                "expected": self.expected, "ok": v.ok, "sizes": v.sizes, "seconds": round(v.seconds, 4),
+                "counterexample": None if c is None else
+                {"sizes": c.sizes, "indices": c.indices, "point": c.point, "function": c.function,
+                 "left_value": c.claim_value, "right_value": c.true_value, "exact": c.exact,
+                 "coefficients": c.coefficients,
+                 "first_difference": list(c.first_difference) if c.first_difference else None},
+                "right_forms": list(v.right), "repair_edit": v.repair.to_dict() if v.repair else None,
+                "note": self.note}
+
+    @staticmethod
+    def verdict_from_dict(d: dict) -> "Verdict":
+        place = Place(d["section"], d["eq"], d["part"], d["kind"], d.get("expected"), d.get("note", ""))
+        c, repair = d.get("counterexample"), d.get("repair_edit")
+        cx = None if c is None else Counterexample(
+            c["sizes"], c["point"], c["function"], c.get("coefficients"), c["left_value"], c["right_value"],
+            c["exact"], tuple(c["first_difference"]) if c.get("first_difference") else None, c["indices"])
+        return Verdict(d["file"], "", d["part"], d["text"], d["verdict"], d["detail"], "", d.get("sizes"), cx,
+                       Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), place=place,
+                       right=tuple(d.get("right_forms", ())))
+
+
 @dataclass
 class Verdict:
     """What is known of one claim."""
@@ -156,15 +205,32 @@ class Verdict:
     seconds: float = 0.0
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
+    place: Place | None = None  # for a part of a step of the notes: where it stands
+    right: tuple = ()  # for a step part that fails: the right forms, "written = true form"
 
     @property
     def proved(self) -> bool:
         return self.status in (PROVED, UP_TO)
 
+    @property
+    def note(self) -> str:
+        """How a step part's transcription was read; a claim has none (no such attribute)."""
+        if self.place is None:
+            raise AttributeError("a claim's verdict has no reading note")
+        return self.place.note
+
+    @property
+    def ok(self) -> bool:
+        """Proved, or (a step part) exactly the outcome its file expects."""
+        expected = self.place.expected if self.place is not None else None
+        return self.proved if expected is None else self.status == expected
+
     def headline(self) -> str:
         return headline(self.status, self.sizes)
 
     def to_dict(self):
+        if self.place is not None:
+            return self.place.verdict_dict(self)
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
                 "sizes": self.sizes, "seconds": round(self.seconds, 4),
@@ -174,12 +240,16 @@ class Verdict:
     @classmethod
     def from_dict(cls, d: dict) -> "Verdict":
         """The verdict `to_dict` gave (without the expressions, which it does not hold)."""
+        if "part" in d:
+            return Place.verdict_from_dict(d)
         ce, repair = d.get("counterexample"), d.get("repair")
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
                    Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0))
 
     def __repr__(self):
+        if self.place is not None:
+            return f"Verdict({self.place} {self.place.part}: {self.text}: {self.headline()})"
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
 
     def _repr_markdown_(self):
@@ -434,7 +504,7 @@ def counterexample(d, found: Difference) -> Counterexample:
     first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
                   if finite(a[i, j]) != finite(b[i, j]) or (finite(a[i, j]) and differ(a[i, j], b[i, j]))), None)
     return Counterexample({str(k): v for k, v in found.sizes.items()}, values, fn, coefficients,
-                          matrix_strings(a), matrix_strings(b), exact, first)
+                          matrix_strings(a), matrix_strings(b), exact, first, dict(found.indices))
 
 
 def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,

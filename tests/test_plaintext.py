@@ -6,12 +6,12 @@ import pytest
 
 from symbolic import load
 from symbolic.cli import main
-from symbolic.indexparse import PlainError, parse_expression, parse_statement
+from symbolic.plaintext import PlainError, parse_expression, parse_statement
 from symbolic.load import DerivationError
 from symbolic.steps import check_steps
 
 from fixtures import LAYER
-from symbolic.texparse import Ix, Pattern, Scope, substitute_index
+from symbolic.steptree import Ix, Pattern, Scope, substitute_index
 from symbolic.texparse import parse_expression as tex_expression
 from symbolic.texparse import parse_statement as tex_statement
 
