@@ -541,17 +541,18 @@ def tree_mutants(side, loss: str = "J"):
     order: a row for a column (`W_{i,:}` / `W_{:,i}`, swapped indices), a
     transpose too many or too few, the output for the loss above a
     derivative's bar."""
+    transposed = {id(n.a) for n in T.walk(side) if isinstance(n, T.Transpose)}
     for target in T.walk(side):
-        for kind, new in _tree_edits(target, loss):
+        for kind, new in _tree_edits(target, loss, id(target) in transposed):
             yield TreeMutant(kind, target, new, replace_node(side, target, new))
 
 
-def _tree_edits(n, loss):
+def _tree_edits(n, loss, transposed: bool):
     if isinstance(n, T.Index) and len(n.items) == 2 and n.items[0] != n.items[1]:
         yield "indices", replace(n, items=(n.items[1], n.items[0]))
     if isinstance(n, T.Transpose):
         yield "transpose", n.a
-    if isinstance(n, (T.Name, T.Index)):
+    if isinstance(n, (T.Name, T.Index)) and not transposed:  # x^T^T is x: the transpose's own edit
         yield "transpose", T.Transpose(n, pos=n.pos, end=n.end)
     if isinstance(n, T.Deriv) and not (isinstance(n.num, T.Name) and n.num.name == loss):
         yield "loss", replace(n, num=T.Name(loss))
