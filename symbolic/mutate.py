@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field, fields, replace
 
+from . import expr as E
 from . import steptree as T
 from .parse import _PRIME, parse_tree, split_function
 
@@ -92,7 +93,9 @@ def marked(text: str, edits) -> str:
 
 # ---------------------------------------------------------------- the claim as written
 
-_BINARY = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.MatMult: 2, ast.Div: 2, ast.Pow: 4}
+# the file syntax's one precedence table (`expr`'s), read by Python operator
+_BINARY = {op: E._PREC[node] for op, node in ((ast.Add, E.Add), (ast.Sub, E.Add), (ast.Mult, E.Mul),
+                                              (ast.MatMult, E.MatMul), (ast.Div, E.Mul), (ast.Pow, E.Pow))}
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.MatMult: "@", ast.Div: "/", ast.Pow: "**"}
 ATOM = 9
 

@@ -19,24 +19,8 @@ class StepShapeError(Exception):
     """Shapes that do not meet, with the LaTeX where."""
 
 
-def _ixs(f):
-    if f[0] == "E":
-        return (f[2], f[3])
-    if f[0] == "F":
-        return tuple(a for a in f[4] if a is not None)
-    return (f[1], f[2])
-
-
-def _product(xs, ys):
-    return [I.Term(a.coeff * b.coeff, {**a.bound, **b.bound}, a.factors + b.factors) for a in xs for b in ys]
-
-
-def _bind(terms, idx, size):
-    if idx == 0:
-        return terms
-    for t in terms:
-        t.bound[idx] = size
-    return terms
+# the index form's own helpers: products of sums of terms (within its size limits), bound indices
+_product, _bind, _ixs = I._product, I._bind, I._indices
 
 
 def _terms_of(canonical) -> list:

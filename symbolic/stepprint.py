@@ -102,6 +102,15 @@ class Syntax:
         r, c = var.shape if var is not None else (2, 2)
         return self.entry(self.name(name), [_index(x, names) for x, s in ((i, r), (j, c)) if s != 1])
 
+    def product(self, factors, coeff) -> str:
+        body = self.times.join(factors)
+        c = sympy.sympify(coeff)
+        if not body:
+            return str(c)
+        if c == -1:
+            return "-" + body
+        return body if c == 1 else f"{self.number(c)}{self.times}{body}"
+
     def role(self, name: str) -> str:
         d = self.d
         if d.upstream is not None and name == d.upstream.name:
@@ -135,14 +144,10 @@ class Latex(Syntax):
             return "\\frac{1}{\\cdot}" if order == 0 else f"(1/t)^{{({order})}}"
         return {"sigmoid": "\\sigma", "tanh": "\\tanh", "exp": "\\exp", "log": "\\log"}.get(fn, fn) + "'" * order
 
-    def product(self, factors, coeff):
-        body = r" \, ".join(factors)
-        c = sympy.sympify(coeff)
-        if not body:
-            return str(c)
-        if c == -1:
-            return "-" + body
-        return body if c == 1 else f"{sympy.latex(c)} \\, {body}"
+    times = r" \, "
+
+    def number(self, c):
+        return sympy.latex(c)
 
     def sums(self, body, bound):
         return "".join(f"\\sum_{{{b}=1}}^{{{size}}} " for b, size in bound) + body
@@ -183,14 +188,10 @@ class Text(Syntax):
     def function(self, fn, order):
         return fn + "'" * order
 
-    def product(self, factors, coeff):
-        body = " * ".join(factors)
-        c = sympy.sympify(coeff)
-        if not body:
-            return str(c)
-        if c == -1:
-            return "-" + body
-        return body if c == 1 else f"{c} * {body}"
+    times = " * "
+
+    def number(self, c):
+        return str(c)
 
     def sums(self, body, bound):
         for b, size in reversed(bound):

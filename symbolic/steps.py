@@ -189,19 +189,3 @@ def check_steps(d, max_size: int | None = None, seconds: float = DEFAULT_BUDGET)
 def check_step(d, step: Step, max_size: int, seconds: float) -> list:
     from .stepcheck import StepChecker
     return StepChecker(d, step, max_size, seconds).run()
-
-
-# ---------------------------------------------------------------- the terminal report
-
-def report_lines(results: list, style=None) -> list:
-    """The step-by-step report of one file, as lines (`console.step_report`):
-    each part placed by section and equation, and under a part that does
-    not hold, the evidence, the right form, a likely mistake and a counterexample."""
-    from .console import Style, step_report
-    return step_report(results, style or Style())
-
-
-def summary(results: list) -> str:
-    """`56 step parts: 47 proved, 6 refuted, 3 shape-error; 9 wrong as expected`."""
-    from .console import step_summary
-    return step_summary(results)

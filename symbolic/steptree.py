@@ -270,19 +270,15 @@ def merge(a, t1, t2):
     return a
 
 
-def _instantiate(t, var, ix):
+def substitute_index(t, var, ix):
+    """`t` with the index variable `var` replaced by the index `ix`."""
     if isinstance(t, Ix):
         return ix if t == Ix("var", var) else t
     if isinstance(t, tuple):
-        return tuple(_instantiate(x, var, ix) for x in t)
+        return tuple(substitute_index(x, var, ix) for x in t)
     if is_dataclass(t):
-        return replace(t, **{f.name: _instantiate(getattr(t, f.name), var, ix) for f in fields(t) if f.compare})
+        return replace(t, **{f.name: substitute_index(getattr(t, f.name), var, ix) for f in fields(t) if f.compare})
     return t
-
-
-def substitute_index(t, var, ix):
-    """`t` with the index variable `var` replaced by the index `ix`."""
-    return _instantiate(t, var, ix)
 
 
 def check_depth(tree, text, error=TexError):
@@ -377,6 +373,6 @@ def generalise(first, last, second, var: str, pos: int, text: str):
     lo, hi = found[0]
     if lo != Ix("num", 1):
         raise TexError("a pattern must start at index 1", pos, text)
-    if second is not None and _instantiate(template, var, Ix("num", 2)) != second:
+    if second is not None and substitute_index(template, var, Ix("num", 2)) != second:
         raise TexError("the second entry does not follow the pattern of the first and the last", second.pos, text)
     return template, (var, lo, hi)
