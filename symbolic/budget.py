@@ -23,6 +23,7 @@ class OutOfTime(BaseException):
     """The budget ran out."""
 
 
+DEFAULT_BUDGET = 20.0  # seconds for each claim and each step part, unless a file or an option sets one
 REPEAT = 0.05  # seconds between two interruptions of an expired budget
 
 _lock = threading.Lock()

@@ -376,3 +376,54 @@ def generalise(first, last, second, var: str, pos: int, text: str):
     if second is not None and substitute_index(template, var, Ix("num", 2)) != second:
         raise TexError("the second entry does not follow the pattern of the first and the last", second.pos, text)
     return template, (var, lo, hi)
+
+
+def core_of(tree: Node, names: dict, functions: dict, text: str = ""):
+    """An index-free tree -> a core `Expr` (`symbolic.expr`), given the
+    derivation's names (name -> Var) and functions (name -> table function
+    or None); `text` is what the tree was read from, for errors."""
+    from . import expr as E
+
+    def build(n):
+        t = type(n)
+        if t is Num:
+            return E.const(n.value)
+        if t is Name:
+            return names[n.name]
+        if t is Transpose:
+            return E.transpose(build(n.a))
+        if t is Power:
+            return E.power(build(n.a), n.p)
+        if t is Neg:
+            return E.scale(-1, build(n.a))
+        if t is Labelled:
+            return build(n.a)
+        if t is Call:
+            fn = functions.get(n.fn, n.fn) if n.fn in functions else n.fn
+            return E.apply(fn or n.fn, build(n.arg), n.order)
+        if t is Bin:
+            a, b = build(n.a), build(n.b)
+            if n.op == "+":
+                return E.add(a, b)
+            if n.op == "-":
+                return E.sub(a, b)
+            if n.op == "odot":
+                if a.shape != b.shape and (E.ONE, E.ONE) not in (a.shape, b.shape):
+                    raise E.ShapeError(f"`\\odot` needs equal shapes, got {E.fmt_shape(a.shape)} "
+                                       f"and {E.fmt_shape(b.shape)}")
+                return E.mul(a, b)
+            if (E.ONE, E.ONE) in (a.shape, b.shape):
+                return E.mul(a, b)
+            return E.matmul(a, b)
+        if t is Frac:
+            a, b = build(n.a), build(n.b)
+            if isinstance(b, E.Const):
+                if b.value == 0:
+                    raise TexError("division by zero", n.b.pos, text)
+                return E.scale(1 / b.value, a)
+            return E.mul(a, E.apply("recip", b))
+        what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",
+                Pattern: "vectors written by entries", Grid: "vectors written by entries"}.get(t, t.__name__)
+        raise TexError(f"{what} have no place in a closed form; write it at matrix level", n.pos, text)
+
+    return build(tree)

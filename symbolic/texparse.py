@@ -23,7 +23,7 @@ grammar, the one the notes use:
 
 `\\left`, `\\right` and spacing commands are ignored; `\\hat{y}` is the name
 `yhat`.  Anything else is a `TexError` naming the command and its column.
-`to_core` turns an index-free tree into the core IR (`symbolic.expr`).
+`to_core` reads a closed form into the core IR (`symbolic.expr`, through `steptree.core_of`).
 """
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from .steptree import (MAX_LENGTH, MAX_NUMBER, MAX_ORDER, MAX_POWER, Bin, Call, Chain, Cursor, Deriv, Dots, Frac,
-                       Grid, Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Pattern, Power, Scope, Shape,
-                       SumOver, TexError, Transpose, check_depth, source, walk)
+                       Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Power, Scope, Shape,
+                       SumOver, TexError, Transpose, check_depth, core_of, source, walk)
 from .texdots import DOTS, DotsParser, _describe
 
 __all__ = ["TexError", "Scope", "tokenize", "parse_statement", "parse_expression", "to_core", "source", "walk",
@@ -593,51 +593,6 @@ def to_core(text: str, names: dict, functions: dict):
     `Expr`, given the derivation's names (name -> Var) and functions
     (name -> table function or None).  Raises `TexError` on text outside
     the grammar and `ShapeError` on shapes that do not meet."""
-    from . import expr as E
     from .functions import ACTIVATIONS
     scope = Scope(frozenset(functions) | frozenset(ACTIVATIONS), frozenset(), frozenset(names))
-    tree = parse_expression(text, scope)
-
-    def build(n):
-        t = type(n)
-        if t is Num:
-            return E.const(n.value)
-        if t is Name:
-            return names[n.name]
-        if t is Transpose:
-            return E.transpose(build(n.a))
-        if t is Power:
-            return E.power(build(n.a), n.p)
-        if t is Neg:
-            return E.scale(-1, build(n.a))
-        if t is Labelled:
-            return build(n.a)
-        if t is Call:
-            fn = functions.get(n.fn, n.fn) if n.fn in functions else n.fn
-            return E.apply(fn or n.fn, build(n.arg), n.order)
-        if t is Bin:
-            a, b = build(n.a), build(n.b)
-            if n.op == "+":
-                return E.add(a, b)
-            if n.op == "-":
-                return E.sub(a, b)
-            if n.op == "odot":
-                if a.shape != b.shape and (E.ONE, E.ONE) not in (a.shape, b.shape):
-                    raise E.ShapeError(f"`\\odot` needs equal shapes, got {E.fmt_shape(a.shape)} "
-                                       f"and {E.fmt_shape(b.shape)}")
-                return E.mul(a, b)
-            if (E.ONE, E.ONE) in (a.shape, b.shape):
-                return E.mul(a, b)
-            return E.matmul(a, b)
-        if t is Frac:
-            a, b = build(n.a), build(n.b)
-            if isinstance(b, E.Const):
-                if b.value == 0:
-                    raise TexError("division by zero", n.b.pos, text)
-                return E.scale(1 / b.value, a)
-            return E.mul(a, E.apply("recip", b))
-        what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",
-                Pattern: "vectors written by entries", Grid: "vectors written by entries"}.get(t, t.__name__)
-        raise TexError(f"{what} have no place in a closed form; write it at matrix level", n.pos, text)
-
-    return build(tree)
+    return core_of(parse_expression(text, scope), names, functions, text)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from . import index
-from .budget import OutOfTime, budget
+from .budget import DEFAULT_BUDGET, OutOfTime, budget
 from .compose import Composition
 from .decide import Difference, Trial, explicit_check, first_difference, sizes_text, spot_check, within
 from .derive import Gradients, derive
@@ -36,7 +36,6 @@ from .parse import ExprError
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
 STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
-DEFAULT_BUDGET = 20.0
 
 
 def headline(status: str, sizes: int | None = None) -> str:
