@@ -64,30 +64,17 @@ class StepChecker:
 
     def run(self) -> list:
         tree = self.step.tree
-        out = []
-        if isinstance(tree, T.Membership):
-            n = 0
-            for s in tree.subjects:
-                for node, env in labels(s, {}):
-                    n += 1
-                    out.append(self.timed(self.label, f"label{n}", node.a, node.label, env, self.src(node)))
-            for s in tree.subjects:
-                n += 1
-                out.append(self.timed(self.label, f"label{n}", s, tree.shape, {},
-                                      f"{self.src(s)}{self.syntax.in_sign}{self.src(tree.shape)}"))
-            return out
-        members = tree.members
-        for k in range(len(members) - 1):
-            out.append(self.timed(self.link, f"link{k + 1}", members[k], members[k + 1]))
-        n = 0
-        for m in members:
-            for node, env in labels(m, {}):
-                n += 1
-                out.append(self.timed(self.label, f"label{n}", node.a, node.label, env, self.src(node)))
-        if tree.within is not None:
-            out.append(self.timed(self.label, f"label{n + 1}", members[-1], tree.within, {},
-                                  f"{self.src(members[-1])}{self.syntax.in_sign}{self.src(tree.within)}"))
-        if len(members) > 2 and not all(v.proved for v in out if v.place.part.startswith("link")):
+        membership = isinstance(tree, T.Membership)
+        members = tree.subjects if membership else tree.members
+        out = [] if membership else [self.timed(self.link, f"link{k + 1}", a, b)
+                                     for k, (a, b) in enumerate(zip(members, members[1:]))]
+        # the labels in reading order, then what each closing `\in` claims
+        claims = [(node.a, node.label, env, self.src(node)) for m in members for node, env in labels(m, {})]
+        closing = [(m, tree.shape) for m in members] if membership else \
+            [(members[-1], tree.within)] if tree.within is not None else []
+        claims += [(m, shape, {}, f"{self.src(m)}{self.syntax.in_sign}{self.src(shape)}") for m, shape in closing]
+        out += [self.timed(self.label, f"label{n + 1}", *claim) for n, claim in enumerate(claims)]
+        if not membership and len(members) > 2 and not all(v.proved for v in out if v.place.part.startswith("link")):
             out.append(self.timed(self.link, "ends", members[0], members[-1]))
         return out
 

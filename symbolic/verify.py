@@ -163,26 +163,26 @@ class Place:
 
     def verdict_dict(self, v: "Verdict") -> dict:
         """A step part's verdict as JSON: the fields of README's "JSON output"."""
-        c = v.counterexample
+        c = v.counterexample.to_dict() if v.counterexample else None
+        if c is not None:  # a step's two sides, by their place
+            c["left_value"], c["right_value"] = c.pop("claim_value"), c.pop("true_value")
+            c["indices"] = v.counterexample.indices
         return {"file": v.path, "section": self.section, "eq": self.eq, "part": self.part, "kind": self.kind,
                 "text": v.text, "verdict": v.status, "detail": v.detail,
                 "right": "; ".join(v.right) or None, "repair": v.repair.describe_step() if v.repair else None,
                 "expected": self.expected, "ok": v.ok, "sizes": v.sizes, "seconds": round(v.seconds, 4),
-                "counterexample": None if c is None else
-                {"sizes": c.sizes, "indices": c.indices, "point": c.point, "function": c.function,
-                 "left_value": c.claim_value, "right_value": c.true_value, "exact": c.exact,
-                 "coefficients": c.coefficients,
-                 "first_difference": list(c.first_difference) if c.first_difference else None},
-                "right_forms": list(v.right), "repair_edit": v.repair.to_dict() if v.repair else None,
-                "note": self.note}
+                "counterexample": c, "right_forms": list(v.right),
+                "repair_edit": v.repair.to_dict() if v.repair else None, "note": self.note}
 
     @staticmethod
     def verdict_from_dict(d: dict) -> "Verdict":
         place = Place(d["section"], d["eq"], d["part"], d["kind"], d.get("expected"), d.get("note", ""))
         c, repair = d.get("counterexample"), d.get("repair_edit")
-        cx = None if c is None else Counterexample(
-            c["sizes"], c["point"], c["function"], c.get("coefficients"), c["left_value"], c["right_value"],
-            c["exact"], tuple(c["first_difference"]) if c.get("first_difference") else None, c["indices"])
+        cx = None
+        if c is not None:
+            cx = Counterexample.from_dict({**c, "claim_value": c["left_value"], "true_value": c["right_value"],
+                                           "coefficients": c.get("coefficients")})
+            cx.indices = c["indices"]
         return Verdict(d["file"], "", d["part"], d["text"], d["verdict"], d["detail"], "", d.get("sizes"), cx,
                        Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), place=place,
                        right=tuple(d.get("right_forms", ())))
