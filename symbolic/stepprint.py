@@ -43,7 +43,8 @@ def _index(x, names) -> str:
 
 
 class Syntax:
-    """How one syntax spells each piece; `d` gives names their roles."""
+    """How one syntax spells each piece (its forms, one a line, in `Latex`
+    and `Text`); `d` gives names their roles."""
 
     def __init__(self, d):
         self.d = d
@@ -102,6 +103,18 @@ class Syntax:
         r, c = var.shape if var is not None else (2, 2)
         return self.entry(self.name(name), [_index(x, names) for x, s in ((i, r), (j, c)) if s != 1])
 
+    def entry(self, base, items) -> str:
+        return self.entry_form.format(base=base, items=self.item_sep.join(items)) if items else base
+
+    def transpose(self, a) -> str:
+        return self.transpose_form.format(a=a)
+
+    def derivative(self, num, den) -> str:
+        return self.derivative_form.format(num=num, den=den)
+
+    def delta(self, i, j) -> str:
+        return self.delta_form.format(i=i, j=j)
+
     def product(self, factors, coeff) -> str:
         body = self.times.join(factors)
         c = sympy.sympify(coeff)
@@ -121,43 +134,25 @@ class Syntax:
 
 
 class Latex(Syntax):
-    ellipsis = "\\ldots"
-    in_sign = " \\in "
+    ellipsis, in_sign, times = "\\ldots", " \\in ", r" \, "
+    entry_form, item_sep, transpose_form = "{base}_{{{items}}}", ",", "{a}^T"
+    derivative_form, delta_form = "\\frac{{\\partial {num}}}{{\\partial {den}}}", "\\delta_{{{i} {j}}}"
+    number = staticmethod(sympy.latex)
 
     def name(self, name):
         return name_tex(name, self.role(name))
-
-    def entry(self, base, items):
-        return f"{base}_{{{','.join(items)}}}" if items else base
-
-    def transpose(self, a):
-        return f"{a}^T"
-
-    def derivative(self, num, den):
-        return f"\\frac{{\\partial {num}}}{{\\partial {den}}}"
-
-    def delta(self, i, j):
-        return f"\\delta_{{{i} {j}}}"
 
     def function(self, fn, order):
         if fn == "recip":
             return "\\frac{1}{\\cdot}" if order == 0 else f"(1/t)^{{({order})}}"
         return {"sigmoid": "\\sigma", "tanh": "\\tanh", "exp": "\\exp", "log": "\\log"}.get(fn, fn) + "'" * order
 
-    times = r" \, "
-
-    def number(self, c):
-        return sympy.latex(c)
-
     def sums(self, body, bound):
         return "".join(f"\\sum_{{{b}=1}}^{{{size}}} " for b, size in bound) + body
 
     def over_free(self, body, shape):
-        r, c = shape
-        if r == 1 and c == 1:
-            return body
-        idx = ",".join(x for x, s in (("p", r), ("q", c)) if s != 1)
-        return f"\\left( {body} \\right)_{{{idx}}}"
+        idx = ",".join(x for x, s in (("p", shape[0]), ("q", shape[1])) if s != 1)
+        return f"\\left( {body} \\right)_{{{idx}}}" if idx else body
 
     def closed(self, e: E.Expr) -> str:
         return printer_for(self.d, Notation(expand=False)).expr(e)
@@ -167,31 +162,16 @@ class Latex(Syntax):
 
 
 class Text(Syntax):
-    ellipsis = "..."
-    in_sign = " in "
+    ellipsis, in_sign, times = "...", " in ", " * "
+    entry_form, item_sep, transpose_form = "{base}[{items}]", ", ", "{a}.T"
+    derivative_form, delta_form = "d({num})/d({den})", "delta({i}, {j})"
+    number = staticmethod(str)
 
     def name(self, name):
         return name
 
-    def entry(self, base, items):
-        return f"{base}[{', '.join(items)}]" if items else base
-
-    def transpose(self, a):
-        return f"{a}.T"
-
-    def derivative(self, num, den):
-        return f"d({num})/d({den})"
-
-    def delta(self, i, j):
-        return f"delta({i}, {j})"
-
     def function(self, fn, order):
         return fn + "'" * order
-
-    times = " * "
-
-    def number(self, c):
-        return str(c)
 
     def sums(self, body, bound):
         for b, size in reversed(bound):
@@ -200,13 +180,8 @@ class Text(Syntax):
 
     def over_free(self, body, shape):
         r, c = shape
-        if r != 1 and c != 1:
-            return f"matrix({body}, p=1..{r}, q=1..{c})"
-        if r != 1:
-            return f"col({body}, p=1..{r})"
-        if c != 1:
-            return f"row({body}, q=1..{c})"
-        return body
+        free = [f"{x}=1..{s}" for x, s in (("p", r), ("q", c)) if s != 1]
+        return f"{('matrix', 'row', 'col')[(r == 1) + 2 * (c == 1)]}({body}, {', '.join(free)})" if free else body
 
     def closed(self, e: E.Expr) -> str:
         return E.text(e)
