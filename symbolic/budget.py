@@ -35,6 +35,7 @@ class OutOfTime(BaseException):
     """The budget ran out."""
 
 
+DEFAULT_BUDGET = 20.0  # seconds for each claim and each step part, unless a file or an option sets one
 REPEAT = 0.05  # seconds between two interruptions of an expired budget
 CEILING = 10.0  # a budget of s seconds of CPU time also ends after CEILING * s + CEILING_SLACK s of wall-clock time
 CEILING_SLACK = 5.0

@@ -12,12 +12,12 @@ import signal
 import sys
 
 from . import __version__, console
+from .budget import DEFAULT_BUDGET
 
-# As `functions.CALLABLE`, `verify.DEFAULT_BUDGET` and `load.MAX_BUDGET`,
+# As `functions.CALLABLE` and `load.MAX_BUDGET`,
 # written out so that parsing options imports no SymPy (a test keeps them equal).
 ACTIVATIONS = ("cos", "exp", "gelu", "identity", "leaky_relu", "log", "normcdf", "normpdf", "relu", "sigmoid", "silu",
                "sin", "softplus", "sqrt", "step", "tanh")
-DEFAULT_BUDGET = 20.0
 MAX_BUDGET = 86400.0
 
 EXIT_CODES = """exit codes:

@@ -1,5 +1,9 @@
 """Small, plausible mistakes in a closed form, one edit of the text each.
 
+A step of the notes (`steptree`) is edited as a tree instead
+(`tree_mutants`): each edit replaces one node, whose span in the step as
+written the edit keeps.
+
 The same operators serve twice: the tests apply them to every catalogue
 claim and expect each wrong variant to be refuted (never proved), and the
 verifier runs them on a wrong claim to find the one edit that repairs it.
@@ -13,8 +17,10 @@ neighbours would otherwise change the grouping.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
+from . import expr as E
+from . import steptree as T
 from .parse import _PRIME, PIECEWISE, REDUCTIONS, parse_tree, split_function
 
 # what each kind of edit says about the mistake
@@ -34,6 +40,8 @@ KIND_NAMES = {
     "factor": "a factor missing or extra",
     "variable": "one variable written for another",
     "two edits": "two mistakes",
+    "indices": "a row for a column (two indices swapped)",
+    "loss": "the output above the bar where the loss belongs",
 }
 KINDS = tuple(KIND_NAMES)  # also the order in which repairs are preferred
 
@@ -85,7 +93,9 @@ def marked(text: str, edits) -> str:
 
 # ---------------------------------------------------------------- the claim as written
 
-_BINARY = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.MatMult: 2, ast.Div: 2, ast.Pow: 4}
+# the file syntax's one precedence table (`expr`'s), read by Python operator
+_BINARY = {op: E._PREC[node] for op, node in ((ast.Add, E.Add), (ast.Sub, E.Add), (ast.Mult, E.Mul),
+                                              (ast.MatMult, E.MatMul), (ast.Div, E.Mul), (ast.Pow, E.Pow))}
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.MatMult: "@", ast.Div: "/", ast.Pow: "**"}
 ATOM = 9
 
@@ -514,3 +524,60 @@ def mutants(text: str, names: dict | None = None, factors: dict | None = None, s
         seen.add(_squash(mutated))
         out.append(Mutant(kind, text[edit.start:edit.end], edit.replacement, mutated, (edit,), note))
     return out
+
+
+# ---------------------------------------------------------------- a step's tree
+
+@dataclass(frozen=True)
+class TreeMutant:
+    """One edit of a step's tree: `target` (a node of the step as written)
+    becomes `new`; `whole` is the side it stands in, after the edit."""
+    kind: str  # a key of KIND_NAMES
+    target: object
+    new: object
+    whole: object
+
+    def edit(self, text: str, replacement: str) -> Edit | None:
+        """The edit of the step as written, where the node is its own text there."""
+        t = self.target
+        return Edit(t.pos, t.end, replacement) if 0 <= t.pos < t.end <= len(text) else None
+
+
+def tree_mutants(side, loss: str = "J"):
+    """Small, plausible slips in one side of a step, node by node in reading
+    order: a row for a column (`W_{i,:}` / `W_{:,i}`, swapped indices), a
+    transpose too many or too few, the output for the loss above a
+    derivative's bar."""
+    transposed = {id(n.a) for n in T.walk(side) if isinstance(n, T.Transpose)}
+    for target in T.walk(side):
+        for kind, new in _tree_edits(target, loss, id(target) in transposed):
+            yield TreeMutant(kind, target, new, replace_node(side, target, new))
+
+
+def _tree_edits(n, loss, transposed: bool):
+    if isinstance(n, T.Index) and len(n.items) == 2 and n.items[0] != n.items[1]:
+        yield "indices", replace(n, items=(n.items[1], n.items[0]))
+    if isinstance(n, T.Transpose):
+        yield "transpose", n.a
+    if isinstance(n, (T.Name, T.Index)) and not transposed:  # x^T^T is x: the transpose's own edit
+        yield "transpose", T.Transpose(n, pos=n.pos, end=n.end)
+    if isinstance(n, T.Deriv) and not (isinstance(n.num, T.Name) and n.num.name == loss):
+        yield "loss", replace(n, num=T.Name(loss))
+
+
+def replace_node(tree, target, new):
+    """`tree` with the node `target` (that very object) replaced by `new`."""
+    if tree is target:
+        return new
+    if isinstance(tree, tuple):
+        return tuple(replace_node(x, target, new) for x in tree)
+    if isinstance(tree, T.Node):
+        changes = {}
+        for f in fields(tree):
+            if f.compare:
+                v = getattr(tree, f.name)
+                nv = replace_node(v, target, new)
+                if nv is not v:
+                    changes[f.name] = nv
+        return replace(tree, **changes) if changes else tree
+    return tree

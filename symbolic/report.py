@@ -24,7 +24,8 @@ from . import texparse as TP
 from .derive import Gradients
 from .functions import ACTIVATIONS
 from .load import Derivation
-from .steps import check_steps, name_tex as step_name_tex
+from .stepprint import Latex
+from .steps import check_steps
 from .verify import (DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, derive_within,
                      load_within, verify)
 
@@ -303,8 +304,8 @@ def group_steps(steps: list, results: list) -> list:
     out, k = [], 0
     for step in steps:
         mine = []
-        while (k < len(results) and results[k].place == step.place and results[k].part in step.parts
-               and all(v.part != results[k].part for v in mine)):
+        while (k < len(results) and str(results[k].place) == step.place and results[k].place.part in step.parts
+               and all(v.place.part != results[k].place.part for v in mine)):
             mine.append(results[k])
             k += 1
         out.append((step, mine))
@@ -320,7 +321,7 @@ def steps_summary(results: list, files: int | None = None) -> str:
     parts = ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n)
     where = "" if files is None else f" in {files} derivation{'s' if files != 1 else ''}"
     out = f"{len(results)} step parts{where}: {parts or 'none'}"
-    expected = sum(1 for v in results if v.expected is not None and v.ok)
+    expected = sum(1 for v in results if v.place.expected is not None and v.ok)
     off = sum(1 for v in results if not v.ok)
     if expected:
         out += f"; {expected} wrong as the {'file expects' if files in (None, 1) else 'files expect'}"
@@ -337,7 +338,7 @@ def steps_table(entries: list) -> Table:
         if e.steps:
             vs = e.step_verdicts
             held = sum(1 for v in vs if v.proved and v.ok)
-            expected = sum(1 for v in vs if v.expected is not None and v.ok)
+            expected = sum(1 for v in vs if v.place.expected is not None and v.ok)
             rows.append([[text(e.derivation.name)], [text(str(len(e.steps)))], [text(str(len(vs)))],
                          [text(str(held))], [text(str(expected))], [text(str(len(vs) - held - expected))]])
     header = ["derivation", "steps", "parts", "proved", "wrong, as expected", "unexpected"]
@@ -368,7 +369,7 @@ def step_blocks(step, vs: list, d: Derivation) -> list:
     if step.written:
         out += [Para([text("The notes write:")]), Verbatim(step.written, "tex")]
     out.append(step_display(step) if typeset else Verbatim(step.latex))
-    rows = [[[mark(v.status)], [code(v.part)], verdict_parts(v), prose(v.detail, d, typeset)] for v in vs]
+    rows = [[[mark(v.status)], [code(v.place.part)], verdict_parts(v), prose(v.detail, d, typeset)] for v in vs]
     out.append(Table([[text("")], [text("part")], [text("verdict")], [text("evidence")]], rows,
                      widths={2: 0.32, 3: 0.44}))
     shown = set()  # right forms already given in this step
@@ -386,11 +387,11 @@ def worst(vs: list) -> str:
 
 
 def verdict_parts(v) -> list:
-    if v.expected is None:
+    if v.place.expected is None:
         return [text(v.headline())]
     if v.ok:
         return [text(v.headline() + ", as the file expects")]
-    return [text(f"{v.headline()}, NOT as the file expects ({LABELS[v.expected][0]})")]
+    return [text(f"{v.headline()}, NOT as the file expects ({LABELS[v.place.expected][0]})")]
 
 
 def step_display(step) -> Display:
@@ -409,16 +410,16 @@ def step_display(step) -> Display:
 def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> list:
     """Under a part that fails: what it says, the right form, the likely
     mistake, the counterexample."""
-    what = [math(v.text) if typeset else code(v.text)] if v.kind != "equality" else []
-    head = [mark(v.status), text(" "), code(v.part)] + ([text(" ")] + what if what else []) + [text(": ")]
+    what = [math(v.text) if typeset else code(v.text)] if v.place.kind != "equality" else []
+    head = [mark(v.status), text(" "), code(v.place.part)] + ([text(" ")] + what if what else []) + [text(": ")]
     out = [Para(head + verdict_parts(v) + [text(".")])]
     shown = set() if shown is None else shown
     if v.right in shown:
         out.append(Para([text("Right form: as above.")]))
     elif v.right:
         shown.add(v.right)
-        forms = v.right.split("; ")
-        if typeset and v.kind == "label" and len(forms) == 1:
+        forms = list(v.right)
+        if typeset and v.place.kind == "label" and len(forms) == 1:
             out.append(Para([text("Right form: "), math(forms[0]), text(".")]))
         elif typeset:
             body = forms[0] if len(forms) == 1 else r"\begin{gathered} " + r" \\ ".join(forms) + r" \end{gathered}"
@@ -426,7 +427,7 @@ def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> li
         else:
             out += [Para([text("Right form:")]), Verbatim("\n".join(forms))]
     if v.repair:
-        out.append(Para([text("Likely mistake: ")] + prose(v.repair, d, typeset) + [text(".")]))
+        out.append(Para([text("Likely mistake: ")] + prose(v.repair.describe_step(), d, typeset) + [text(".")]))
     if v.counterexample is not None:
         out += step_counterexample_blocks(v, d)
     return out
@@ -437,11 +438,11 @@ def step_counterexample_blocks(v, d: Derivation) -> list:
     values, the point and both sides' values."""
     c = v.counterexample
     where = [f"{T.name_tex(k)} = {n}" for k, n in c.sizes.items()]
-    if v.kind == "label":
+    if v.place.kind == "label":
         at = [math(r",\ ".join(where))] if where else [text("every size")]
         return [Para([text("Counterexample at ")] + at + [
-            text(": the expression is "), math(r" \times ".join(c.left[0])),
-            text(", the label says "), math(r" \times ".join(c.right[0])), text(".")])]
+            text(": the expression is "), math(r" \times ".join(c.claim_value[0])),
+            text(", the label says "), math(r" \times ".join(c.true_value[0])), text(".")])]
     where += [f"{k} = {n}" for k, n in c.indices.items()]
     parts = [text("Counterexample at ")] + ([math(r",\ ".join(where))] if where else [text("every dim 1")])
     for fn in step_function_tex(c.function):
@@ -455,8 +456,8 @@ def step_counterexample_blocks(v, d: Derivation) -> list:
         rows = [r",\quad ".join(point[k:k + 4]) for k in range(0, len(point), 4)]
         out.append(Display(rows[0] if len(rows) == 1 else r"\begin{gathered} " + r" \\ ".join(rows)
                            + r" \end{gathered}"))
-    out.append(Display(rf"\underbrace{{{T.matrix_tex(c.left)}}}_{{\text{{left side}}}} \neq "
-                       rf"\underbrace{{{T.matrix_tex(c.right)}}}_{{\text{{right side}}}}"))
+    out.append(Display(rf"\underbrace{{{T.matrix_tex(c.claim_value)}}}_{{\text{{left side}}}} \neq "
+                       rf"\underbrace{{{T.matrix_tex(c.true_value)}}}_{{\text{{right side}}}}"))
     return out
 
 
@@ -488,7 +489,7 @@ def prose(s: str, d: Derivation, typeset: bool = True) -> list:
         if not x:
             continue
         if k % 2:
-            out.append(math(span_tex(x)) if typeset and is_math(x) else code(x))
+            out.append(math(span_tex(x, d)) if typeset and is_math(x) else code(x))
             continue
         last = 0
         for m in _SHAPE.finditer(x):
@@ -514,9 +515,9 @@ def is_math(s: str) -> bool:
             and all(t.value in _MATH_COMMANDS for t in toks if t.kind == "cmd"))
 
 
-def span_tex(s: str) -> str:
+def span_tex(s: str, d: Derivation) -> str:
     """A bare name in the notes' style (`yhat` as `\\hat{y}`), else the span."""
-    return step_name_tex(s) if re.fullmatch(r"[A-Za-z]+", s) else s
+    return Latex(d).name(s) if re.fullmatch(r"[A-Za-z]+", s) else s
 
 
 # ---------------------------------------------------------------- notebook pieces

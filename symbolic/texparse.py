@@ -23,28 +23,21 @@ grammar, the one the notes use:
 
 `\\left`, `\\right` and spacing commands are ignored; `\\hat{y}` is the name
 `yhat`.  Anything else is a `TexError` naming the command and its column.
-`to_core` turns an index-free tree into the core IR (`symbolic.expr`).
+`to_core` reads a closed form into the core IR (`symbolic.expr`, through `steptree.core_of`).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
-import sympy
+from .steptree import (MAX_LENGTH, MAX_NUMBER, MAX_ORDER, MAX_POWER, Bin, Call, Chain, Cursor, Deriv, Dots, Frac,
+                       Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Power, Scope, Shape,
+                       SumOver, TexError, Transpose, check_depth, core_of, source, walk)
+from .texdots import DOTS, DotsParser, _describe
 
-
-class TexError(ValueError):
-    """LaTeX outside the grammar; says what, where (column) and shows the spot."""
-
-    def __init__(self, message: str, pos: int | None = None, text: str | None = None):
-        self.message, self.pos, self.text = message, pos, text
-        where = ""
-        if pos is not None:
-            where = f" at column {pos + 1}"
-            if text is not None:
-                where += f": `{text[max(0, pos - 20):pos]}` <here> `{text[pos:pos + 20]}`"
-        super().__init__(message + where)
+__all__ = ["TexError", "Scope", "tokenize", "parse_statement", "parse_expression", "to_core", "source", "walk",
+           "Name"]
 
 
 # ---------------------------------------------------------------- tokens
@@ -58,7 +51,6 @@ class Tok:
 
 IGNORED = {",", ";", "!", " ", ":", "quad", "qquad", "displaystyle", "left", "right", "big", "Big",
            "bigl", "bigr", "Bigl", "Bigr", "limits"}
-DOTS = {"dots", "cdots", "ldots", "vdots", "ddots"}
 FUNCTION_COMMANDS = {"sigma": "sigmoid", "tanh": "tanh", "exp": "exp", "log": "log"}
 ACCENTS = {"hat": "hat", "bar": "bar", "tilde": "tilde"}
 SUPPORTED = sorted({"cdot", "odot", "circ", "frac", "partial", "sum", "langle", "rangle", "nabla",
@@ -66,11 +58,6 @@ SUPPORTED = sorted({"cdot", "odot", "circ", "frac", "partial", "sum", "langle", 
                     "rightarrow", "forall", "left", "right", "quad"} | DOTS | set(FUNCTION_COMMANDS)
                    | set(ACCENTS))
 _SYMS = set("_^{}()[],=+-'&:|<>*/@.")
-MAX_LENGTH = 10_000
-MAX_DEPTH = 100  # levels of nesting, and of a parsed tree
-MAX_POWER = 64
-MAX_NUMBER = 30  # digits of a number
-MAX_ORDER = 4  # primes on one function
 _DIGITS = set("0123456789")
 _LETTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -125,193 +112,7 @@ def tokenize(text: str) -> list:
     return toks
 
 
-# ---------------------------------------------------------------- trees
-
-@dataclass(frozen=True)
-class Node:
-    pos: int = field(default=-1, compare=False, repr=False, kw_only=True)
-    end: int = field(default=-1, compare=False, repr=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class Ix:
-    """One index: a literal `num` (1-based), a `dim` name, an index `var`, or `colon`."""
-    kind: str
-    value: object = None
-
-
-@dataclass(frozen=True)
-class Num(Node):
-    value: Fraction
-
-
-@dataclass(frozen=True)
-class Name(Node):
-    name: str
-
-
-@dataclass(frozen=True)
-class Index(Node):
-    base: Node
-    items: tuple  # of Ix
-
-
-@dataclass(frozen=True)
-class Transpose(Node):
-    a: Node
-
-
-@dataclass(frozen=True)
-class Power(Node):
-    a: Node
-    p: int
-
-
-@dataclass(frozen=True)
-class Call(Node):
-    fn: str
-    order: int
-    arg: Node
-
-
-@dataclass(frozen=True)
-class Neg(Node):
-    a: Node
-
-
-@dataclass(frozen=True)
-class Bin(Node):
-    op: str  # "+", "-", "dot" (\cdot or juxtaposition), "odot"
-    a: Node
-    b: Node
-
-
-@dataclass(frozen=True)
-class Frac(Node):
-    a: Node
-    b: Node
-
-
-@dataclass(frozen=True)
-class Deriv(Node):
-    """d num / d den: a partial derivative (also `\\nabla_J(den)`)."""
-    num: Node
-    den: Node
-
-
-@dataclass(frozen=True)
-class SumOver(Node):
-    var: str
-    lo: Ix
-    hi: Ix
-    body: Node
-
-
-@dataclass(frozen=True)
-class Inner(Node):
-    a: Node
-    b: Node
-
-
-@dataclass(frozen=True)
-class Pattern(Node):
-    """A vector or matrix written by its first and last entries with dots:
-    `rows`/`cols` are (var, lo, hi) or None; hi None: a constant entry,
-    whose length comes from the context."""
-    template: Node
-    rows: tuple | None
-    cols: tuple | None
-
-
-@dataclass(frozen=True)
-class Grid(Node):
-    """A vector or matrix written entry by entry."""
-    rows: tuple  # of tuples of Node
-
-
-@dataclass(frozen=True)
-class Shape(Node):
-    r: Ix
-    c: Ix
-
-
-@dataclass(frozen=True)
-class Labelled(Node):
-    """`\\underbrace{a}_{label}` / `\\overbrace{a}^{label}`: label a Shape, or a Name."""
-    a: Node
-    label: Node
-    brace: str
-
-
-@dataclass(frozen=True)
-class Dots(Node):
-    kind: str
-
-
-# statements
-
-@dataclass(frozen=True)
-class Chain(Node):
-    """`m0 = m1 = ... [\\in R^..] [\\forall var = 1..hi]`."""
-    members: tuple
-    within: Shape | None = None
-    forall: tuple | None = None  # (var, lo, hi)
-    cases: bool = field(default=False, compare=False)  # written as `\\begin{cases}`
-
-
-@dataclass(frozen=True)
-class Membership(Node):
-    """`a, b \\in \\mathbb{R}^{..}`."""
-    subjects: tuple
-    shape: Shape
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the parser must know of a derivation's names."""
-    functions: frozenset  # names called as functions (g)
-    dims: frozenset
-    names: frozenset  # value names (x, W, yhat, J, notation)
-
-
-# ---------------------------------------------------------------- parser
-
-class Cursor:
-    """A position in a list of tokens (`kind`, `value`, `pos`), shared by
-    the LaTeX parser here and the plain-text one in `indexparse`."""
-    error = TexError
-
-    def __init__(self, text: str, toks: list):
-        self.text, self.toks, self.i = text, toks, 0
-        self.depth = 0
-
-    def enter(self):
-        """One level deeper (a parenthesis, a sign, an argument); refused past `MAX_DEPTH`."""
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            self.fail(f"nested too deeply: at most {MAX_DEPTH} levels")
-
-    def leave(self):
-        self.depth -= 1
-
-    def peek(self, k=0):
-        return self.toks[min(self.i + k, len(self.toks) - 1)]
-
-    def next(self):
-        t = self.peek()
-        self.i += 1
-        return t
-
-    def at(self, kind, value=None, k=0) -> bool:
-        t = self.peek(k)
-        return t.kind == kind and (value is None or t.value == value)
-
-    def fail(self, message, tok=None):
-        tok = tok or self.peek()
-        raise self.error(message, tok.pos, self.text)
-
-
-class Parser(Cursor):
+class Parser(DotsParser, Cursor):
     def __init__(self, text: str, scope: Scope):
         super().__init__(text, tokenize(text))
         self.scope = scope
@@ -385,36 +186,6 @@ class Parser(Cursor):
         self.expect("sym", ",")
         hi = self.index_item()
         return (var, lo, hi)
-
-    def cases(self) -> Node:
-        start = self.peek().pos
-        self.env_name()
-        rows = []
-        while not self.at("cmd", "end"):
-            if self.at("cmd") and self.peek().value in DOTS:
-                t = self.next()
-                rows.append(Dots(t.value, pos=t.pos))
-            else:
-                s = self.peek().pos
-                lhs = self.expr()
-                self.expect("sym", "=")
-                rhs = self.expr()
-                rows.append(self.node(Chain, s, (lhs, rhs)))
-            if self.at("sym", "\\\\"):
-                self.next()
-            elif not self.at("cmd", "end"):
-                self.fail(f"expected `\\\\` or `\\end{{cases}}`, got {_describe(self.peek())}")
-        self.next()
-        self.expect("sym", "{")
-        self.expect("id", "cases")
-        self.expect("sym", "}")
-        eqs = [r for r in rows if not isinstance(r, Dots)]
-        if len(eqs) == len(rows):
-            if len(eqs) != 1:
-                self.fail("`cases` with several equations and no `\\vdots`: write one step per equation")
-            return eqs[0]
-        template, (var, lo, hi), _ = self.generalise(eqs[0], eqs[-1], eqs[1] if len(eqs) == 3 else None, start)
-        return self.node(Chain, start, template.members, None, (var, lo, hi), cases=True)
 
     def env_name(self, peek=False) -> str:
         k = self.i
@@ -533,31 +304,6 @@ class Parser(Cursor):
             out = Bin("+" if sign == "+" else "-", out, t, pos=start, end=t.end)
         self.depth = depth
         return out
-
-    def sum_patterns(self, terms, start):
-        """`a_1 + a_2 + \\dots + a_n` -> a sum over an index."""
-        while any(isinstance(t, Dots) for _, t in terms):
-            d = next(k for k, (_, t) in enumerate(terms) if isinstance(t, Dots))
-            if d == 0 or d == len(terms) - 1 or terms[d + 1][0] != "+" or terms[d][0] != "+":
-                raise TexError("`\\dots` in a sum must stand between `+` signs", terms[d][1].pos, self.text)
-            last = terms[d + 1][1]
-            if d >= 2 and terms[d - 1][0] == "+" and self._fits(terms[d - 2][1], last):
-                first, second, k0 = terms[d - 2][1], terms[d - 1][1], d - 2
-            else:
-                first, second, k0 = terms[d - 1][1], None, d - 1
-            template, (var, lo, hi), _ = self.generalise(first, last, second, first.pos)
-            if hi is None:
-                raise TexError("the terms around `\\dots` do not differ by an index", first.pos, self.text)
-            s = SumOver(var, lo, hi, template, pos=first.pos, end=last.end)
-            terms = terms[:k0] + [(terms[k0][0], s)] + terms[d + 2:]
-        return terms
-
-    def _fits(self, first, last) -> bool:
-        try:
-            self.generalise(first, last, None, first.pos)
-            return True
-        except TexError:
-            return False
 
     def product(self) -> Node:
         start, depth = self.peek().pos, self.depth
@@ -817,168 +563,8 @@ class Parser(Cursor):
         body = self.product()
         return self.node(SumOver, start, var.value, lo, hi, body)
 
-    def matrix(self) -> Node:
-        start = self.peek().pos
-        env = self.env_name()
-        if env not in ("pmatrix", "bmatrix"):
-            self.fail_at(f"unsupported environment `{env}` (supported: pmatrix, bmatrix, and cases for a step)", start)
-        rows, row = [], [self.item()]
-        while True:
-            if self.at("sym", "&"):
-                self.next()
-                row.append(self.item())
-            elif self.at("sym", "\\\\"):
-                self.next()
-                rows.append(row)
-                row = [self.item()]
-            elif self.at("cmd", "end"):
-                rows.append(row)
-                break
-            else:
-                self.fail(f"expected `&`, `\\\\` or `\\end{{{env}}}`, got {_describe(self.peek())}")
-        self.next()
-        self.expect("sym", "{")
-        self.expect("id", env)
-        self.expect("sym", "}")
-        return self.vector(rows, start)
-
-    # -- vectors and patterns
-    def vector(self, rows, start) -> Node:
-        """Rows of items (nodes and Dots) -> Grid or Pattern."""
-        end = self.toks[self.i - 1].pos + 1
-        vdots = [k for k, r in enumerate(rows) if all(isinstance(x, Dots) for x in r)]
-        hdots = any(isinstance(x, Dots) for r in rows if not all(isinstance(y, Dots) for y in r) for x in r)
-        if not vdots and not hdots:
-            return Grid(tuple(tuple(r) for r in rows), pos=start, end=end)
-        if len(vdots) > 1 or (vdots and (vdots[0] == 0 or vdots[0] != len(rows) - 2)):
-            self.fail_at("a `\\vdots` row must stand once, between the first rows and the last", start)
-        if not vdots:
-            if len(rows) != 1:
-                self.fail_at("dots within rows need a `\\vdots` row too", start)
-            first, second, last = self.ends(rows[0], start)
-            t, cv, _ = self.generalise(first, last, second, start)
-            return Pattern(t, None, cv, pos=start, end=end)
-        lines = [r for r in rows if not all(isinstance(x, Dots) for x in r)]
-        if not hdots:
-            if any(len(r) != 1 for r in lines):
-                self.fail_at("a column written with `\\vdots` takes one entry a row", start)
-            second = lines[1][0] if len(lines) == 3 else None
-            t, rv, _ = self.generalise(lines[0][0], lines[-1][0], second, start)
-            return Pattern(t, rv, None, pos=start, end=end)
-        top = self.ends(lines[0], start)
-        bottom = self.ends(lines[-1], start)
-        tc, cv, _ = self.generalise(top[0], top[2], top[1], start)
-        tr, rv, _ = self.generalise(top[0], bottom[0], lines[1][0] if len(lines) == 3 else None, start)
-        template = _merge(top[0], tc, tr)
-        corner = _instantiate(_instantiate(template, rv[0], rv[2]), cv[0], cv[2])
-        if corner != bottom[2]:
-            self.fail_at("the last entry does not follow the pattern of the first row and column", bottom[2].pos)
-        return Pattern(template, rv, cv, pos=start, end=end)
-
-    def ends(self, row, start):
-        k = [n for n, x in enumerate(row) if isinstance(x, Dots)]
-        if len(k) != 1 or k[0] == 0 or k[0] != len(row) - 2 or k[0] > 2:
-            self.fail_at("a row with dots reads `a_1, \\dots, a_n` or `a_1, a_2, \\dots, a_n`", start)
-        return row[0], (row[1] if k[0] == 2 else None), row[-1]
-
-    def fail_at(self, message, pos):
-        raise TexError(message, pos, self.text)
-
-    def generalise(self, first, last, second, pos):
-        """The template of which `first` and `last` are instances: the
-        indices where they differ (1 in the first, n in the last) become
-        one fresh index.  Returns (template, (var, lo, hi), second_ok)."""
-        var = self.fresh()
-        found = []
-        try:
-            template = _anti(first, last, var, found)
-        except _Mismatch:
-            raise TexError("the entries around the dots differ by more than an index", pos, self.text) from None
-        if not found:
-            return first, (var, Ix("num", 1), None), True
-        pairs = set(found)
-        if len(pairs) != 1:
-            raise TexError("the entries around the dots differ in more than one index", pos, self.text)
-        lo, hi = found[0]
-        if lo != Ix("num", 1):
-            raise TexError("a pattern must start at index 1", pos, self.text)
-        if second is not None and _instantiate(template, var, Ix("num", 2)) != second:
-            raise TexError("the second entry does not follow the pattern of the first and the last",
-                           second.pos, self.text)
-        return template, (var, lo, hi), True
-
-
-class _Mismatch(Exception):
-    pass
-
-
-def _anti(a, b, var, found):
-    if isinstance(a, Ix) and isinstance(b, Ix):
-        if a == b:
-            return a
-        if a.kind == "num" and b.kind in ("num", "dim"):
-            found.append((a, b))
-            return Ix("var", var)
-        raise _Mismatch()
-    if type(a) is not type(b):
-        raise _Mismatch()
-    if isinstance(a, tuple):
-        if len(a) != len(b):
-            raise _Mismatch()
-        return tuple(_anti(x, y, var, found) for x, y in zip(a, b))
-    if is_dataclass(a):
-        changes = {}
-        for f in fields(a):
-            if not f.compare:
-                continue
-            x, y = getattr(a, f.name), getattr(b, f.name)
-            nx = _anti(x, y, var, found)
-            if nx is not x:
-                changes[f.name] = nx
-        return replace(a, **changes) if changes else a
-    if a != b:
-        raise _Mismatch()
-    return a
-
-
-def _merge(a, t1, t2):
-    """`a` with the variable indices of both templates."""
-    if isinstance(a, Ix):
-        return t1 if t1 != a else t2
-    if isinstance(a, tuple):
-        return tuple(_merge(x, y, z) for x, y, z in zip(a, t1, t2))
-    if is_dataclass(a):
-        changes = {f.name: _merge(getattr(a, f.name), getattr(t1, f.name), getattr(t2, f.name))
-                   for f in fields(a) if f.compare}
-        return replace(a, **changes)
-    return a
-
-
-def _instantiate(t, var, ix):
-    if isinstance(t, Ix):
-        return ix if t == Ix("var", var) else t
-    if isinstance(t, tuple):
-        return tuple(_instantiate(x, var, ix) for x in t)
-    if is_dataclass(t):
-        return replace(t, **{f.name: _instantiate(getattr(t, f.name), var, ix) for f in fields(t) if f.compare})
-    return t
-
-
-def substitute_index(t, var, ix):
-    """`t` with the index variable `var` replaced by the index `ix`."""
-    return _instantiate(t, var, ix)
-
-
 def _show(kind, value):
     return value if value is not None else kind
-
-
-def _describe(t: Tok) -> str:
-    if t.kind == "end":
-        return "the end of the text"
-    if t.kind == "cmd":
-        return f"`\\{t.value}`"
-    return f"`{t.value}`"
 
 
 def _src(p: Parser, node) -> str:
@@ -1000,65 +586,6 @@ def parse_expression(text: str, scope: Scope) -> Node:
     return check_depth(e, text)
 
 
-def check_depth(tree, text, error=TexError):
-    """`tree`, if its levels (a chain `a + b + c` counts one a term) are at
-    most `MAX_DEPTH`; counted without recursion."""
-    stack = [(tree, 1)]
-    while stack:
-        node, level = stack.pop()
-        if level > MAX_DEPTH:
-            raise error(f"nested too deeply: more than {MAX_DEPTH} levels (a chain like `a + b + c` "
-                        "counts one level a term)", node.pos if node.pos >= 0 else None, text)
-        stack.extend((c, level + 1) for c in _kids(node))
-    return tree
-
-
-def _kids(node):
-    for f in fields(node):
-        if f.compare:
-            v = getattr(node, f.name)
-            if isinstance(v, Node):
-                yield v
-            elif isinstance(v, tuple):
-                for x in v:
-                    if isinstance(x, Node):
-                        yield x
-                    elif isinstance(x, tuple):
-                        yield from (y for y in x if isinstance(y, Node))
-
-
-def source(text: str, node: Node) -> str:
-    """The LaTeX a node was parsed from."""
-    return text[node.pos:node.end].strip() if 0 <= node.pos < node.end else ""
-
-
-def shape_of(spec: Shape, dims: dict) -> tuple:
-    """A parsed `Shape` -> a pair of dim symbols / integers."""
-    out = []
-    for ix in (spec.r, spec.c):
-        out.append(sympy.Integer(ix.value) if ix.kind == "num" else dims[ix.value])
-    return tuple(out)
-
-
-def walk(node):
-    """Every tree node below `node`, parents first."""
-    yield node
-    if isinstance(node, Node):
-        for f in fields(node):
-            if f.compare:
-                v = getattr(node, f.name)
-                if isinstance(v, Node):
-                    yield from walk(v)
-                elif isinstance(v, tuple):
-                    for x in v:
-                        if isinstance(x, Node):
-                            yield from walk(x)
-                        elif isinstance(x, tuple):
-                            for y in x:
-                                if isinstance(y, Node):
-                                    yield from walk(y)
-
-
 # ---------------------------------------------------------------- to the core IR
 
 def to_core(text: str, names: dict, functions: dict):
@@ -1066,51 +593,6 @@ def to_core(text: str, names: dict, functions: dict):
     `Expr`, given the derivation's names (name -> Var) and functions
     (name -> table function or None).  Raises `TexError` on text outside
     the grammar and `ShapeError` on shapes that do not meet."""
-    from . import expr as E
     from .functions import ACTIVATIONS
     scope = Scope(frozenset(functions) | frozenset(ACTIVATIONS), frozenset(), frozenset(names))
-    tree = parse_expression(text, scope)
-
-    def build(n):
-        t = type(n)
-        if t is Num:
-            return E.const(n.value)
-        if t is Name:
-            return names[n.name]
-        if t is Transpose:
-            return E.transpose(build(n.a))
-        if t is Power:
-            return E.power(build(n.a), n.p)
-        if t is Neg:
-            return E.scale(-1, build(n.a))
-        if t is Labelled:
-            return build(n.a)
-        if t is Call:
-            fn = functions.get(n.fn, n.fn) if n.fn in functions else n.fn
-            return E.apply(fn or n.fn, build(n.arg), n.order)
-        if t is Bin:
-            a, b = build(n.a), build(n.b)
-            if n.op == "+":
-                return E.add(a, b)
-            if n.op == "-":
-                return E.sub(a, b)
-            if n.op == "odot":
-                if a.shape != b.shape and (E.ONE, E.ONE) not in (a.shape, b.shape):
-                    raise E.ShapeError(f"`\\odot` needs equal shapes, got {E.fmt_shape(a.shape)} "
-                                       f"and {E.fmt_shape(b.shape)}")
-                return E.mul(a, b)
-            if (E.ONE, E.ONE) in (a.shape, b.shape):
-                return E.mul(a, b)
-            return E.matmul(a, b)
-        if t is Frac:
-            a, b = build(n.a), build(n.b)
-            if isinstance(b, E.Const):
-                if b.value == 0:
-                    raise TexError("division by zero", n.b.pos, text)
-                return E.scale(1 / b.value, a)
-            return E.mul(a, E.apply("recip", b))
-        what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",
-                Pattern: "vectors written by entries", Grid: "vectors written by entries"}.get(t, t.__name__)
-        raise TexError(f"{what} have no place in a closed form; write it at matrix level", n.pos, text)
-
-    return build(tree)
+    return core_of(parse_expression(text, scope), names, functions, text)

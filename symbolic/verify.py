@@ -26,18 +26,19 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from . import index
-from .budget import OutOfTime, budget, cpu_time
+from .budget import DEFAULT_BUDGET, OutOfTime, budget, cpu_time
 from .compose import Composition
+from .decide import (Difference, Trial, explicit_check, first_difference, sizes_by_bound, sizes_text,
+                     spot_check)
 from .derive import Gradients, derive
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
+                       integer_point, matrix_strings, poly_text, value_string, random_point, unmet)
 from .load import Claim, Derivation
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
 from .parse import ExprError
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
 STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
-DEFAULT_BUDGET = 20.0
 
 
 def headline(status: str, sizes: int | None = None) -> str:
@@ -51,7 +52,8 @@ def headline(status: str, sizes: int | None = None) -> str:
 
 @dataclass
 class Counterexample:
-    """Sizes and a point where a claim and the true gradient differ."""
+    """Sizes and a point where a claim and the true gradient differ (for a
+    step: where its left side, `claim_value`, and its right side differ)."""
     sizes: dict  # dim name -> int
     point: dict  # name -> matrix of exact values, as strings
     function: str | None  # the stand-in for a generic function, "g(t) = ..."
@@ -60,6 +62,7 @@ class Counterexample:
     true_value: list
     exact: bool  # rational arithmetic throughout (else 50 digits)
     first_difference: tuple | None = None  # (row, column), from 1: the first entry where they differ
+    indices: dict = field(default_factory=dict)  # a step's free index -> its value (from 1)
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
@@ -105,6 +108,11 @@ class Repair:
             return f"{KIND_NAMES[self.kind]}: {self.note}"
         return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
 
+    def describe_step(self) -> str:
+        """A step's repair in one line: "`W_{i,:}` should be `W_{:,i}`"."""
+        from .repair import what_changes
+        return what_changes(self.before, self.after)
+
     def marked(self) -> str:
         """The claim as written with the change marked: `[old -> new]`."""
         return marked(self.original, self.edits) if self.original else self.text
@@ -141,6 +149,48 @@ class Repair:
                    survived=d.get("survived", 0))
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where a step part stands: section and equation of the notes, the part
+    (`link1`.., `label1`.., `ends`), its kind ("equality", "label" or "name":
+    a label that names a value), the outcome its file expects, a reading note."""
+    section: str
+    eq: str
+    part: str
+    kind: str
+    expected: str | None = None
+    note: str = ""
+
+    def __str__(self):
+        return f"{self.section}.{self.eq}"
+
+    def verdict_dict(self, v: "Verdict") -> dict:
+        """A step part's verdict as JSON: the fields of README's "JSON output"."""
+        c = v.counterexample.to_dict() if v.counterexample else None
+        if c is not None:  # a step's two sides, by their place
+            c["left_value"], c["right_value"] = c.pop("claim_value"), c.pop("true_value")
+            c["indices"] = v.counterexample.indices
+        return {"file": v.path, "section": self.section, "eq": self.eq, "part": self.part, "kind": self.kind,
+                "text": v.text, "verdict": v.status, "detail": v.detail,
+                "right": "; ".join(v.right) or None, "repair": v.repair.describe_step() if v.repair else None,
+                "expected": self.expected, "ok": v.ok, "sizes": v.sizes, "seconds": round(v.seconds, 4),
+                "counterexample": c, "right_forms": list(v.right),
+                "repair_edit": v.repair.to_dict() if v.repair else None, "note": self.note}
+
+    @staticmethod
+    def verdict_from_dict(d: dict) -> "Verdict":
+        place = Place(d["section"], d["eq"], d["part"], d["kind"], d.get("expected"), d.get("note", ""))
+        c, repair = d.get("counterexample"), d.get("repair_edit")
+        cx = None
+        if c is not None:
+            cx = Counterexample.from_dict({**c, "claim_value": c["left_value"], "true_value": c["right_value"],
+                                           "coefficients": c.get("coefficients")})
+            cx.indices = c["indices"]
+        return Verdict(d["file"], "", d["part"], d["text"], d["verdict"], d["detail"], "", d.get("sizes"), cx,
+                       Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), place=place,
+                       right=tuple(d.get("right_forms", ())))
+
+
 @dataclass
 class Verdict:
     """What is known of one claim."""
@@ -158,15 +208,32 @@ class Verdict:
     stopped: str | None = None  # where a check stopped short: its budget, a size limit, a size undecided
     derived_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
+    place: Place | None = None  # for a part of a step of the notes: where it stands
+    right: tuple = ()  # for a step part that fails: the right forms, "written = true form"
 
     @property
     def proved(self) -> bool:
         return self.status in (PROVED, UP_TO)
 
+    @property
+    def note(self) -> str:
+        """How a step part's transcription was read; a claim has none (no such attribute)."""
+        if self.place is None:
+            raise AttributeError("a claim's verdict has no reading note")
+        return self.place.note
+
+    @property
+    def ok(self) -> bool:
+        """Proved, or (a step part) exactly the outcome its file expects."""
+        expected = self.place.expected if self.place is not None else None
+        return self.proved if expected is None else self.status == expected
+
     def headline(self) -> str:
         return headline(self.status, self.sizes)
 
     def to_dict(self):
+        if self.place is not None:
+            return self.place.verdict_dict(self)
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
                 "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
@@ -176,12 +243,16 @@ class Verdict:
     @classmethod
     def from_dict(cls, d: dict) -> "Verdict":
         """The verdict `to_dict` gave (without the expressions, which it does not hold)."""
+        if "part" in d:
+            return Place.verdict_from_dict(d)
         ce, repair = d.get("counterexample"), d.get("repair")
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
                    Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"))
 
     def __repr__(self):
+        if self.place is not None:
+            return f"Verdict({self.place} {self.place.part}: {self.text}: {self.headline()})"
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
 
     def _repr_markdown_(self):
@@ -381,16 +452,29 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
     """Every dim 2, SymPy's own diff, at sample points (exact where it can
-    be): False only on a certain difference.  A second opinion on the index
-    form, not a proof, so no exact zero test is needed (and for rational
-    forms, such as a mean BCE's, that test costs far more than the points)."""
-    ex = Explicit(d, {s: 2 for s in d.dims.values()})
-    return _find_difference(ex, claim, d, random.Random(0), tries=3) is None
+    be): False only on a certain difference.  No exact zero test is needed
+    (and for rational forms, such as a mean BCE's, it costs far more than
+    the points)."""
+    return spot_check(d.dims, lambda sizes: [Trial(_find_difference(Explicit(d, sizes), claim, d, random.Random(0),
+                                                                    tries=3), None)])
+
+
+def _trial(d: Derivation, claim: Claim, ex: Explicit, rng) -> Trial:
+    """The claim against the true gradient at the sizes of `ex`: the point
+    search, then (where the claim may be undefined but the gradient is not)
+    the boundary points of its conditions."""
+    found = _find_difference(ex, claim, d, rng)
+    missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
+    if not found and missing:
+        points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
+        found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
+    return Trial(found, lambda: all(is_zero(x) for x in ex.value(claim.expr) - ex.gradient(claim.wrt)),
+                 undefined=bool(missing))
 
 
 def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int = 2, points=()):
     """A point where J has a gradient and the claim is undefined or differs
-    from it: (point, claim value, true value, polynomial), or None.
+    from it (`decide.Difference`), or None.
 
     The claim is evaluated at the point term by term, as NumPy would; a
     point where J is undefined, or where a function of J sits at a kink
@@ -398,109 +482,56 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
     as each stand-in polynomial in turn."""
     true, j = ex.gradient(claim.wrt), ex.objective()
     tried = [integer_point(ex, rng)] + [random_point(ex, rng) for _ in range(tries)] if tries else []
-    for point in [p for p in tried if p is not None] + list(points):
+
+    def values(point, coeffs):
         if at_a_kink([j], point):
-            continue
+            return None
         at = ex.at(point)
-        for coeffs in SIMPLE_POLYS + POLYS if d.generic else (POLY,):
-            if not finite(evaluate(at.objective(), {}, coeffs)):
-                break  # J undefined here: no gradient to compare
-            b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
-            if not all(finite(x) for x in b):
-                break
-            a = at.value(claim.expr).applyfunc(lambda x: evaluate(x, {}, coeffs))
-            if not all(finite(x) for x in a) or any(differ(x, y) for x, y in zip(a, b)):
-                return point, a, b, coeffs
-    return None
+        if not finite(evaluate(at.objective(), {}, coeffs)):
+            return None  # J undefined here: no gradient to compare
+        b = true.applyfunc(lambda x: evaluate(x, point, coeffs))
+        if not all(finite(x) for x in b):
+            return None
+        return at.value(claim.expr).applyfunc(lambda x: evaluate(x, {}, coeffs)), b
+    return first_difference([p for p in tried if p is not None] + list(points),
+                            SIMPLE_POLYS + POLYS if d.generic else (POLY,), values)
 
 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
-    undecided, undefined = [], False  # undefined: the first undecided size has a term J does not need
-    faint = None  # a counterexample whose difference is too small to see: kept while a clearer one is sought
-    current = None  # the bound of the sizes being checked
-    for bound, sizes in _sizes_by_bound(d.dims, max_size):
-        if bound != current:
-            if current is not None and not undecided and faint is None:
-                v.sizes = current  # every size up to it proved: the verdict should the budget end
-            current = bound
-        stage[0] = (f"searching for a counterexample at sizes {_sizes_text(sizes)}" if undecided or faint else
-                    f"checking explicit sizes {_sizes_text(sizes)}")
-        ex = Explicit(d, sizes)
-        found = _find_difference(ex, claim, d, rng)
-        missing = unmet(ex.conditions(claim.expr), ex.conditions(ex.objective_expr()))
-        if not found and missing:
-            # where the claim may be undefined but the gradient is not
-            points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
-            found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
-        if found and _faint(*found[1:3]):
-            if faint is None:  # a degenerate size (a norm over two entries): look on,
-                faint = (ex, sizes, found)
-                _refute(d, v, *faint)  # refuted by it should the budget end first
-            continue
-        if found:
-            _refute(d, v, ex, sizes, found)
-            return
-        if faint is not None:
-            continue
-        if undecided:
-            continue  # no proof up to N any more: only a counterexample can still come
-        if missing:
-            undecided.append(sizes)
-            undefined = True
-            continue
-        diff = ex.value(claim.expr) - ex.gradient(claim.wrt)
-        if not all(is_zero(x) for x in diff):
-            undecided.append(sizes)
-    if faint is not None:
-        return  # refuted by the faint one: no clearer counterexample at any size
-    if undecided:
+    out = explicit_check(sizes_by_bound(d.dims, max_size),
+                         lambda sizes: [_trial(d, claim, Explicit(d, sizes), rng)], stage,
+                         proved_up_to=lambda n: setattr(v, "sizes", n),
+                         refuted=lambda difference: _refute(d, v, difference))
+    if out.refuted:
+        _refute(d, v, out.difference)
+    elif not out.proved:
         v.status = UP_TO if v.sizes else UNKNOWN
-        why = "the claim has a term undefined where the gradient may be defined" if undefined else "no exact proof"
-        v.detail = (f"no proof for every size, no counterexample, and {why} at sizes "
-                    f"{_sizes_text(undecided[0])}")
+        why = "the claim has a term undefined where the gradient may be defined" if out.undefined \
+            else "no exact proof"
+        v.detail = f"no proof for every size, no counterexample, and {why} at sizes {sizes_text(out.undecided)}"
         if v.sizes:
             v.detail = f"explicit matrices of symbols, every dim from 1 to {v.sizes}; {v.detail}"
-            v.stopped = f"checking explicit sizes {_sizes_text(undecided[0])}"
-        return
-    v.status, v.sizes = UP_TO, max_size
-    v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
-                "the index form did not reach a proof for every size")
+            v.stopped = f"checking explicit sizes {sizes_text(out.undecided)}"
+    else:
+        v.status, v.sizes = UP_TO, max_size
+        v.detail = (f"explicit matrices of symbols, every dim from 1 to {max_size}; "
+                    "the index form did not reach a proof for every size")
 
 
-def _faint(a, b) -> bool:
-    """Whether the claim's value `a` and the gradient's `b`, both finite,
-    differ by less than a thousandth of their size (at least 1)."""
-    if not all(finite(x) for x in list(a) + list(b)):
-        return False
-    size = max([1.0] + [abs(float(x)) for x in list(a) + list(b)])
-    return max(abs(float(x - y)) for x, y in zip(a, b)) < 1e-3 * size
-
-
-def _refute(d, v: Verdict, ex, sizes, found):
-    point, a, b, coeffs = found
+def _refute(d, v: Verdict, difference: Difference):
     v.status, v.sizes = REFUTED, None
-    v.counterexample = _counterexample(d, ex, sizes, point, a, b, coeffs)
+    v.counterexample = counterexample(d, difference)
     v.detail = ("the claim is undefined at the point shown, where the true gradient is defined"
-                if not all(finite(x) for x in a) else
+                if not all(finite(x) for x in difference.left) else
                 "the claim and the true gradient differ at the point shown")
 
 
-def _sizes_by_bound(dims: dict, max_size: int):
-    """(N, sizes): every combination of dims up to 2 (every dim 2 first),
-    then those up to 3, ...: in `preferred_sizes`' order within each N, so
-    that the sizes checked when a budget ends are every size up to some N."""
-    for bound in range(min(2, max_size), max_size + 1):
-        for sizes in preferred_sizes(dims, bound):
-            if bound <= 2 or max(sizes.values(), default=0) == bound:
-                yield bound, sizes
-
-
-def _sizes_text(sizes: dict) -> str:
-    return ", ".join(f"{k}={v}" for k, v in sizes.items())
-
-
-def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
+def counterexample(d, found: Difference) -> Counterexample:
+    """The `Counterexample` a difference found at explicit sizes shows: the
+    inputs' values at the point (an intermediate freed for a partial by it
+    is not shown), both sides' values, the first entry where they differ."""
+    ex, point, a, b, coeffs = Explicit(d, found.sizes), found.point, found.left, found.right, found.coeffs
     values = {}
     for name, m in ex.symbols.items():
         values[name] = [[value_string(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
@@ -508,9 +539,9 @@ def _counterexample(d, ex, sizes, point, a, b, coeffs) -> Counterexample:
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
     first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
-                  if not finite(a[i, j]) or differ(a[i, j], b[i, j])), None)
-    return Counterexample({str(k): v for k, v in sizes.items()}, values, fn, coefficients,
-                          matrix_strings(a), matrix_strings(b), exact, first)
+                  if finite(a[i, j]) != finite(b[i, j]) or (finite(a[i, j]) and differ(a[i, j], b[i, j]))), None)
+    return Counterexample({str(k): v for k, v in found.sizes.items()}, values, fn, coefficients,
+                          matrix_strings(a), matrix_strings(b), exact, first, dict(found.indices))
 
 
 def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,

@@ -28,7 +28,7 @@ from hypothesis import given, settings, strategies as st
 from symbolic import catalogue_files, load
 from symbolic.cli import main
 from symbolic.expr import ShapeError
-from symbolic.indexparse import parse_statement as plain_statement
+from symbolic.plaintext import parse_statement as plain_statement
 from symbolic.load import DerivationError
 from symbolic.parse import ExprError
 from symbolic.steps import check_steps, scope_of

@@ -137,7 +137,7 @@ def test_zero_over_zero_in_a_step_is_refuted_not_a_crash(tmp_path):
                     .replace("eq = 1", "eq = 2"))
     parts = check_steps(load(path), max_size=2, seconds=5)
     assert len(parts) == 2 and all(v.status == "refuted" for v in parts), [(v.status, v.detail) for v in parts]
-    assert parts[0].counterexample.left == [["undefined"]]
+    assert parts[0].counterexample.claim_value == [["undefined"]]
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -36,7 +36,7 @@ def step_block(md: str, section: str, eq) -> str:
 
 
 def verdicts(entries, section, eq) -> dict:
-    return {v.part: v for e in entries for step, vs in e.steps if step.place == f"{section}.{eq}" for v in vs}
+    return {v.place.part: v for e in entries for step, vs in e.steps if step.place == f"{section}.{eq}" for v in vs}
 
 
 def part_row(block: str, part: str) -> str:
@@ -50,10 +50,10 @@ def test_every_step_of_sections_i_to_v_is_placed_with_its_parts(entries, md):
     assert sections == {"I", "II", "III", "IV", "V"}
     for e in entries:
         for step, vs in e.steps:
-            assert [v.part for v in vs] == [p for p in step.parts if p != "ends" or p in {v.part for v in vs}]
+            assert [v.place.part for v in vs] == [p for p in step.parts if p != "ends" or p in {v.place.part for v in vs}]
             block = step_block(md, step.section, step.eq)
             for v in vs:
-                row = part_row(block, v.part)
+                row = part_row(block, v.place.part)
                 assert row.startswith(f"| {MARKS[v.status][0]} |") and v.headline() in row
 
 
@@ -73,7 +73,7 @@ def test_section_v_wrong_sum_row_and_labels(entries, md):
         assert "| refuted, as the file expects |" in part_row(eq3, part)
         assert f"✗ `{part}` ${vs[part].text}$: refuted, as the file expects." in eq3
     assert r"| $W_{1,:}^T$ is $n \times 1$, not $1 \times n$ |" in part_row(eq3, "label1")
-    assert r"Right form: $W_{1,:}^T \in \mathbb{R}^{n \times 1}$." in eq3
+    assert r"Right form: $W_{1,:}^T \in \mathbb{R}^{n}$." in eq3
     for part in ("label3", "ends"):
         assert "| proved for every size |" in part_row(eq3, part)
 
@@ -144,7 +144,7 @@ def test_the_summary_counts_step_parts(entries, md):
     table = {row.split(" | ")[0].strip("| "): row for row in md.splitlines() if re.match(r"\| section\\_\d \| \d", row)}
     for e in entries:
         held = sum(v.proved for v in e.step_verdicts)
-        expected = sum(v.expected is not None for v in e.step_verdicts)
+        expected = sum(v.place.expected is not None for v in e.step_verdicts)
         name = e.derivation.name.replace("_", "\\_")
         assert table[name] == f"| {name} | {len(e.steps)} | {len(e.step_verdicts)} | {held} | {expected} | 0 |"
     assert "step parts" not in markdown(collect(["layer"]))

@@ -4,8 +4,9 @@ import pytest
 from symbolic import expr as E
 from symbolic.load import load
 from symbolic.parse import Parser
-from symbolic.texparse import (Bin, Call, Deriv, Grid, Index, Inner, Ix, Labelled, Membership, Name, Pattern,
-                               Scope, SumOver, TexError, Transpose, parse_expression, parse_statement, to_core)
+from symbolic.steptree import (Bin, Call, Deriv, Grid, Index, Inner, Ix, Labelled, Membership, Name, Pattern,
+                               Scope, SumOver, TexError, Transpose)
+from symbolic.texparse import parse_expression, parse_statement, to_core
 
 SCOPE = Scope(frozenset({"g"}), frozenset({"n", "k"}),
               frozenset({"W", "x", "b", "z", "yhat", "dY", "J", "w"}))

@@ -1,8 +1,8 @@
-"""Steps in plain text -> the trees of `texparse`, without `eval`.
+"""Steps in plain text (NumPy-like, with indices) -> step trees, without `eval`.
 
 The NumPy-like text of the rest of a derivation file, with index notation.
 A hand-written tokenizer and recursive-descent parser read it into the very
-trees `texparse` builds from the notes' LaTeX, so `meaning` and `steps`
+trees (`steptree`) `texparse` builds from the notes' LaTeX, so `semantics` and `steps`
 decide both alike:
 
     operators     `@` a matrix product (or a scalar times anything), `*` elementwise
@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from . import texparse as T
+from . import steptree as T
 from .functions import CALLABLE
 from .load import MAX_SIZE, size_of, split_shape
 
@@ -473,111 +473,3 @@ def parse_expression(text: str, scope: T.Scope) -> T.Node:
     if not p.at("end"):
         p.unexpected()
     return T.check_depth(e, text, PlainError)
-
-
-def _show_index(ix: T.Ix) -> str:
-    if ix.kind == "colon":
-        return ":"
-    return "i" if str(ix.value).startswith("%") else str(ix.value)
-
-
-def show(n) -> str:
-    """Plain text of a small tree (names, indices, transposes, derivatives)."""
-    if isinstance(n, T.Name):
-        return n.name
-    if isinstance(n, T.Index):
-        items = ", ".join(_show_index(x) for x in n.items)
-        return f"{show(n.base)}[{items}]"
-    if isinstance(n, T.Transpose):
-        return f"{show(n.a)}.T"
-    if isinstance(n, T.Deriv):
-        return f"d({show(n.num)})/d({show(n.den)})"
-    if isinstance(n, T.Num):
-        return str(n.value)
-    return "..."
-
-
-def show_form(terms: tuple, d, vars: dict, shape) -> str:
-    """A canonical index form in the plain syntax, entry (p, q) written
-    out over its free indices: `col(sum(W[j, p] * dY[j] * g'(z[j]), j=1..k), p=1..n)`;
-    function arguments folded back into the intermediates they are."""
-    from . import index as I
-    keys = {}
-    ctx = I.Context(dict(d.forward))
-    for name in d.forward:
-        keys[I.intern(I.canon(I.entry(vars[name], I.P, I.Q, ctx)))] = name
-    letters = iter("jlmrstuvabcefgh")
-    out = []
-    for bound, factors, coeff in terms:
-        names = {b: next(letters, b) for b, _ in bound}
-        body = _product_text(factors, coeff, names, keys, vars)
-        for b, size in reversed(bound):
-            body = f"sum({body}, {names[b]}=1..{size})"
-        out.append(body)
-    text = " + ".join(out).replace("+ -", "- ") if out else "0"
-    r, c = shape
-    if r != 1 and c != 1:
-        return f"matrix({text}, p=1..{r}, q=1..{c})"
-    if r != 1:
-        return f"col({text}, p=1..{r})"
-    if c != 1:
-        return f"row({text}, q=1..{c})"
-    return text
-
-
-def _product_text(factors, coeff, names, keys, vars) -> str:
-    import sympy
-    body = " * ".join(_factor_text(f, names, keys, vars) for f in factors)
-    c = sympy.sympify(coeff)
-    if not body:
-        return str(c)
-    if c == -1:
-        return "-" + body
-    if c != 1:
-        return f"{c} * {body}"
-    return body
-
-
-def _index_text(x, names) -> str:
-    if isinstance(x, int):
-        return str(x + 1)
-    if x in names:
-        return names[x]
-    if x.startswith("@"):
-        return "i" if x[1:].startswith("%") else x[1:]
-    return x
-
-
-def _factor_text(f, names, keys, vars) -> str:
-    from . import index as I
-    if f[0] == "D":
-        return f"delta({_index_text(f[1], names)}, {_index_text(f[2], names)})"
-    if f[0] == "E":
-        return _entry_text(f[1], f[2], f[3], names, vars)
-    _, fn, order, key, args = f
-    if key in keys:
-        arg = _entry_text(keys[key], args[0] if args[0] is not None else 0,
-                          args[1] if args[1] is not None else 0, names, vars)
-    else:
-        sub = {I.P: args[0], I.Q: args[1]}
-        inner = I.rename(I.form(key), sub)
-        parts = []
-        for bound, factors, coeff in inner:
-            local = dict(names)
-            local.update({b: next(x for x in "lmrstuv" if x not in local.values()) for b, _ in bound})
-            body = _product_text(factors, coeff, local, {}, vars)
-            for b, size in reversed(bound):
-                body = f"sum({body}, {local[b]}=1..{size})"
-            parts.append(body)
-        arg = " + ".join(parts) or "0"
-    primes = "'" * order
-    return f"{fn}{primes}({arg})"
-
-
-def _entry_text(name, i, j, names, vars) -> str:
-    var = vars.get(name)
-    r, c = var.shape if var is not None else (2, 2)
-    idx = [x for x, s in ((i, r), (j, c)) if s != 1]
-    if not idx:
-        return name
-    return f"{name}[{', '.join(_index_text(x, names) for x in idx)}]"

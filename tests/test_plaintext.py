@@ -6,12 +6,12 @@ import pytest
 
 from symbolic import load
 from symbolic.cli import main
-from symbolic.indexparse import PlainError, parse_expression, parse_statement
+from symbolic.plaintext import PlainError, parse_expression, parse_statement
 from symbolic.load import DerivationError
 from symbolic.steps import check_steps
 
 from fixtures import LAYER
-from symbolic.texparse import Ix, Pattern, Scope, substitute_index
+from symbolic.steptree import Ix, Pattern, Scope, substitute_index
 from symbolic.texparse import parse_expression as tex_expression
 from symbolic.texparse import parse_statement as tex_statement
 
@@ -38,7 +38,7 @@ def both(tmp_path, latex, text):
     d = layer(tmp_path, ("latex", latex), ("text", text))
     out = ({}, {})
     for v in check_steps(d, max_size=2):
-        out[int(v.eq) - 1][v.part] = v
+        out[int(v.place.eq) - 1][v.place.part] = v
     return out
 
 
@@ -205,20 +205,21 @@ def test_a_refuted_sum_has_a_counterexample_that_holds(tmp_path):
     z = [sum(val["W"][r][s] * val["x"][s][0] for s in range(n)) + val["b"][r][0] for r in range(k)]
     true = sum(val["dY"][r][0] * g_prime(z[r]) * val["W"][r][i] for r in range(k))
     claimed = sum(g_prime(z[r]) * val["W"][r][i] for r in range(k))
-    assert Fraction(c.left[0][0]) == true and Fraction(c.right[0][0]) == claimed and true != claimed
+    assert Fraction(c.claim_value[0][0]) == true and Fraction(c.true_value[0][0]) == claimed and true != claimed
 
 
 def test_a_wrong_plain_step_is_explained_in_plain_text_that_holds(tmp_path):
     _, txt = both(tmp_path, "x = x", "d(J)/d(x[i]) = W[i, :].T @ (dY * g'(z))")
     v = txt["link1"]
-    assert v.repair == "`W[i, :]` should be `W[:, i]`"
-    assert v.right == "d(J)/d(x[i]) = sum(W[j, i] * dY[j] * g'(z[j]), j=1..k)"
+    assert v.repair.describe_step() == "`W[i, :]` should be `W[:, i]`"
+    assert v.repair.kind == "indices" and v.repair.text == "d(J)/d(x[i]) = W[:, i].T @ (dY * g'(z))"
+    assert v.right == ("d(J)/d(x[i]) = sum(W[j, i] * dY[j] * g'(z[j]), j=1..k)",)
     _, txt = both(tmp_path, "x = x", 'label(dY, "k x n") = dY')
-    assert txt["label1"].right == 'dY in "k x 1"'
+    assert txt["label1"].right == ('dY in "k x 1"',)
     _, txt = both(tmp_path, "x = x", "d(J)/d(x) = W.T @ dY")
-    assert txt["link1"].right == "d(J)/d(x) = W.T @ (dY * g'(z))"
+    assert txt["link1"].right == ("d(J)/d(x) = W.T @ (dY * g'(z))",)
     # each right form is itself a plain step, and it holds
-    d = layer(tmp_path, ("text", v.right), ("text", txt["link1"].right), ("text", 'dY in "k x 1"'),
+    d = layer(tmp_path, ("text", v.right[0]), ("text", txt["link1"].right[0]), ("text", 'dY in "k x 1"'),
               ("text", "d(yhat)/d(x[i]) = col(W[p, i] * g'(z[p]), p=1..k)"))
     assert [x.status for x in check_steps(d, max_size=2)] == ["proved"] * 4
 
@@ -226,8 +227,8 @@ def test_a_wrong_plain_step_is_explained_in_plain_text_that_holds(tmp_path):
 def test_the_plain_example_gets_the_verdicts_of_the_notes_sections_four_and_five():
     plain = check_steps(load(DATA / "notes_plain.toml"))
     notes = check_steps(load(NOTES / "section_4.toml")) + check_steps(load(NOTES / "section_5.toml"))
-    assert {(v.section, v.eq, v.part): v.status for v in plain} == \
-        {(v.section, v.eq, v.part): v.status for v in notes}
+    assert {(v.place.section, v.place.eq, v.place.part): v.status for v in plain} == \
+        {(v.place.section, v.place.eq, v.place.part): v.status for v in notes}
     assert all(v.ok for v in plain)
     assert sum(not v.proved for v in plain) == 10  # the wrong steps of section V, kept wrong
 
