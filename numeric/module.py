@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from symbolic import expr as E
 
 from . import checks, scratch, stable
-from .codegen import Function, _leaf, _shape_text, chain, expand, prepare
+from .codegen import Function, _shape_text, chain
 from .codegen import name as var_name
 from .quote import GenerationError, docstring, identifier, literal
+from .rewrite import _leaf, expand, prepare
 
 # What the generated functions use besides their arguments and the values they
 # compute: each under a name of its own that starts with `_`, which no name in
