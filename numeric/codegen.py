@@ -65,14 +65,20 @@ OPS = {
     "subtract": ("{a} - {b}",                "_np.subtract({a}, {b}, out={out})",      "{t} -= {b}"),
     "multiply": ("{a} * {b}",                "_np.multiply({a}, {b}, out={out})",      "{t} *= {other}"),
     "matmul":   ("{a} @ {b}",                "_np.matmul({a}, {b}, out={out})",        None),
-    "sum":      ("{a}.sum({p}keepdims=True)", None,                                    None),
+    "sum":      ("_sum_along({a}, axis={p})", None,                                   None),
     "negative": ("-{a}",                     "_np.negative({a}, out={out})",           "_np.negative({t}, out={t})"),
     "scale":    ("{p} * {a}",                "_np.multiply({a}, {p}, out={out})",      "{t} *= {p}"),
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
     "power":    ("{a} ** {p}",               "_np.power({a}, {p}, out={out})",         "_np.power({t}, {p}, out={t})"),
     "helper":   ("{p}({a})",                 "{p}({a}, out={out})",                    "{p}({t}, out={t})"),
     "slope":    ("{p}({a}, {b})",            "{p}({a}, {b}, out={out})",               "{p}({t}, {b}, out={t})"),
+    # `{t} += b` for a column b (k x 1) against t (k x m): NumPy would copy b, broadcast, first
+    "add_column":      ("{a} + {b}", "_np.add({a}, {b}, out={out})",      "_with_column(_np.add, {t}, {other})"),
+    "subtract_column": ("{a} - {b}", "_np.subtract({a}, {b}, out={out})", "_with_column(_np.subtract, {t}, {b})"),
+    "multiply_column": ("{a} * {b}", "_np.multiply({a}, {b}, out={out})", "_with_column(_np.multiply, {t}, {other})"),
 }
+HELPERS = {"sum": "_sum_along", "add_column": "_with_column", "subtract_column": "_with_column",
+           "multiply_column": "_with_column"}  # op kind -> the helper of `numeric.stable` its text calls
 
 
 def name(v: E.Var) -> str:
@@ -398,7 +404,7 @@ def chain(e: E.Expr) -> list:
     if k is E.MatMul:
         return [("matmul", e.a, e.b)]
     if k is E.Sum:
-        return [("sum", e.a, _axis(e.axis))]
+        return [("sum", e.a, repr(e.axis))]
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
@@ -417,9 +423,15 @@ def chain(e: E.Expr) -> list:
         if _leaf(a) and _leaf(b):
             return [(op, a, b)]
         if not _leaf(a):
-            return chain(a) + [(op, T, b)]
-        return chain(b) + [(op, a, T)]
+            return chain(a) + [(op + "_column" if _column(b) else op, T, b)]
+        return chain(b) + [(op + "_column" if _column(a) and op != "subtract" else op, a, T)]
     raise NotImplementedError(f"cannot print `{k.__name__}` as NumPy")
+
+
+def _column(e: E.Expr) -> bool:
+    """A column (k x 1) broadcast along the rows of a k x m batch."""
+    return isinstance(e, E.Broadcast) and e.a.shape[1] == E.ONE and e.a.shape[0] == e.shape[0] != E.ONE \
+        and e.shape[1] != E.ONE
 
 
 def _unary(a: E.Expr, kind: str, *params) -> list:
@@ -443,7 +455,7 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
         if i == 0 and donor is None and scratch is not None:
             lines.append(f"{target} = {into.format(out=scratch, **text)}")
         elif i == 0 and donor is None:
-            if kind in ("add", "subtract", "multiply") and names[1].startswith("-"):
+            if kind.split("_")[0] in ("add", "subtract", "multiply") and names[1].startswith("-"):
                 text["b"] = f"({names[1]})"
             lines.append(f"{target} = " + new.format(**text))
         elif i == 0:
