@@ -86,7 +86,8 @@ def module_source(d, grads, info: Source) -> str:
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
     out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
-    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
+    out += ["", "", "# ---- stable elementwise functions, passes over a batch", "",
+            f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
             "_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),",
             "          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}", "", ""]
     for name in used:

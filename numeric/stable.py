@@ -11,6 +11,10 @@ The derivative of a function comes from `symbolic`'s rule table
 forward value; a function the rule table leaves without a derivative
 names it here.  The generated modules copy the source of the helpers they
 use, so an exported module needs nothing but NumPy.
+
+Besides the table, two passes over a batch that NumPy spells slower than
+it needs at large sizes: a column added along the rows (`with_column`)
+and a sum along rows (`sum_along`).
 """
 from __future__ import annotations
 
