@@ -215,7 +215,10 @@ def check(fns: dict):
 def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
     """{step: seconds}, the fastest of `repeat` runs of each step of the
     generated `gradients` alone, with the module's own helpers, on arrays
-    that stay in place (as in a call: `Z` is the product's buffer)."""
+    that stay in place (as in a call: `Z` is the product's buffer).  The
+    products (BLAS, on every core) in wall time; the elementwise passes,
+    which run on the calling thread alone, in that thread's CPU time, which
+    other processes on the machine change less than they change wall time."""
     module = gradients("layer_batch", activation="sigmoid", numba=False).module
     W = (rng.standard_normal((k, n)) / np.sqrt(n)).astype(dtype)
     X = rng.standard_normal((n, m)).astype(dtype)
@@ -234,9 +237,10 @@ def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
         best = float("inf")
         for _ in range(repeat):
             np.copyto(Z, Z0)  # the slope's input is Z + b, not what the last run left
-            start = time.perf_counter()
+            clock = time.perf_counter if "@" in name else time.thread_time
+            start = clock()
             step()
-            best = min(best, time.perf_counter() - start)
+            best = min(best, clock() - start)
         out[name] = best
     return out
 
@@ -322,8 +326,8 @@ def main(argv=None) -> int:
         print(f"{'':25}faults: {faults}")
         print(f"{'':25}memory: {mem}")
     if args.passes:
-        print("\nthe generated function's steps alone (fastest of 30; the elementwise work is the sum of the\n"
-              "passes between the products):")
+        print("\nthe generated function's steps alone, fastest of 30 (products: wall time; the passes between\n"
+              "them, the elementwise work: CPU time of the one thread that runs them):")
         for size, dtype in shapes:
             got = passes(*size, dtype, rng)
             products = sum(got[s] for s in ("W @ X", "dZ @ X.T", "W.T @ dZ"))
