@@ -211,7 +211,8 @@ def with_column(ufunc, t, c):
     NumPy copies `c`, broadcast, into a buffer of 8192 entries before it
     adds (a pass as costly as adding a whole array: 150 us for 2 MB in
     float64, against 55 for `Z += 1`); with the buffer one row long (m
-    entries, a multiple of 16, 256 to 8192) it reads `c` as it is (70 us)."""
+    entries, a multiple of 16, 256 to 8192) it reads `c` as it is (70 to 90
+    us, the more rows the more)."""
     if t.size > _QUIET_ABOVE and 256 <= t.shape[1] < 8192 and t.shape[1] % 16 == 0:
         size = np.setbufsize(t.shape[1])
         try:

@@ -47,3 +47,51 @@ def test_sum_along_is_numpys_sum(k, m, dtype, axis):
     assert got.shape == want.shape and got.dtype == dtype
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.sqrt(a.shape[1 if axis == 1 else 0]))
+
+
+COLUMNS = '''title = "A layer whose bias is subtracted and whose output is scaled per neuron"
+output = "Yhat"
+upstream = "dY"
+
+[dims]
+n = "inputs"
+k = "neurons"
+m = "examples in the batch"
+
+[inputs]
+W = "k x n"
+X = "n x m"
+b = "k x 1"
+c = "k x 1"
+
+[forward]
+Z = "W @ X - b"
+Yhat = "tanh(Z) * c"
+'''
+
+
+@pytest.mark.parametrize("m", [3, 256])  # NumPy's spelling, then the buffer one row long
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_generated_code_subtracts_and_multiplies_columns_in_place(tmp_path, monkeypatch, m, dtype):
+    from numeric import gradients
+    monkeypatch.setenv("GRADPROOF_CACHE", str(tmp_path / "cache"))
+    f = tmp_path / "columns.toml"
+    f.write_text(COLUMNS)
+    grads = gradients(str(f))
+    assert "    _with_column(_np.subtract, Z, b)\n" in grads.source
+    assert "    _with_column(_np.multiply, Yhat, c)\n" in grads.source
+    rng = np.random.default_rng(m)
+    k, n = 32, 16
+    W, X = rng.standard_normal((k, n)).astype(dtype), rng.standard_normal((n, m)).astype(dtype)
+    b, c = rng.standard_normal((k, 1)).astype(dtype), rng.standard_normal((k, 1)).astype(dtype)
+    dY = rng.standard_normal((k, m)).astype(dtype)
+    T = np.tanh(W.astype(np.float64) @ X - b)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(grads.forward(W, X, b, c), T * c, rtol=tol, atol=tol)
+    dZ = dY * c * (1 - T ** 2)
+    want = {"W": dZ @ X.T, "X": W.T @ dZ, "b": -dZ.sum(axis=1, keepdims=True),
+            "c": (dY * T).sum(axis=1, keepdims=True)}
+    got = grads(W, X, b, c, dY)
+    for name, value in want.items():
+        assert got[name].dtype == dtype
+        np.testing.assert_allclose(got[name], value, rtol=tol, atol=tol * np.sqrt(m), err_msg=f"dJ/d{name}")
