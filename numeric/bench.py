@@ -16,8 +16,11 @@ floor of the same round.  Printed: the min and the median of those ratios
 over the rounds; minor page faults a call (`resource.getrusage`, during the
 timed calls); and the peak memory a call allocates beyond its arguments
 (`tracemalloc`, which sees NumPy's arrays but not PyTorch's or JAX's).
-Then the load time of the generated module in a new process, with an
-empty cache (SymPy derives and verifies) and with a warm one.
+Then, with `--passes`, the generated function's steps timed one by one
+(the three products and each pass of the elementwise work: where the time
+over the floor goes), and the load time of the generated module in a new
+process, with an empty cache (SymPy derives and verifies) and with a warm
+one.
 """
 from __future__ import annotations
 
@@ -209,6 +212,39 @@ def check(fns: dict):
             assert g.dtype == r.dtype
 
 
+def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
+    """{step: seconds}, the fastest of `repeat` runs of each step of the
+    generated `gradients` alone, with the module's own helpers, on arrays
+    that stay in place (as in a call: `Z` is the product's buffer).  The
+    products (BLAS, on every core) in wall time; the elementwise passes,
+    which run on the calling thread alone, in that thread's CPU time, which
+    other processes on the machine change less than they change wall time."""
+    module = gradients("layer_batch", activation="sigmoid", numba=False).module
+    W = (rng.standard_normal((k, n)) / np.sqrt(n)).astype(dtype)
+    X = rng.standard_normal((n, m)).astype(dtype)
+    b = rng.standard_normal((k, 1)).astype(dtype)
+    dY = rng.standard_normal((k, m)).astype(dtype)
+    Z = W @ X
+    Z0 = Z.copy()
+    steps = {"W @ X": lambda: np.matmul(W, X, out=Z),
+             "Z += b": lambda: module._with_column(np.add, Z, b),
+             "sigmoid slope": lambda: module._sigmoid_slope(Z, dY, out=Z),
+             "dZ @ X.T": lambda: Z @ X.T,
+             "W.T @ dZ": lambda: W.T @ Z,
+             "db = sum": lambda: module._sum_along(Z, 1)}
+    out = {}
+    for name, step in steps.items():
+        best = float("inf")
+        for _ in range(repeat):
+            np.copyto(Z, Z0)  # the slope's input is Z + b, not what the last run left
+            clock = time.perf_counter if "@" in name else time.thread_time
+            start = clock()
+            step()
+            best = min(best, clock() - start)
+        out[name] = best
+    return out
+
+
 def load_times() -> dict:
     """Seconds to `gradients(...)` in a new process: empty cache, then warm."""
     code = ("import time; t = time.perf_counter(); import numpy; u = time.perf_counter(); "
@@ -246,7 +282,17 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m numeric.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=6.0, help="time per shape (default 6)")
     ap.add_argument("--no-load", action="store_true", help="skip the load times in new processes")
+    ap.add_argument("--passes", action="store_true", help="time the generated function's steps one by one")
+    ap.add_argument("--shape", action="append", metavar="K,N,M/DTYPE",
+                    help="only this shape, e.g. 256,256,1024/float64 (may be repeated)")
     args = ap.parse_args(argv)
+    shapes = SHAPES
+    if args.shape:
+        try:
+            shapes = [(tuple(int(d) for d in size.split(",")), np.dtype(dtype).type)
+                      for size, dtype in (s.split("/") for s in args.shape)]
+        except (ValueError, TypeError):
+            ap.error(f"--shape takes K,N,M/DTYPE, as 256,256,1024/float64; got {args.shape}")
     rng = np.random.default_rng(0)
     frameworks = _frameworks()
     print(_versions(frameworks))
@@ -255,7 +301,7 @@ def main(argv=None) -> int:
     head = f"{'k, n, m':<17}{'dtype':<8}{'floor':>10}" + "".join(f"{c:>14}" for c in COLUMNS[1:])
     print(head)
     details = []
-    for size, dtype in SHAPES:
+    for size, dtype in shapes:
         fns = contenders(*size, dtype, rng, frameworks)
         check(fns)
         got = measure(fns, args.seconds)
@@ -279,6 +325,16 @@ def main(argv=None) -> int:
               f"{got['rounds']} rounds, {got['quiet']:.0%} quiet")
         print(f"{'':25}faults: {faults}")
         print(f"{'':25}memory: {mem}")
+    if args.passes:
+        print("\nthe generated function's steps alone, fastest of 30 (products: wall time; the passes between\n"
+              "them, the elementwise work: CPU time of the one thread that runs them):")
+        for size, dtype in shapes:
+            got = passes(*size, dtype, rng)
+            products = sum(got[s] for s in ("W @ X", "dZ @ X.T", "W.T @ dZ"))
+            rest = sum(got.values()) - products
+            label = f"{', '.join(map(str, size)):<17}{np.dtype(dtype).name:<8}"
+            print(label + "  ".join(f"{s} {_time(t)}" for s, t in got.items()) +
+                  f"; products {_time(products)}, elementwise {_time(rest)} ({rest / products:.1%})")
     if not args.no_load:
         for label, (total, numpy_import, sympy) in load_times().items():
             print(f"load, {label} cache: {total:.3f} s in a new process (of which import numpy {numpy_import:.3f} s); "

@@ -30,7 +30,7 @@ _CATALOGUE = _HERE.parent / "derivations"
 if not _CATALOGUE.is_dir() and (Path(sys.prefix) / "share" / "gradproof" / "derivations").is_dir():
     _CATALOGUE = Path(sys.prefix) / "share" / "gradproof" / "derivations"
 _GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py",
-                                            "scratch.py")]
+                                            "scratch.py", "rewrite.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
 FORMAT = "2"  # of the stored modules
 

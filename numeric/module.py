@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from symbolic import expr as E
 
 from . import checks, scratch, stable
-from .codegen import Function, _leaf, _shape_text, chain, expand, prepare
+from .codegen import HELPERS, Function, _shape_text, chain
 from .codegen import name as var_name
 from .quote import GenerationError, docstring, identifier, literal
+from .rewrite import _leaf, expand, prepare
 
 # What the generated functions use besides their arguments and the values they
 # compute: each under a name of its own that starts with `_`, which no name in
@@ -79,13 +80,15 @@ def module_source(d, grads, info: Source) -> str:
     if computed:
         both = prepare(list(d.forward.items()) + list(grads.steps), skip=computed)
         g_fn = Function(params_g, shapes, both, results, taken)
-    used = sorted({op[-1] for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr)
-                   for op in chain(s.expr) if op[0] in ("helper", "slope")})
+    ops = [op for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr) for op in chain(s.expr)]
+    used = sorted({op[-1] for op in ops if op[0] in ("helper", "slope")} | {HELPERS[op[0]] for op in ops
+                                                                             if op[0] in HELPERS})
 
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more
     out = [docstring(_docstring(d, grads, info, params_f, params_g, shapes))] + PRELUDE
-    out += ["", "", "# ---- stable elementwise functions", "", f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
+    out += ["", "", "# ---- stable elementwise functions, passes over a batch", "",
+            f"_QUIET_ABOVE = {stable._QUIET_ABOVE}",
             "_SMALL = {np.dtype(np.float64): tuple(np.array(c, np.float64) for c in (710.0, 1.0, 0.5)),",
             "          np.dtype(np.float32): tuple(np.array(c, np.float32) for c in (89.0, 1.0, 0.5))}", "", ""]
     for name in _with_helpers_they_call(used):
@@ -120,7 +123,7 @@ def module_source(d, grads, info: Source) -> str:
 
 _HELPER_NAMES = ["_" + s.numpy.__name__ for s in stable.FUNCTIONS.values()] + \
     ["_" + s.derivative.__name__ for s in stable.FUNCTIONS.values() if s.derivative is not stable.RULE] + \
-    ["_" + s.slope.__name__ for s in stable.FUNCTIONS.values() if s.slope is not None]
+    ["_" + s.slope.__name__ for s in stable.FUNCTIONS.values() if s.slope is not None] + list(HELPERS.values())
 
 
 def _helper_source(name: str) -> str:
