@@ -32,9 +32,10 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from . import index as I
 from . import texparse as T
 from .functions import CALLABLE
-from .load import MAX_SIZE, size_of, split_shape
+from .derivation import MAX_SIZE, size_of, split_shape
 
 
 class PlainError(T.TexError):
@@ -501,7 +502,6 @@ def show_form(terms: tuple, d, vars: dict, shape) -> str:
     """A canonical index form in the plain syntax, entry (p, q) written
     out over its free indices: `col(sum(W[j, p] * dY[j] * g'(z[j]), j=1..k), p=1..n)`;
     function arguments folded back into the intermediates they are."""
-    from . import index as I
     keys = {}
     ctx = I.Context(dict(d.forward))
     for name in d.forward:
@@ -549,7 +549,6 @@ def _index_text(x, names) -> str:
 
 
 def _factor_text(f, names, keys, vars) -> str:
-    from . import index as I
     if f[0] == "D":
         return f"delta({_index_text(f[1], names)}, {_index_text(f[2], names)})"
     if f[0] == "E":

@@ -26,7 +26,7 @@ import sympy
 from . import expr as E
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
-from .mutate import KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
+from .mutate import KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits, _need_outer
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 
@@ -313,7 +313,6 @@ def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
 
 
 def _slot_need(n) -> int:
-    from .mutate import _need_outer
     return _need_outer(n)
 
 
@@ -436,7 +435,6 @@ def _one_span(before: str, after: str) -> Edit:
 
 
 def _describe(kind: str, text: str, edit: Edit, note: str) -> str:
-    from .mutate import KIND_NAMES
     before, after = text[edit.start:edit.end], edit.replacement
     return f"{KIND_NAMES[kind]}: {note or what_changes(before, after)}"
 

@@ -42,8 +42,10 @@ from . import expr as E
 from . import index as I
 from . import texparse as T
 from .budget import OutOfTime, budget
+from .derive import derive
 from .explicit import POLY, POLYS, differ, evaluate, finite, is_zero, matrix_strings, poly_text, random_point, size_combinations
-from .load import DerivationError
+from .indexparse import parse_statement, show, show_form
+from .errors import DerivationError
 from .meaning import LOSS, Meaning, Sizes, StepShapeError, same_size, match_scalar, index_name, shape_tex, shape_text
 
 from .verify import PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, headline  # noqa: F401
@@ -225,7 +227,6 @@ def read_steps(path, raw, d, notation: dict) -> list:
         latex = " ".join(latex.split())
         try:
             if syntax == "text":
-                from .indexparse import parse_statement
                 tree = parse_statement(latex, scope)
             else:
                 tree = T.parse_statement(latex, scope)
@@ -575,7 +576,6 @@ class _Checker:
             return closed
         terms = self.index_form(node, shape)
         if self.step.syntax == "text":
-            from .indexparse import show_form
             return show_form(terms, self.d, self.m.vars, shape)
         body = show_terms(terms, self.d, self.m.vars)
         r, c = shape
@@ -591,7 +591,6 @@ class _Checker:
         var = self.m.resolve(node.den)
         if var is None or var.name not in self.d.inputs:
             return None
-        from .derive import derive
         closed = derive(self.d).closed[var.name]
         return core_latex(closed) if self.step.syntax == "latex" else E.text(closed)
 
@@ -622,7 +621,6 @@ def fold_fixed(form: tuple) -> tuple:
 
 
 def plain_text(n) -> str:
-    from .indexparse import show
     return show(n)
 
 
@@ -824,19 +822,3 @@ def _entry_tex(name, i, j, names, vars) -> str:
     if not idx:
         return base
     return f"{base}_{{{','.join(_index_tex(x, names) for x in idx)}}}"
-
-
-# ---------------------------------------------------------------- the terminal report
-
-def report_lines(results: list, style=None) -> list:
-    """The step-by-step report of one file, as lines (`console.step_report`):
-    each part placed by section and equation, and under a part that does
-    not hold, the evidence, the right form, a likely mistake and a counterexample."""
-    from .console import Style, step_report
-    return step_report(results, style or Style())
-
-
-def summary(results: list) -> str:
-    """`56 step parts: 47 proved, 6 refuted, 3 shape-error; 9 wrong as expected`."""
-    from .console import step_summary
-    return step_summary(results)

@@ -33,6 +33,9 @@ from fractions import Fraction
 
 import sympy
 
+from . import expr as E
+from .functions import ACTIVATIONS
+
 
 class TexError(ValueError):
     """LaTeX outside the grammar; says what, where (column) and shows the spot."""
@@ -1066,8 +1069,6 @@ def to_core(text: str, names: dict, functions: dict):
     `Expr`, given the derivation's names (name -> Var) and functions
     (name -> table function or None).  Raises `TexError` on text outside
     the grammar and `ShapeError` on shapes that do not meet."""
-    from . import expr as E
-    from .functions import ACTIVATIONS
     scope = Scope(frozenset(functions) | frozenset(ACTIVATIONS), frozenset(), frozenset(names))
     tree = parse_expression(text, scope)
 
