@@ -91,18 +91,18 @@ def test_a_second_run_comes_from_the_cache_with_the_same_output(mixed, cache):
     assert {p: p.stat().st_mtime_ns for p in entries} == stamps  # read, not written again
 
 
-def test_the_key_covers_content_options_and_code(tmp_path, cache, monkeypatch):
+def test_the_key_covers_content_options_and_code(tmp_path, cache):
     f = tmp_path / "layer.toml"
     f.write_bytes((ROOT / "derivations/layer.toml").read_bytes())
-    key = batch.entry_key(f, (None, 20.0, None))
-    assert batch.entry_key(f, (None, 20.0, None)) == key
-    assert len({key, batch.entry_key(f, (2, 20.0, None)), batch.entry_key(f, (None, 5.0, None)),
-                batch.entry_key(f, (None, 20.0, "tanh"))}) == 4
+    c, Options = batch.Cache(), batch.Options
+    key = c.key(f, Options(None, 20.0, None))
+    assert c.key(f, Options(None, 20.0, None)) == batch.Cache().key(f, Options()) == key
+    assert len({key, c.key(f, Options(2, 20.0, None)), c.key(f, Options(None, 5.0, None)),
+                c.key(f, Options(None, 20.0, "tanh"))}) == 4
     f.write_text(f.read_text() + "\n")
-    assert batch.entry_key(f, (None, 20.0, None)) != key
-    current = batch.entry_key(f, (None, 20.0, None))
-    monkeypatch.setattr(batch, "_sources_hash", "the hash of an edited checkout")
-    assert batch.entry_key(f, (None, 20.0, None)) != current
+    assert c.key(f, Options()) != key
+    current = c.key(f, Options())
+    assert batch.Cache(sources="the hash of an edited checkout").key(f, Options()) != current
 
 
 def test_the_cache_folder_follows_xdg_cache_home(tmp_path, monkeypatch, capsys):
@@ -136,7 +136,7 @@ def test_an_unknown_verdict_is_not_stored(tmp_path, cache, capsys):
     f = tmp_path / "slow.toml"
     f.write_text(LAYER.replace('g = "elementwise"', 'g = "sigmoid"') +
                  '[claims]\nx = { expr = "W.T @ (dY * exp(-z) / (1 + exp(-z))**2)", budget = 0.01 }\n')
-    record = batch.check_file(str(f), None, 20.0, None)
+    record = batch.check_file(str(f), batch.Options(None, 20.0, None))
     if record["claims"][0]["verdict"] != "unknown":
         pytest.skip("decided within 0.01 s on this machine")
     assert not batch.storable(record)
