@@ -21,11 +21,9 @@ never does.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
-import tomllib
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -92,6 +90,7 @@ def replaced_by(path, activation: str) -> list:
     """The generic functions of the file that `activation` replaces; bad
     input if there are none.  Read as plain TOML, without SymPy; a file
     that is not even TOML is left to the loader to report."""
+    import tomllib  # imported here, as `hashlib` below: `gradproof --help` stays quick
     try:
         with open(path, "rb") as f:
             functions = tomllib.load(f).get("functions", {})
@@ -188,6 +187,7 @@ def cache_dir() -> Path:
 
 def sources_hash() -> str:
     """sha256 of gradproof's version and of every module of `symbolic`."""
+    import hashlib
     h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
     for f in sorted(_HERE.glob("*.py")):
         h.update(f.name.encode() + b"\0" + f.read_bytes())
@@ -208,6 +208,7 @@ class Cache:
             content = Path(path).read_bytes()
         except (OSError, ValueError):
             return None  # the worker says why, as bad input
+        import hashlib
         h = hashlib.sha256(self.sources.encode())
         h.update(json.dumps(list(astuple(options))).encode() + b"\0" + content)
         return h.hexdigest()

@@ -6,7 +6,6 @@ cached `numeric.gradients` start quickly.
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 from .errors import DerivationError
@@ -35,6 +34,7 @@ def catalogue_name(path: Path) -> str:
 
 def summary(path: Path) -> tuple:
     """(title, number of claims) of a catalogue file, read as plain TOML."""
+    import tomllib  # imported here: `gradproof --help` stays quick
     with open(path, "rb") as f:
         data = tomllib.load(f)
     claims = data.get("claims", {})
