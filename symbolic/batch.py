@@ -29,6 +29,7 @@ from pathlib import Path
 
 from . import __version__
 from .budget import DEFAULT_BUDGET
+from .catalogue import resolve
 from .errors import DerivationError
 from .files import replace_file
 from .status import Status
@@ -116,8 +117,10 @@ def _check(task):
 def run(files: list, options: Options = Options(), jobs: int = 1, cache: Cache | None = None):
     """Records for `files`, in their order: from `cache` where an entry
     matches (None: no cache), the rest checked by `jobs` worker processes
-    (one: in this one).  The workers start before this returns, so that
-    they are forked before the caller starts threads of its own."""
+    (one: in this one).  A file may be a catalogue name (`"layer"`).  The
+    workers start before this returns, so that they are forked before the
+    caller starts threads of its own."""
+    files = [_located(f) for f in files]
     keys = [cache.key(f, options) if cache is not None else None for f in files]
     found = [cache.lookup(k, f) if k else None for f, k in zip(files, keys)]
     fresh = _checked([(str(f), options) for f, r in zip(files, found) if r is None], jobs)
@@ -130,6 +133,15 @@ def run(files: list, options: Options = Options(), jobs: int = 1, cache: Cache |
                     cache.store(k, record)
             yield record
     return records()
+
+
+def _located(name):
+    """The file of a path or a catalogue name; a name that is neither is
+    left to the worker to report, as bad input."""
+    try:
+        return resolve(name)
+    except DerivationError:
+        return name
 
 
 def _checked(tasks: list, jobs: int):
