@@ -18,6 +18,7 @@ import types
 from pathlib import Path
 
 from symbolic.catalogue import CATALOGUE, resolve
+from symbolic.errors import DerivationError
 from symbolic.files import replace_file
 
 from . import fast
@@ -183,10 +184,11 @@ def _display_name(path: Path) -> str:
 
 def generate(path: Path, activation: str | None) -> str:
     """Load, derive and verify the derivation, and print the module."""
-    from symbolic import derive, load, verify
+    # imported here: a cached `gradients` never imports SymPy
+    from symbolic.derive import derive
     from symbolic.functions import CALLABLE
-    from symbolic.load import DerivationError
-    from symbolic.verify import proves_closed_form
+    from symbolic.load import load
+    from symbolic.verify import proves_closed_form, verify
 
     from .confirm import confirm
     from .module import Source, bad_names, module_source
@@ -215,7 +217,7 @@ def generate(path: Path, activation: str | None) -> str:
 
 
 def _text(e) -> str:
-    from symbolic import text
+    from symbolic.expr import text  # imported here: a cached `gradients` never imports SymPy
     return text(e)
 
 

@@ -26,7 +26,8 @@ import sympy
 from . import expr as E
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
-from .mutate import KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits, _need_outer
+from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _need_outer, apply_edits, fit, precedence,
+                     single_edits)
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 

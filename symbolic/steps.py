@@ -43,9 +43,9 @@ from . import index as I
 from . import texparse as T
 from .budget import OutOfTime, budget
 from .derive import derive
+from .errors import DerivationError
 from .explicit import POLY, POLYS, differ, evaluate, finite, is_zero, matrix_strings, poly_text, random_point, size_combinations
 from .indexparse import parse_statement, show, show_form
-from .errors import DerivationError
 from .meaning import LOSS, Meaning, Sizes, StepShapeError, same_size, match_scalar, index_name, shape_tex, shape_text
 
 from .verify import PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, headline  # noqa: F401

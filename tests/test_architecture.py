@@ -34,7 +34,7 @@ START_UP = {  # (module, function) -> the project modules it imports where it ru
     ("numeric.compile", "generate"): ({"symbolic.derive", "symbolic.load", "symbolic.verify", "symbolic.functions",
                                        "numeric.confirm", "numeric.module"},
                                       "a cached `numeric.gradients` never imports SymPy"),
-    ("numeric.compile", "_text"): ({"symbolic"}, "a cached `numeric.gradients` never imports SymPy"),
+    ("numeric.compile", "_text"): ({"symbolic.expr"}, "a cached `numeric.gradients` never imports SymPy"),
     **{("numeric.testing", f): (mods, "a pytest plugin (`pytest11`): every pytest run imports it, "
                                       "so it imports SymPy only when a check runs")
        for f, mods in [("_Checker.__init__", {"symbolic.derive", "symbolic.load", "symbolic.catalogue",
@@ -72,31 +72,21 @@ def imports(trees: dict) -> list:
             base = package + (f".{base}" if base else "")
         return [f"{base}.{a.name}" if f"{base}.{a.name}" in trees else base for a in node.names]
 
-    def visit(module, node, where):
+    def visit(module, node, qualname, in_function):
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.Import, ast.ImportFrom)):
-                out.extend((module, t, where, child.lineno) for t in dict.fromkeys(targets(module, child)) if t in trees)
-            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                visit(module, child, f"{where}.{child.name}" if where else child.name)
-            elif isinstance(child, ast.ClassDef):
-                visit(module, child, f"{where}.{child.name}" if where else child.name)
+                where = qualname if in_function else None  # a class body runs at import, as the top does
+                out.extend((module, t, where, child.lineno) for t in dict.fromkeys(targets(module, child))
+                           if t in trees)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                name = f"{qualname}.{child.name}" if qualname else child.name
+                visit(module, child, name, in_function or not isinstance(child, ast.ClassDef))
             else:
-                visit(module, child, where)
+                visit(module, child, qualname, in_function)
 
     for module, tree in trees.items():
-        visit(module, tree, None)
-    # a class body runs at import, as the module's top does
-    return [(m, t, f if f is None or _in_function(trees[m], f) else None, line) for m, t, f, line in out]
-
-
-def _in_function(tree, qualname: str) -> bool:
-    node = tree
-    for part in qualname.split("."):
-        node = next(c for c in ast.iter_child_nodes(node)
-                    if isinstance(c, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and c.name == part)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return True
-    return False
+        visit(module, tree, "", False)
+    return out
 
 
 def graph(found: list) -> dict:

@@ -82,6 +82,7 @@ def test_a_form_prints_the_same_in_every_process():
     code = ("import sympy; from symbolic import expr as E, index as I; "
             "n = sympy.Symbol('n', integer=True, positive=True); "
             "x = E.Var('x', (n, E.ONE)); print(repr(I.Context({}).key(E.apply('g', x))))")
+    root = Path(__file__).parent.parent
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={"PYTHONHASHSEED": seed}, cwd=Path(__file__).parent.parent).stdout for seed in ("1", "2")}
+                           env={"PYTHONHASHSEED": seed}, cwd=root).stdout for seed in ("1", "2")}
     assert len(runs) == 1 and runs.pop().startswith("@")
