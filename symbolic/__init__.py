@@ -3,7 +3,7 @@
     >>> from symbolic import load, derive, verify
     >>> d = load("derivations/layer.toml")
     >>> derive(d).closed["W"]            # dJ/dW = (dY * g'(z)) @ x.T
-    >>> [v.status for v in verify(d)]    # ['proved', 'proved', 'proved']
+    >>> [v.status for v in verify(d)]    # [Status.PROVED, Status.PROVED]: each == 'proved'
     >>> print(latex(d, wrt="W"))         # dJ/dW in LaTeX, in the notes' notation
 
 The names below are imported on first use, so that `gradproof --help`,

@@ -47,33 +47,33 @@ class Term:
     factors: list = field(default_factory=list)
 
 
-class Form:
-    """A canonical form (see `canon`) as a function factor refers to it:
-    hashed once, printed as a short name made from its terms (so that
-    sorting by the printed factors is the same in every process), and equal
-    to every `Form` of the same terms."""
-    __slots__ = ("items", "_hash", "_name")
+class Form(int):
+    """A canonical form (see `canon`) as a function factor refers to it: a
+    number made from its terms (the same in every process, so that sorting
+    by the printed factors is too), hashed and printed as that number, and
+    equal to a `Form` of the same terms only (two forms whose numbers
+    collide compare their terms)."""
 
-    def __init__(self, items: tuple):
+    def __new__(cls, items: tuple):
+        number = int.from_bytes(hashlib.blake2b(repr(items).encode(), digest_size=8).digest(), "big")
+        self = super().__new__(cls, number)
         self.items = items
-        self._hash = hash(items)
-        self._name = "@" + hashlib.blake2b(repr(items).encode(), digest_size=10).hexdigest()
+        return self
 
-    def __hash__(self):
-        return self._hash
+    __hash__ = int.__hash__
 
     def __eq__(self, other):
         if self is other:
             return True
-        if not isinstance(other, Form) or self._hash != other._hash or self._name != other._name:
+        if not isinstance(other, Form) or not int.__eq__(self, other):
             return False
         if self.items is other.items or self.items == other.items:
             other.items = self.items  # one tuple for both: comparing them again is one identity test
             return True
         return False
 
-    def __repr__(self):
-        return self._name
+    def __ne__(self, other):
+        return not self.__eq__(other)
 
 
 class Context:
