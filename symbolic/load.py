@@ -16,8 +16,8 @@ import sympy
 
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
-from .derivation import MAX_SIZE, Claim, Derivation, dim_values, size_of, split_shape  # noqa: F401  (and from here)
 from .catalogue import is_file_name, resolve
+from .derivation import MAX_SIZE, Claim, Derivation, dim_values, size_of, split_shape  # noqa: F401  (and from here)
 from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
 from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, Parser, check_constants, parse_tree

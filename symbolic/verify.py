@@ -31,7 +31,6 @@ from .errors import ExprError
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        integer_point, matrix_strings, poly_text, preferred_sizes, value_string, random_point, unmet)
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
-from .repair import search, what_changes
 from .status import STATUSES, Status, headline  # noqa: F401  (and from here)
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = Status  # the five verdicts, by their short names
@@ -88,6 +87,7 @@ class Repair:
     survived: int = 0
 
     def describe(self) -> str:
+        from .repair import what_changes  # imported here: NumPy (the repair's screen) only once a claim is wrong
         if self.kind == "two edits" or self.note:
             return f"{KIND_NAMES[self.kind]}: {self.note}"
         return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
@@ -419,6 +419,7 @@ def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
                 max_size: int | None = None, seconds: float = DEFAULT_BUDGET) -> Repair | None:
     """The likeliest edit of the claim's text that gradproof proves (see
     `symbolic.repair`): for every size, or else for every size up to N."""
+    from .repair import search  # imported here: NumPy (the repair's screen) only once a claim is wrong
     grads = grads or derive(d)
     target = d.inputs[claim.wrt].shape
     max_size = max_size or d.max_size
