@@ -14,21 +14,17 @@ import hashlib
 import linecache
 import os
 import re
-import sys
 import types
 from pathlib import Path
 
+from symbolic.catalogue import CATALOGUE, resolve
+from symbolic.errors import DerivationError
 from symbolic.files import replace_file
 
 from . import fast
+from .frameworks import TARGETS, framework_source
 
 _HERE = Path(__file__).resolve().parent
-# The catalogue, found by the rule of `symbolic.catalogue` (beside the
-# package in a checkout, else under `<prefix>/share/gradproof`) but without
-# importing `symbolic`, which imports SymPy.
-_CATALOGUE = _HERE.parent / "derivations"
-if not _CATALOGUE.is_dir() and (Path(sys.prefix) / "share" / "gradproof" / "derivations").is_dir():
-    _CATALOGUE = Path(sys.prefix) / "share" / "gradproof" / "derivations"
 _GENERATOR_FILES = [_HERE / f for f in ("codegen.py", "module.py", "stable.py", "checks.py", "compile.py",
                                             "scratch.py", "rewrite.py")]
 _GENERATOR_FILES += sorted((_HERE.parent / "symbolic").glob("*.py"))
@@ -152,7 +148,6 @@ def export(derivation, activation: str | None = None, out=None, target: str = "n
     `target`: "numpy" (the module imports NumPy only), "torch" (adds a
     `torch.autograd.Function`) or "jax" (adds a `jax.custom_vjp` function);
     see `numeric.frameworks`."""
-    from .frameworks import TARGETS, framework_source
     if target not in TARGETS:
         raise ValueError(f"`target` {target!r} is not one of {', '.join(TARGETS)}")
     if out is not None:
@@ -174,21 +169,13 @@ def _refuse_overwrite(out, derivation: Path) -> None:
 
 
 def locate(derivation) -> Path:
-    """The derivation file's path, as `symbolic.resolve` finds it."""
-    path = Path(derivation)
-    if path.suffix != ".toml" and not path.exists():
-        entry = _CATALOGUE / f"{derivation}.toml"
-        if entry.is_file():
-            return entry
-    if path.is_file():
-        return path
-    from symbolic import resolve  # for its error
+    """The derivation file's path: a path, or a catalogue name (`symbolic.catalogue.resolve`)."""
     return resolve(derivation)
 
 
 def _display_name(path: Path) -> str:
     try:
-        return path.resolve().relative_to(_CATALOGUE).with_suffix("").as_posix()
+        return path.resolve().relative_to(CATALOGUE).with_suffix("").as_posix()
     except ValueError:
         return path.stem
 
@@ -197,10 +184,11 @@ def _display_name(path: Path) -> str:
 
 def generate(path: Path, activation: str | None) -> str:
     """Load, derive and verify the derivation, and print the module."""
-    from symbolic import derive, load, verify
+    # imported here: a cached `gradients` never imports SymPy
+    from symbolic.derive import derive
     from symbolic.functions import CALLABLE
-    from symbolic.load import DerivationError
-    from symbolic.verify import proves_closed_form
+    from symbolic.load import load
+    from symbolic.verify import proves_closed_form, verify
 
     from .confirm import confirm
     from .module import Source, bad_names, module_source
@@ -229,13 +217,13 @@ def generate(path: Path, activation: str | None) -> str:
 
 
 def _text(e) -> str:
-    from symbolic import text
+    from symbolic.expr import text  # imported here: a cached `gradients` never imports SymPy
     return text(e)
 
 
 def _where(path: Path) -> str:
     """The file as the module's docstring names it."""
-    return f"derivations/{_display_name(path)}.toml" if _inside(path, _CATALOGUE) else str(path)
+    return f"derivations/{_display_name(path)}.toml" if _inside(path, CATALOGUE) else str(path)
 
 
 def _inside(path: Path, folder: Path) -> bool:

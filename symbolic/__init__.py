@@ -3,12 +3,14 @@
     >>> from symbolic import load, derive, verify
     >>> d = load("derivations/layer.toml")
     >>> derive(d).closed["W"]            # dJ/dW = (dY * g'(z)) @ x.T
-    >>> [v.status for v in verify(d)]    # ['proved', 'proved', 'proved']
+    >>> [v.status for v in verify(d)]    # [Status.PROVED, Status.PROVED]: each == 'proved'
     >>> print(latex(d, wrt="W"))         # dJ/dW in LaTeX, in the notes' notation
 
 The names below are imported on first use, so that `gradproof --help`,
 `gradproof list` and a run answered from the verdict cache start without
-importing SymPy.
+importing SymPy.  The first name that imports SymPy also imports
+`symbolic.notebook`, which gives `Derivation`, `Gradients` and `Verdict`
+their notebook reprs.
 """
 import importlib
 import sys
@@ -22,18 +24,20 @@ __version__ = "0.1.0"
 
 _WHERE = {  # public name -> the module that defines it
     "catalogue_files": "catalogue", "resolve": "catalogue",
+    "DerivationError": "errors", "ExprError": "errors", "ShapeError": "errors",
+    "Status": "status",
     "BACKWARD": "derive", "Gradients": "derive", "derive": "derive",
-    "Expr": "expr", "ShapeError": "expr", "text": "expr",
+    "Expr": "expr", "text": "expr",
     "ACTIVATIONS": "functions",
-    "Claim": "load", "Derivation": "load", "DerivationError": "load", "load": "load",
-    "ExprError": "parse",
+    "Claim": "derivation", "Derivation": "derivation", "load": "load",
     "Counterexample": "verify", "Repair": "verify", "Verdict": "verify", "verify": "verify",
     "latex": "tex",
 }
+_LIGHT = {"catalogue", "errors", "status"}  # modules that import no SymPy
 
 __all__ = ["load", "derive", "verify", "resolve", "catalogue_files", "text", "Derivation", "Claim",
            "Gradients", "Verdict", "Counterexample", "Repair", "Expr", "ACTIVATIONS", "BACKWARD",
-           "DerivationError", "ExprError", "ShapeError", "latex"]
+           "DerivationError", "ExprError", "ShapeError", "Status", "latex"]
 
 
 class _Package(types.ModuleType):
@@ -53,6 +57,8 @@ def __getattr__(name):
     if name not in _WHERE:
         raise AttributeError(f"module 'symbolic' has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    if _WHERE[name] not in _LIGHT:
+        importlib.import_module(".notebook", __name__)
     globals()[name] = value
     return value
 

@@ -1,5 +1,7 @@
-"""Verifying many files: one record per file, from a cache of verdicts or
-from worker processes, in the order the files were given.
+"""Files -> verdicts: the one path from derivation files to the verdicts on
+their claims and step parts, that `gradproof verify`, `gradproof report`
+and the Python API share, with worker processes, a cache of verdicts and
+time budgets.
 
 A record is plain data (what `Verdict.to_dict` and `StepVerdict.to_dict`
 give), so it crosses a process boundary and a disk cache unchanged:
@@ -8,56 +10,77 @@ give), so it crosses a process boundary and a disk cache unchanged:
      "claims": [Verdict.to_dict(), ...], "steps": [StepVerdict.to_dict(), ...],
      "error": None}            # or the one-line message of a bad file
 
-The cache key is the sha256 of the file's bytes, the options (`max_size`,
-`budget`, `activation`), gradproof's version and the text of every module
-of `symbolic`, so an edited checkout never reuses a verdict.  A record with
-an `unknown` verdict is never stored: it depends on the machine's speed.
-Entries are written atomically; one that cannot be read back whole (cut
-short, edited, another key) is ignored and replaced.  Nothing here imports
-SymPy: that happens in `check_file`, in a worker or on first use.
+The cache key is the sha256 of the file's bytes, the `Options`, gradproof's
+version and the text of every module of `symbolic`, so an edited checkout
+never reuses a verdict.  A record with an `unknown` verdict is never
+stored: it depends on the machine's speed.  Entries are written
+atomically; one that cannot be read back whole (cut short, edited, another
+key) is ignored and replaced.  Nothing here imports SymPy at import time:
+`check` does, in a worker or on first use, so a run answered from the cache
+never does.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import threading
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 from . import __version__
+from .budget import DEFAULT_BUDGET
+from .catalogue import resolve
+from .errors import DerivationError
 from .files import replace_file
+from .status import Status
 
 FORMAT = "1"  # of the stored records
 GENERIC = "elementwise"  # `functions.GENERIC`: a function the file leaves open
 _HERE = Path(__file__).resolve().parent
-_sources_hash = None
+
+
+@dataclass(frozen=True)
+class Options:
+    """How every file of a run is checked: `max_size` (explicit sizes; None:
+    the file's own), `budget` (seconds a claim, unless the file sets its
+    own), `activation` (replaces the files' generic functions)."""
+    max_size: int | None = None
+    budget: float = DEFAULT_BUDGET
+    activation: str | None = None
 
 
 # ---------------------------------------------------------------- checking one file
 
-def check_file(path: str, max_size: int | None, seconds: float, activation: str | None) -> dict:
-    """The record of one file: its verdicts, or the message of its bad input.
-
-    With `activation`, a file must declare a generic function for it to
-    replace; one that declares none is bad input, as in every command."""
-    from .load import DerivationError
+def check(d, options: Options = Options()) -> dict:
+    """The verdicts of a loaded derivation `d`, as a record (without
+    `file`, `title`, `replaced`): its claims, then its step parts."""
+    # imported here, not above: a run answered from the cache never imports SymPy
     from .steps import check_steps
     from .verify import verify
+    verdicts = verify(d, max_size=options.max_size, default_budget=options.budget)
+    parts = check_steps(d, max_size=options.max_size, seconds=options.budget) if d.steps else []
+    return {"claims": [v.to_dict() for v in verdicts], "steps": [{**v.to_dict(), "note": v.note} for v in parts]}
+
+
+def check_file(path, options: Options = Options()) -> dict:
+    """The record of one file: its verdicts, or the message of its bad input.
+
+    With `options.activation`, a file must declare a generic function for
+    it to replace; one that declares none is bad input, as in every command."""
     try:
-        d, replaced = load_for(path, seconds, activation)
-        verdicts = verify(d, max_size=max_size, default_budget=seconds)
-        parts = check_steps(d, max_size=max_size, seconds=seconds) if d.steps else []
+        d, replaced = load_for(path, options.budget, options.activation)
+        record = check(d, options)
     except DerivationError as err:
         return {"file": str(path), "error": str(err)}
     except OSError as err:
         return {"file": str(path), "error": f"{err.filename or path}: {err.strerror or err}"}
-    return {"file": str(path), "title": d.title, "replaced": replaced, "error": None,
-            "claims": [v.to_dict() for v in verdicts], "steps": [{**v.to_dict(), "note": v.note} for v in parts]}
+    return {"file": str(path), "title": d.title, "replaced": replaced, "error": None, **record}
 
 
 def load_for(path, seconds: float, activation: str | None) -> tuple:
     """(derivation, {generic name: activation}), as every command reads a
     file: with `activation`, the file must declare a generic function."""
-    from .verify import load_within
+    from .load import load_within  # imported here: a cached run never imports SymPy
     replaced = {}
     if activation is not None:
         replaced = {g: activation for g in replaced_by(path, activation)}
@@ -68,7 +91,7 @@ def replaced_by(path, activation: str) -> list:
     """The generic functions of the file that `activation` replaces; bad
     input if there are none.  Read as plain TOML, without SymPy; a file
     that is not even TOML is left to the loader to report."""
-    import tomllib
+    import tomllib  # imported here, as `hashlib` below: `gradproof --help` stays quick
     try:
         with open(path, "rb") as f:
             functions = tomllib.load(f).get("functions", {})
@@ -78,7 +101,6 @@ def replaced_by(path, activation: str) -> list:
         return []
     generic = [name for name, kind in functions.items() if kind == GENERIC]
     if not generic:
-        from .load import DerivationError
         declared = ", ".join(f"`{n}` = {kind!r}" for n, kind in functions.items()) or "none"
         raise DerivationError(path, None, f"`--activation {activation}` replaces a generic function and the "
                                           f"file declares none (its functions: {declared}); leave it out")
@@ -86,42 +108,52 @@ def replaced_by(path, activation: str) -> list:
 
 
 def _check(task):
-    return check_file(*task)
+    path, options = task
+    return check_file(path, options)
 
 
 # ---------------------------------------------------------------- many files
 
-def run(files: list, max_size: int | None, seconds: float, activation: str | None, jobs: int = 1,
-        cache: bool = True):
-    """Records for `files`, in their order: from the cache where an entry
-    matches, the rest checked by `jobs` worker processes (one: in this
-    one).  The workers start before this returns, so that they are forked
-    before the caller starts threads of its own."""
-    options = (max_size, seconds, activation)
-    keys = [entry_key(f, options) if cache else None for f in files]
-    found = [lookup(k, f) if k else None for f, k in zip(files, keys)]
-    fresh = _checked([(str(f), *options) for f, r in zip(files, found) if r is None], jobs)
+def run(files: list, options: Options = Options(), jobs: int = 1, cache: Cache | None = None):
+    """Records for `files`, in their order: from `cache` where an entry
+    matches (None: no cache), the rest checked by `jobs` worker processes
+    (one: in this one).  A file may be a catalogue name (`"layer"`).  The
+    workers start before this returns, so that they are forked before the
+    caller starts threads of its own."""
+    files = [_located(f) for f in files]
+    keys = [cache.key(f, options) if cache is not None else None for f in files]
+    found = [cache.lookup(k, f) if k else None for f, k in zip(files, keys)]
+    fresh = _checked([(str(f), options) for f, r in zip(files, found) if r is None], jobs)
 
     def records():
         for k, record in zip(keys, found):
             if record is None:
                 record = next(fresh)
                 if k is not None and storable(record):
-                    store(k, record)
+                    cache.store(k, record)
             yield record
     return records()
 
 
+def _located(name):
+    """The file of a path or a catalogue name; a name that is neither is
+    left to the worker to report, as bad input."""
+    try:
+        return resolve(name)
+    except DerivationError:
+        return name
+
+
 def _checked(tasks: list, jobs: int):
     """An iterator over the records of `tasks`, in their order."""
-    import threading
     # Workers are forked, sharing this process's imports, only where it runs
     # one thread (the command line): a fork copies other threads' locks as
     # they are, held or not, so a caller with threads gets a serial run.
     if jobs <= 1 or len(tasks) <= 1 or threading.active_count() > 1:
         return map(_check, tasks)
+    # imported here: only a run that checks files in workers needs them, once, before the fork
     import multiprocessing
-    from . import steps, verify  # noqa: F401  imported once, before the workers are forked
+    from . import steps, verify  # noqa: F401
     ctx = multiprocessing.get_context("fork")
     pool = ctx.Pool(min(jobs, len(tasks)))
     # the largest files (the notes' steps) first, so that no worker is left
@@ -167,40 +199,54 @@ def cache_dir() -> Path:
 
 def sources_hash() -> str:
     """sha256 of gradproof's version and of every module of `symbolic`."""
-    global _sources_hash
-    if _sources_hash is None:
-        h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
-        for f in sorted(_HERE.glob("*.py")):
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
-        _sources_hash = h.hexdigest()
-    return _sources_hash
-
-
-def entry_key(path, options: tuple) -> str | None:
-    """The cache key of a file checked with `options`; None if it cannot be read."""
-    try:
-        content = Path(path).read_bytes()
-    except (OSError, ValueError):
-        return None  # the worker says why, as bad input
-    h = hashlib.sha256(sources_hash().encode())
-    h.update(json.dumps(list(options)).encode() + b"\0" + content)
+    import hashlib
+    h = hashlib.sha256(f"{FORMAT}\0{__version__}".encode())
+    for f in sorted(_HERE.glob("*.py")):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
     return h.hexdigest()
 
 
-def lookup(key: str, path) -> dict | None:
-    """The stored record for `key`, shown as the record of `path`; None if
-    there is none or it cannot be read back whole."""
-    try:
-        entry = json.loads((cache_dir() / f"{key}.json").read_text(encoding="utf-8"))
-        record = entry["record"]
-        if entry["key"] != key or not _well_formed(record):
+class Cache:
+    """The verdict cache as one run sees it: its folder, and the hash of
+    the code that checks (read once, when the run starts)."""
+
+    def __init__(self, folder: Path | None = None, sources: str | None = None):
+        self.folder = folder if folder is not None else cache_dir()
+        self.sources = sources if sources is not None else sources_hash()
+
+    def key(self, path, options: Options) -> str | None:
+        """The key of a file checked with `options`; None if it cannot be read."""
+        try:
+            content = Path(path).read_bytes()
+        except (OSError, ValueError):
+            return None  # the worker says why, as bad input
+        import hashlib
+        h = hashlib.sha256(self.sources.encode())
+        h.update(json.dumps(list(astuple(options))).encode() + b"\0" + content)
+        return h.hexdigest()
+
+    def lookup(self, key: str, path) -> dict | None:
+        """The stored record for `key`, shown as the record of `path`; None
+        if there is none or it cannot be read back whole."""
+        try:
+            entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            record = entry["record"]
+            if entry["key"] != key or not _well_formed(record):
+                return None
+        except (OSError, ValueError, KeyError, TypeError):
             return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    record["file"] = str(path)  # the same bytes may lie at another path
-    for v in record["claims"] + record["steps"]:
-        v["file"] = str(path)
-    return record
+        record["file"] = str(path)  # the same bytes may lie at another path
+        for v in record["claims"] + record["steps"]:
+            v["file"] = str(path)
+        return record
+
+    def store(self, key: str, record: dict) -> None:
+        """Store atomically; a cache that cannot be written is left alone (it is optional)."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            replace_file(self.folder / f"{key}.json", json.dumps({"key": key, "record": record}).encode())
+        except OSError:
+            pass
 
 
 def _well_formed(record) -> bool:
@@ -211,14 +257,5 @@ def _well_formed(record) -> bool:
 
 
 def storable(record: dict) -> bool:
-    return record.get("error") is None and all(v["verdict"] != "unknown" for v in record["claims"] + record["steps"])
-
-
-def store(key: str, record: dict) -> None:
-    """Store atomically; a cache that cannot be written is left alone (it is optional)."""
-    try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        replace_file(folder / f"{key}.json", json.dumps({"key": key, "record": record}).encode())
-    except OSError:
-        pass
+    return record.get("error") is None and all(v["verdict"] != Status.UNKNOWN
+                                               for v in record["claims"] + record["steps"])

@@ -25,6 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import expr as E
+from .derive import derive
+from .load import load
+
 
 def chain(layers: int, activation: str = "elementwise") -> str:
     """A derivation file: `layers` dense layers, each `g(W_i @ a_{i-1} + b_i)`,
@@ -42,9 +46,6 @@ def chain(layers: int, activation: str = "elementwise") -> str:
 
 
 def _derived(text: str) -> list:
-    from . import expr as E
-    from .derive import derive
-    from .load import load
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "chain.toml"
         path.write_text(text)

@@ -31,6 +31,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 
+DEFAULT_BUDGET = 20.0  # seconds a claim (or a step part) gets unless its file or the command line says otherwise
+MAX_BUDGET = 86_400.0  # seconds: a day, the most any budget may be
+
+
 class OutOfTime(BaseException):
     """The budget ran out."""
 

@@ -1,13 +1,14 @@
 """The bundled derivations and how paths on the command line are read.
 
-Nothing here imports SymPy (`DerivationError` is imported where one is
-raised), so that `gradproof list` and a cached run start quickly.
+Nothing here imports SymPy, so that `gradproof list`, a cached run and a
+cached `numeric.gradients` start quickly.
 """
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
+
+from .errors import DerivationError
 
 
 def find_catalogue(package: Path, prefix: Path) -> Path:
@@ -33,25 +34,34 @@ def catalogue_name(path: Path) -> str:
 
 def summary(path: Path) -> tuple:
     """(title, number of claims) of a catalogue file, read as plain TOML."""
+    import tomllib  # imported here: `gradproof --help` stays quick
     with open(path, "rb") as f:
         data = tomllib.load(f)
     claims = data.get("claims", {})
     return str(data.get("title", path.stem)), len(claims) if isinstance(claims, dict) else 0
 
 
+def is_file_name(name) -> bool:
+    """Whether `name` names a file rather than a catalogue entry: it ends
+    in `.toml` or something of that name exists."""
+    path = Path(name)
+    return path.suffix == ".toml" or _test(path.exists)
+
+
 def resolve(name) -> Path:
     """A derivation file path, or the name of a catalogue entry
     (`"layer_batch"`, `"notes/section_3"`)."""
     path = Path(name)
-    if path.suffix == ".toml" or _test(path.exists):
+    if is_file_name(path):
         if not _test(path.is_file):
-            from .load import DerivationError
             raise DerivationError(path, None, "no such file")
         return path
+    entry = CATALOGUE / f"{name}.toml"
+    if _test(entry.is_file) and entry.relative_to(CATALOGUE).with_suffix("").as_posix() == str(name):
+        return entry  # found without listing the catalogue
     for f in catalogue_files():
         if f.relative_to(CATALOGUE).with_suffix("").as_posix() == str(name):
             return f
-    from .load import DerivationError
     known = ", ".join(f.relative_to(CATALOGUE).with_suffix("").as_posix() for f in catalogue_files())
     raise DerivationError(name, None, f"no such file or catalogue entry (catalogue: {known})")
 
@@ -66,10 +76,8 @@ def expand(paths) -> list:
             try:
                 found = sorted(p.rglob("*.toml"))
             except OSError as err:
-                from .load import DerivationError
                 raise DerivationError(p, None, f"cannot read the folder ({err.strerror or err})") from None
             if not found:
-                from .load import DerivationError
                 raise DerivationError(p, None, "folder holds no *.toml derivation files")
             files.extend(found)
         else:

@@ -1,7 +1,9 @@
 """The `gradproof` command: a thin layer over `symbolic`'s public functions.
 
 SymPy is imported only by the commands that need it, so `gradproof --help`,
-`--version`, `list` and a `verify` answered from the cache start quickly.
+`--version`, `list` and a `verify` answered from the cache start quickly:
+the modules imported at the top import no SymPy, and a command imports
+the rest where it runs (each such import says so).
 """
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ import os
 import signal
 import sys
 
-from . import __version__, console
-from .budget import DEFAULT_BUDGET
+from . import __version__, batch, console
+from .budget import DEFAULT_BUDGET, MAX_BUDGET, OutOfTime, budget
+from .catalogue import catalogue_files, catalogue_name, display_path, expand, resolve, summary
+from .errors import DerivationError, FormTooLarge
+from .files import replace_file
 
-# As `functions.CALLABLE` and `load.MAX_BUDGET`,
-# written out so that parsing options imports no SymPy (a test keeps them equal).
+# As `functions.CALLABLE`, written out so that parsing options imports no
+# SymPy (a test keeps them equal).
 ACTIVATIONS = ("cos", "exp", "gelu", "identity", "leaky_relu", "log", "normcdf", "normpdf", "relu", "sigmoid", "silu",
                "sin", "softplus", "sqrt", "step", "tanh")
-MAX_BUDGET = 86400.0
 
 EXIT_CODES = """exit codes:
   0  every claim proved (for every size or up to N), every step part as its file expects
@@ -41,9 +45,7 @@ def main(argv=None) -> int:
         return 0
     try:
         return args.run(args)
-    except ValueError as err:
-        if type(err).__name__ != "DerivationError":  # its module imports SymPy: compared by name
-            return _internal(err)
+    except DerivationError as err:
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a file named on the command line that cannot be read or written
@@ -86,11 +88,7 @@ def _parser():
     _add_check_options(v)
     v.add_argument("--steps", action="store_true", help="every step part with its text, as the notes write it")
     v.add_argument("-v", "--verbose", action="store_true", help="the same as --steps")
-    v.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
-                   help=f"files verified at once, each in a process of its own (default: the number of "
-                        f"cores, {os.cpu_count() or 1})")
-    v.add_argument("--no-cache", action="store_true",
-                   help="verify every file again, neither reading nor writing the verdict cache")
+    _add_run_options(v)
     v.set_defaults(run=cmd_verify)
 
     ls = sub.add_parser("list", help="list the bundled catalogue", description="The bundled catalogue, one "
@@ -126,6 +124,7 @@ def _parser():
                     help="md: Markdown with $ math (default); tex: a complete LaTeX document")
     rp.add_argument("-o", "--output", metavar="FILE", default="-", help="where to write (default: stdout)")
     _add_check_options(rp)
+    _add_run_options(rp)
     console.add_notation_arguments(rp)
     rp.set_defaults(run=cmd_report)
 
@@ -155,6 +154,19 @@ def _add_check_options(parser):
     parser.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
                         help=f"time budget per claim unless the file sets one (default {DEFAULT_BUDGET:g})")
     parser.add_argument("--activation", choices=ACTIVATIONS, metavar="NAME", help=_ACTIVATION_HELP)
+
+
+def _add_run_options(parser):
+    """`--jobs`, `--no-cache`, as `verify` and `report` read them."""
+    parser.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+                        help=f"files verified at once, each in a process of its own (default: the number of "
+                             f"cores, {os.cpu_count() or 1})")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="verify every file again, neither reading nor writing the verdict cache")
+
+
+def _options(args) -> batch.Options:
+    return batch.Options(args.max_size, args.budget, args.activation)
 
 
 def _positive_int(text):
@@ -195,11 +207,8 @@ def _shown(text) -> str:
 # ---------------------------------------------------------------- commands
 
 def cmd_verify(args) -> int:
-    from . import batch, console
-    from .catalogue import display_path, expand
     files = expand(args.paths)
-    records = batch.run(files, args.max_size, args.budget, args.activation, jobs=args.jobs,
-                        cache=not args.no_cache)
+    records = batch.run(files, _options(args), jobs=args.jobs, cache=None if args.no_cache else batch.Cache())
     style = console.Style.for_stream(sys.stdout)
     done, bad = [], []
     with console.Progress() as progress:  # its thread starts once the workers have
@@ -233,8 +242,6 @@ def cmd_verify(args) -> int:
 
 
 def _file_lines(r: dict, style, verbose: bool) -> list:
-
-    from .catalogue import display_path
     lines = [console.title_line(r, display_path(r["file"]), style)]
     if r["claims"]:
         lines += console.claim_lines(r["claims"], style)
@@ -246,7 +253,6 @@ JSON_VERSION = 2
 
 
 def _json(done: list, bad: list, claims: list, parts: list) -> dict:
-
     step_counts = console.counts(parts)
     step_counts["as-expected"] = sum(1 for v in parts if v.get("expected") is not None and console.step_ok(v))
     step_counts["not-ok"] = sum(1 for v in parts if not console.step_ok(v))
@@ -261,28 +267,21 @@ def _json(done: list, bad: list, claims: list, parts: list) -> dict:
 
 
 def cmd_list(args) -> int:
-    from .catalogue import catalogue_files, catalogue_name, summary
-    from .console import plural
     for f in catalogue_files():
         title, claims = summary(f)
-        print(f"{catalogue_name(f):<28} {title}  ({plural(claims, 'claim')})")
+        print(f"{catalogue_name(f):<28} {title}  ({console.plural(claims, 'claim')})")
     return 0
 
 
 def cmd_derive(args) -> int:
-    from .batch import load_for
-    from .budget import OutOfTime, budget
-    from .catalogue import display_path, resolve
-    from .console import title_line
-    from .index import FormTooLarge
-    from .verify import derive_within, derived_text, proves_closed_form
-    d, replaced = load_for(resolve(args.path), args.budget, args.activation)
+    from .verify import derive_within, derived_text, proves_closed_form  # SymPy: only this command needs it
+    d, replaced = batch.load_for(resolve(args.path), args.budget, args.activation)
     g = derive_within(d, args.budget)
     if g is None:
         print(f"gradproof: deriving the gradients of {display_path(d.path)} did not finish within the budget "
               f"of {args.budget:g} s", file=sys.stderr)
         return 1
-    print(title_line({"title": d.title, "replaced": replaced}, display_path(d.path)))
+    print(console.title_line({"title": d.title, "replaced": replaced}, display_path(d.path)))
     for name, expr in g.steps:
         print(f"  {name} = {derived_text(expr)}")
     print("closed forms (each checked against dJ/dA[p, q] in index form):")
@@ -299,17 +298,15 @@ def cmd_derive(args) -> int:
 
 
 def cmd_latex(args) -> int:
-    from .batch import load_for
-    from .catalogue import resolve
-    from .tex import latex
-    d, replaced = load_for(resolve(args.path), DEFAULT_BUDGET, args.activation)
+    from .tex import latex  # SymPy: only this command needs it
+    d, replaced = batch.load_for(resolve(args.path), DEFAULT_BUDGET, args.activation)
     _say_replaced(d.path, replaced)
     try:
         print(latex(d, args.wrt, index=args.index, steps=args.steps, hadamard=args.hadamard,
                     transpose=args.transpose, upstream=args.upstream))
+    except DerivationError:
+        raise
     except ValueError as err:
-        if type(err).__name__ == "DerivationError":
-            raise
         print(f"gradproof: error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -317,51 +314,42 @@ def cmd_latex(args) -> int:
 
 def _say_replaced(path, replaced: dict) -> None:
     """On stderr, beside a document: which function replaced each generic one."""
-    from .catalogue import display_path
     if replaced:
         names = ", ".join(f"{g} is {fn}" for g, fn in replaced.items())
         print(f"gradproof: {display_path(path)}: {names} (--activation)", file=sys.stderr)
 
 
 def cmd_report(args) -> int:
-
-    from .batch import load_for
-    from .catalogue import display_path, expand
-    from .report import FORMATS, collect
-    from .tex import Notation
+    from .report import FORMATS, entries  # SymPy: only this command needs it
+    from .texexpr import Notation
     inputs = expand(args.paths)
     if _refuse_overwrite(args.output, inputs):
         return 2
-    derivations = []
-    for f in inputs:  # all bad input first
-        d, replaced = load_for(f, args.budget, args.activation)
-        _say_replaced(f, replaced)
-        derivations.append(d)
-    notation = Notation(args.hadamard, args.transpose, args.upstream)
-    with console.Progress() as progress:
-        def tick(k, n, d):
-            progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
-        entries = collect(derivations, max_size=args.max_size, budget=args.budget, progress=tick)
-    code = _write(args.output, FORMATS[args.format](entries, notation), inputs)
+
+    def tick(k, n, d):
+        progress.update(f"gradproof: verifying {k + 1}/{n} {display_path(d.path)}")
+    pending = entries(inputs, activation=args.activation, max_size=args.max_size, budget=args.budget,
+                      jobs=args.jobs, cache=None if args.no_cache else batch.Cache(), progress=tick,
+                      loaded=lambda d, replaced: _say_replaced(d.path, replaced))
+    with console.Progress() as progress:  # its thread starts once the workers have
+        done = list(pending)
+    code = _write(args.output, FORMATS[args.format](done, Notation(args.hadamard, args.transpose, args.upstream)),
+                  inputs)
     if code:
         return code
-    proved = all(v.proved for e in entries for v in e.verdicts) and all(v.ok for e in entries
-                                                                        for v in e.step_verdicts)
+    proved = all(v.proved for e in done for v in e.verdicts) and all(v.ok for e in done for v in e.step_verdicts)
     return 0 if proved else 1
 
 
 def cmd_export(args) -> int:
+    # imported here: NumPy, and SymPy unless the module is cached, only for this command
     from numeric import export
-    from numeric.compile import locate
     from numeric.quote import GenerationError
-    from .batch import replaced_by
-    from .budget import OutOfTime, budget
-    from .index import FormTooLarge
-    inputs = [locate(args.path)]
+    inputs = [resolve(args.path)]
     if _refuse_overwrite(args.output, inputs):
         return 2
     if args.activation is not None:
-        _say_replaced(inputs[0], {g: args.activation for g in replaced_by(inputs[0], args.activation)})
+        _say_replaced(inputs[0], {g: args.activation for g in batch.replaced_by(inputs[0], args.activation)})
     try:
         with budget(args.budget):
             text = export(args.path, activation=args.activation, target=args.target)
@@ -399,7 +387,6 @@ def _write(output: str, text: str, inputs=()) -> int:
 def _refuse_overwrite(output: str, inputs) -> bool:
     """True, with a message, if the file `output` is one of `inputs` (the
     same file by any path: a symbolic or hard link, `..`, a catalogue name)."""
-    from .catalogue import display_path
     if output == "-":
         return False
     for path in inputs:
@@ -415,7 +402,6 @@ def _refuse_overwrite(output: str, inputs) -> bool:
 
 
 def _replace(output: str, data: bytes) -> None:
-    from .files import replace_file
     replace_file(output, data)
 
 

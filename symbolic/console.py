@@ -17,29 +17,29 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-# The verdicts, as `symbolic.verify` names them; repeated here so that
-# printing a cached run does not import SymPy (a test keeps them equal).
-PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
-STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
-EXPECTED = "expected"  # a step part whose verdict is the failure its file expects
+from .status import Status, headline
 
-MARKS = {  # status: (mark, plain-ASCII mark, ANSI colour)
-    PROVED:   ("✓", "ok", "32"),
-    UP_TO:    ("≈", "ok~", "32"),
-    REFUTED:  ("✗", "NO", "31"),
-    SHAPE:    ("✗", "NO", "31"),
-    UNKNOWN:  ("?", "??", "33"),
-    EXPECTED: ("○", "xf", "36"),
+PROVED_HEADLINE = headline(Status.PROVED)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """How a status shows on a terminal: its mark, the plain-ASCII mark
+    where the stream cannot encode it, and its ANSI colour."""
+    glyph: str
+    ascii: str
+    colour: str
+
+
+MARKS = {  # status: its mark
+    Status.PROVED:  Mark("✓", "ok", "32"),
+    Status.UP_TO:   Mark("≈", "ok~", "32"),
+    Status.REFUTED: Mark("✗", "NO", "31"),
+    Status.SHAPE:   Mark("✗", "NO", "31"),
+    Status.UNKNOWN: Mark("?", "??", "33"),
 }
+AS_EXPECTED = Mark("○", "xf", "36")  # a step part whose verdict is the failure its file expects
 DIM, BOLD = "2", "1"
-PROVED_HEADLINE = "proved for every size"
-
-
-def headline(status: str, sizes: int | None = None) -> str:
-    """A verdict in words, as `verify.headline` writes it: "proved for sizes up to 3"."""
-    if status == UP_TO:
-        return f"proved for sizes up to {sizes}"
-    return {PROVED: PROVED_HEADLINE, REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[status]
 
 
 def record(v) -> dict:
@@ -55,7 +55,7 @@ def record(v) -> dict:
 
 
 def proved(r: dict) -> bool:
-    return r["verdict"] in (PROVED, UP_TO)
+    return Status(r["verdict"]).proved
 
 
 def step_ok(r: dict) -> bool:
@@ -83,15 +83,16 @@ class Style:
     def paint(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.colour and text else text
 
-    def glyph(self, status: str) -> str:
-        return MARKS[status][0 if self.unicode else 1]
+    def glyph(self, mark: Mark) -> str:
+        return mark.glyph if self.unicode else mark.ascii
 
-    def mark(self, status: str) -> str:
-        """The mark of `status`, coloured, padded to the widest mark."""
-        return self.paint(self.glyph(status), MARKS[status][2]) + " " * (self.mark_width() - len(self.glyph(status)))
+    def mark(self, status) -> str:
+        """The mark of a status (or `AS_EXPECTED`), coloured, padded to the widest mark."""
+        mark = status if isinstance(status, Mark) else MARKS[status]
+        return self.paint(self.glyph(mark), mark.colour) + " " * (self.mark_width() - len(self.glyph(mark)))
 
     def mark_width(self) -> int:
-        return max(len(m[0] if self.unicode else m[1]) for m in MARKS.values())
+        return max(len(self.glyph(m)) for m in [*MARKS.values(), AS_EXPECTED])
 
 
 # ---------------------------------------------------------------- claims
@@ -119,7 +120,7 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     column = 2 + mw + 1 + hw + 2  # where the claim starts
     lines = []
     for v, h in zip(results, heads):
-        head = style.paint(f"{h:<{hw}}", MARKS[v["verdict"]][2])
+        head = style.paint(f"{h:<{hw}}", MARKS[v["verdict"]].colour)
         lines.append(f"  {style.mark(v['verdict'])} {head}  dJ/d{v['claim']:<{ww}} = {v['expr']}")
         if not proved(v) or v.get("stopped"):  # a proof the budget cut short says so
             lines += detail_lines(v, column, style)
@@ -136,7 +137,7 @@ def detail_lines(v, column: int, style: Style) -> list:
         out.append(style.paint(f"{label:>{column - 1}}", DIM) + " " + value)
 
     row("evidence:", v["detail"])
-    if v["verdict"] != UNKNOWN:
+    if v["verdict"] != Status.UNKNOWN:
         row("derived:", f"dJ/d{v['claim']} = {v['derived']}")
     r = v.get("repair")
     if r:
@@ -145,8 +146,7 @@ def detail_lines(v, column: int, style: Style) -> list:
             row("edit:", r["marked"])
         row("repaired:", f"dJ/d{v['claim']} = {r['text']}")
         if r.get("tried") is not None:
-            proof = ("proved for every size" if r.get("proof", "proved") == "proved"
-                     else f"proved for sizes up to {r.get('sizes')}")
+            proof = headline(r.get("proof", Status.PROVED), r.get("sizes"))
             row("", f"{r['tried']} candidate edits screened numerically, {r['survived']} passed; this one {proof}")
     c = v.get("counterexample")
     if c:
@@ -201,7 +201,7 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
         for v in held:
             h = headline(v["verdict"], v.get("sizes"))
             counts[h] = counts.get(h, 0) + 1
-        status = PROVED if all(v["verdict"] == PROVED for v in held) else UP_TO
+        status = Status.PROVED if all(v["verdict"] == Status.PROVED for v in held) else Status.UP_TO
         words = (next(iter(counts)) if len(counts) == 1
                  else "hold: " + ", ".join(f"{n} {h}" for h, n in counts.items()))
         lines.append(f"  {style.mark(status)} {plural(len(held), 'step part')} {words}")
@@ -209,9 +209,9 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
     kw = max((len(v["part"]) for v in rest), default=0)
     indent = " " * (2 + style.mark_width() + 1 + pw + 2 + kw + 2)
     for v in rest:
-        status = EXPECTED if v.get("expected") is not None and step_ok(v) else v["verdict"]
-        head = style.paint(_step_head(v), MARKS[status][2] if step_ok(v) else "31")
-        lines.append(f"  {style.mark(status)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}: {v['detail']}")
+        mark = _step_mark(v)
+        head = style.paint(_step_head(v), mark.colour if step_ok(v) else "31")
+        lines.append(f"  {style.mark(mark)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}: {v['detail']}")
         if v.get("repair"):
             lines.append(f"{indent}{style.paint('likely mistake:', DIM)} {v['repair']}")
         c = v.get("counterexample")
@@ -234,9 +234,9 @@ def step_report(results: list, style: Style = Style()) -> list:
     indent = " " * (4 + style.mark_width() + pw)
     seen = set()
     for v in results:
-        status = EXPECTED if v.get("expected") is not None and step_ok(v) else v["verdict"]
-        head = style.paint(f"{_step_head(v):<{hw}}", MARKS[status][2] if step_ok(v) else "31")
-        lines.append(f"  {style.mark(status)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}  {v['text']}")
+        mark = _step_mark(v)
+        head = style.paint(f"{_step_head(v):<{hw}}", mark.colour if step_ok(v) else "31")
+        lines.append(f"  {style.mark(mark)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}  {v['text']}")
 
         def row(label, value):
             lines.append(f"{indent}{style.paint(label, DIM)} {value}")
@@ -272,6 +272,11 @@ def _step_counterexample(c: dict, indent: str, style: Style) -> list:
             f"{indent}{' ' * 15} left side {_mat(c['left_value'])}, right side {_mat(c['right_value'])} ({how})"]
 
 
+def _step_mark(v: dict) -> Mark:
+    """A step part's mark: its status's, or `AS_EXPECTED` for a failure its file expects."""
+    return AS_EXPECTED if v.get("expected") is not None and step_ok(v) else MARKS[v["verdict"]]
+
+
 def _place(v: dict) -> str:
     return f"{v['section']}.{v['eq']}"
 
@@ -292,18 +297,18 @@ def _mat(rows) -> str:
 def counts(results: list) -> dict:
     """{status: number} over verdicts or step parts, every status present."""
     results = [record(v) for v in results]
-    return {s: sum(v["verdict"] == s for v in results) for s in STATUSES}
+    return {str(s): sum(v["verdict"] == s for v in results) for s in Status}
 
 
 def summary_line(counts: dict, claims: int, files: int, style: Style = Style()) -> str:
-    parts = ", ".join(style.paint(f"{n} {s}", MARKS[s][2]) for s, n in counts.items() if n)
+    parts = ", ".join(style.paint(f"{n} {s}", MARKS[s].colour) for s, n in counts.items() if n)
     return f"{plural(claims, 'claim')} in {plural(files, 'file')}: {parts or 'none'}"
 
 
 def step_summary(results: list, style: Style = Style()) -> str:
     """`86 step parts: 76 proved, 5 refuted, 5 shape-error; 10 wrong as the files expect`."""
     results = [record(v) for v in results]
-    parts = ", ".join(style.paint(f"{n} {s}", MARKS[s][2]) for s, n in counts(results).items() if n)
+    parts = ", ".join(style.paint(f"{n} {s}", MARKS[s].colour) for s, n in counts(results).items() if n)
     expected = sum(1 for v in results if v.get("expected") is not None and step_ok(v))
     off = sum(1 for v in results if not step_ok(v))
     tail = f"; {expected} wrong as the files expect" if expected else ""

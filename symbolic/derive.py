@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from . import expr as E
 from .functions import derivative
-from .load import Derivation
+from .derivation import Derivation
 from .simplify import simplify
 
 BACKWARD = {
@@ -61,10 +61,6 @@ class Gradients:
         lines = [f"Gradients of {self.derivation.name!r}:"]
         lines += [f"  {n} = {E.text(e)}" for n, e in self.steps]
         return "\n".join(lines)
-
-    def _repr_latex_(self):
-        from .tex import gradients_latex
-        return gradients_latex(self)
 
 
 def adjoint_names(d: Derivation) -> dict:

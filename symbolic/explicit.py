@@ -13,6 +13,7 @@ import sympy
 
 from . import expr as E
 from .functions import ACTIVATIONS, concretize, domain, sign, sympy_apply
+from .index import objective
 
 
 class Explicit:
@@ -107,7 +108,6 @@ class Explicit:
         return self.value(self.objective_expr())[0, 0]
 
     def objective_expr(self) -> E.Expr:
-        from .index import objective
         return objective(self.d.output, self.d.upstream)
 
     def conditions(self, e: E.Expr) -> set:

@@ -13,11 +13,9 @@ from functools import cached_property
 
 import sympy
 
+from .errors import ShapeError  # noqa: F401  defined there, without SymPy
+
 ONE = sympy.Integer(1)
-
-
-class ShapeError(ValueError):
-    """Two shapes that cannot meet; the message says which."""
 
 
 def fmt_shape(shape) -> str:

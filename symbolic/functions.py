@@ -13,6 +13,7 @@ from typing import Callable
 
 import sympy
 
+from . import expr as E
 from .expr import ONE, Expr, Var, add, apply, const, mul, power, scale, sub
 
 
@@ -169,7 +170,6 @@ def sympy_apply(fn: str, order: int, arg):
 
 def scalar_form(e: Expr, arg):
     """An elementwise expression in the placeholder `%u`, as a SymPy scalar at `arg`."""
-    from . import expr as E
     t = type(e)
     if t is E.Var:
         return arg

@@ -19,15 +19,22 @@ difference that does not cancel proves nothing either way.
 
 `gradient` differentiates J entry by entry (chain and product rules on the
 factors), independently of the matrix-level rule table in `derive`.
+
+A function factor refers to its argument's canonical form through a `Form`,
+which holds that form: there is no table of forms for the life of the
+process.  A `Context` (the definitions of one derivation) remembers the
+form of each argument it has seen and hands out one `Form` per form.
 """
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 
 import sympy
 
 from . import expr as E
+from .errors import FormTooLarge
 from .functions import ACTIVATIONS, domain, prime, scalar_value, sign
 
 P, Q = "%P", "%Q"
@@ -40,21 +47,59 @@ class Term:
     factors: list = field(default_factory=list)
 
 
+class Form(int):
+    """A canonical form (see `canon`) as a function factor refers to it: a
+    number made from its terms (the same in every process, so that sorting
+    by the printed factors is too), hashed and printed as that number, and
+    equal to a `Form` of the same terms only (two forms whose numbers
+    collide compare their terms)."""
+
+    def __new__(cls, items: tuple):
+        number = int.from_bytes(hashlib.blake2b(repr(items).encode(), digest_size=8).digest(), "big")
+        self = super().__new__(cls, number)
+        self.items = items
+        return self
+
+    __hash__ = int.__hash__
+
+    def __eq__(self, other):
+        if self is other:
+            return True
+        if not isinstance(other, Form) or not int.__eq__(self, other):
+            return False
+        if self.items is other.items or self.items == other.items:
+            other.items = self.items  # one tuple for both: comparing them again is one identity test
+            return True
+        return False
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+
 class Context:
-    """Definitions to inline (name -> Expr) and a supply of fresh indices."""
+    """Definitions to inline (name -> Expr), a supply of fresh indices, and
+    the forms of the arguments seen so far (made once each, for the life
+    of this context: one derivation's check)."""
 
     def __init__(self, definitions: dict):
         self.definitions = definitions
         self.counter = itertools.count()
-        self.keys: dict = {}  # id(argument) -> (argument, the number of its canonical form)
+        self.keys: dict = {}  # id(argument) -> (argument, the `Form` of its canonical form)
+        self.forms: dict = {}  # canonical form -> its one `Form` in this context
 
-    def key(self, a: E.Expr) -> int:
-        """The number of the canonical form of entry (%P, %Q) of `a`,
-        computed once per argument for the life of this context."""
+    def key(self, a: E.Expr) -> Form:
+        """The `Form` of entry (%P, %Q) of `a`, computed once per argument."""
         found = self.keys.get(id(a))
         if found is None:
-            found = self.keys[id(a)] = (a, intern(canon(entry(a, P, Q, self))))
+            found = self.keys[id(a)] = (a, self.intern(canon(entry(a, P, Q, self))))
         return found[1]
+
+    def intern(self, items: tuple) -> Form:
+        """The one `Form` of `items` in this context."""
+        found = self.forms.get(items)
+        if found is None:
+            found = self.forms[items] = Form(items)
+        return found
 
     def fresh(self) -> str:
         return f"~{next(self.counter)}"
@@ -62,11 +107,6 @@ class Context:
 
 def _ix(i, size):
     return 0 if size == 1 else i
-
-
-class FormTooLarge(ArithmeticError):
-    """An index form past `MAX_TERMS` terms or `MAX_FACTORS` factors a term:
-    the form is not written out (its memory would grow without bound)."""
 
 
 MAX_TERMS = 50_000
@@ -223,25 +263,17 @@ def _step_argument(a: E.Expr, ctx: Context) -> E.Expr:
             return a
 
 
-# A function factor refers to its argument's canonical form by a small
-# integer, so that factors stay cheap to hash, compare and sort.
-_KEYS: dict = {}
-_FORMS: list = []
+def intern(form: tuple) -> Form:
+    """`form` as a function factor refers to it (equal for equal forms);
+    `Context.intern` gives one object per form within a context."""
+    return Form(form)
 
 
-def intern(form: tuple) -> int:
-    """The number of a canonical form (the same number for the same form)."""
-    if form not in _KEYS:
-        _FORMS.append(form)  # first, so that an interruption leaves no key without its form
-        _KEYS[form] = len(_FORMS) - 1
-    return _KEYS[form]
+def form(key: Form) -> tuple:
+    return key.items
 
 
-def form(key: int) -> tuple:
-    return _FORMS[key]
-
-
-def _uses(key: int, placeholder) -> bool:
+def _uses(key: Form, placeholder) -> bool:
     return any(placeholder in _indices(f) for _, factors, _ in form(key) for f in factors)
 
 
@@ -262,7 +294,7 @@ def function_terms(fn, order, key, args, ctx) -> list:
             and (len(f[0][1]) > 1 or f[0][2] != 1):
         out = [Term(1 / f[0][2])]  # 1 / (c a b) = (1/c) (1/a) (1/b): one canonical form for a quotient
         for x in f[0][1]:
-            inner = intern(canon([Term(sympy.Integer(1), {}, [x])]))
+            inner = ctx.intern(canon([Term(sympy.Integer(1), {}, [x])]))
             out = _product(out, function_terms("recip", 0, inner, _args(inner, *args), ctx))
         return out
     if order == 1 and fn in ACTIVATIONS:
@@ -270,7 +302,7 @@ def function_terms(fn, order, key, args, ctx) -> list:
         d = prime(fn, u)
         if d is not None:
             sub = Context({})
-            sub.counter = ctx.counter
+            sub.counter, sub.forms = ctx.counter, ctx.forms
             return _rewrite(d, key, args, sub)
     return [Term(sympy.Integer(1), {}, [("F", fn, order, key, args)])]
 
@@ -283,7 +315,7 @@ def _rewrite(d: E.Expr, key, args, ctx) -> list:
     if t is E.Apply:
         if isinstance(d.a, E.Var):  # an index the argument does not use is no argument of the factor
             return function_terms(d.fn, d.order, key, _args(key, *args), ctx)
-        inner = intern(canon(_rewrite(d.a, key, (P, Q), ctx)))
+        inner = ctx.intern(canon(_rewrite(d.a, key, (P, Q), ctx)))
         return function_terms(d.fn, d.order, inner, _args(inner, *args), ctx)
     if t is E.Const:
         return [Term(d.value)]
@@ -379,13 +411,11 @@ def _canonical_term(t: Term):
     return best[1], coeff
 
 
-_DIM_TEXT: dict = {}
-
-
 def _dim_text(size) -> str:
-    if size not in _DIM_TEXT:
-        _DIM_TEXT[size] = str(size)
-    return _DIM_TEXT[size]
+    """A size as text (a dim's name, a number), without SymPy's printer."""
+    if isinstance(size, sympy.Symbol):
+        return size.name
+    return str(int(size)) if isinstance(size, (int, sympy.Integer)) else str(size)
 
 
 def _sort_key(item) -> str:
@@ -608,7 +638,7 @@ def expression_conditions(e: E.Expr, forward: dict) -> set:
             stack.append(forward[node.name])
         if isinstance(node, E.Apply) and domain(node.fn) is not None:
             kind = domain(node.fn) if node.order == 0 else "nonzero"  # log' = 1/u
-            out.add((kind, intern(canon(entry(node.a, P, Q, ctx)))))
+            out.add((kind, ctx.intern(canon(entry(node.a, P, Q, ctx)))))
         stack.extend(node.children())
     return out
 
@@ -618,7 +648,7 @@ def objective_conditions(forward: dict, output: E.Var, upstream) -> set:
     return expression_conditions(objective(output, upstream), forward)
 
 
-def positive(key: int) -> bool:
+def positive(key: Form) -> bool:
     """Whether the canonical form `key` is positive for every size and
     every value of the inputs (1 + exp(u), a sum of sigmoids, ...)."""
     return _form_sign(form(key)) == "+"

@@ -7,36 +7,22 @@ its `ShapeError` is kept on the claim rather than raised.
 """
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sympy
 
 from . import expr as E
+from .budget import MAX_BUDGET, OutOfTime, budget
+from .catalogue import is_file_name, resolve
+from .derivation import MAX_SIZE, Claim, Derivation, dim_values, size_of, split_shape  # noqa: F401  (and from here)
+from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
-from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, ExprError, Parser, check_constants
-
-
-def dim_values(dims: dict) -> dict:
-    """Each dim as a value a formula may use (`/ m`): a 1 x 1 `Var` of role "dim"."""
-    return {name: E.Var(name, (E.ONE, E.ONE), "dim") for name in dims}
-
-
-class DerivationError(ValueError):
-    """Bad input in a derivation file."""
-
-    def __init__(self, path, key, message):
-        self.path, self.key, self.message = str(path), key, message
-        where = f"{path}: `{key}`" if key else f"{path}"
-        super().__init__(_printable(f"{where}: {message}"))  # one line, whatever names the file holds
-
-
-def _printable(text) -> str:
-    """`text` on one line: a newline or other control character escaped."""
-    text = str(text)
-    return text if text.isprintable() else repr(text)[1:-1]
+from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, Parser, check_constants, parse_tree
+from .steps import read_notation, read_steps
+from .texparse import Name, TexError, to_core, walk
 
 
 TOP_KEYS = {"title", "source", "dims", "inputs", "functions", "forward", "output", "upstream",
@@ -45,27 +31,11 @@ CHECK_KEYS = {"max_size"}
 CLAIM_KEYS = {"expr", "latex", "budget"}
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 RESERVED = {"sum", "T"} | set(ACTIVATIONS)
-MAX_SIZE = 100_000  # the largest whole-number size in a shape
-MAX_BUDGET = 86_400.0  # seconds: a day
 
 
 def is_name(text) -> bool:
     """Letters, digits and `_`, starting with a letter, no `__`: the whole text."""
     return isinstance(text, str) and _NAME.fullmatch(text) is not None and "__" not in text
-
-
-def split_shape(text: str):
-    """`"k x n"` -> ["k", "n"]: split on an `x` with white space on both
-    sides (so a dim may be `n_x`), or on `×`; None if not two parts."""
-    parts = [p.strip() for p in re.split(r"\s+x\s+|×", text.strip())]
-    return parts if len(parts) == 2 and all(parts) else None
-
-
-def size_of(text: str):
-    """A whole-number size from 1 to `MAX_SIZE` written in ASCII digits, or None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
-        return None
-    return int(text) if 1 <= int(text) <= MAX_SIZE else None
 
 
 def check_budget(value):
@@ -83,75 +53,14 @@ def unknown_keys(given, allowed) -> str | None:
     return extra[0] if extra else None
 
 
-@dataclass
-class Claim:
-    """A hand-derived closed form of dJ/d(`wrt`)."""
-    wrt: str
-    text: str
-    expr: E.Expr | None  # None when its shapes do not meet
-    shape_error: str | None = None
-    budget: float | None = None
-    latex: str | None = None  # the claim as written, when given as `latex = "..."`
-
-    def __repr__(self):
-        return f"Claim(dJ/d{self.wrt} = {self.text})"
-
-
-@dataclass
-class Derivation:
-    """A forward computation, its output and upstream gradient, and claims."""
-    path: Path
-    title: str
-    source: str
-    dims: dict  # name -> sympy Symbol
-    inputs: dict  # name -> Var
-    functions: dict  # name -> table function name, or None for generic
-    forward: dict  # name -> Expr, in dependency order
-    forward_text: dict  # name -> text as written
-    output: E.Var
-    upstream: E.Var | None  # None: the output is the scalar loss J itself
-    claims: dict = field(default_factory=dict)  # input name -> Claim
-    max_size: int = 3
-    notation: dict = field(default_factory=dict)  # name -> LaTeX tree it stands for (see `steps`)
-    steps: list = field(default_factory=list)  # `steps.Step`, the notes' chain of equalities
-    cache: dict = field(default_factory=dict, repr=False, compare=False)  # results derived from it
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
-    def generic(self) -> list:
-        """Names of the generic (opaque) functions the file declares."""
-        return [f for f, impl in self.functions.items() if impl is None]
-
-    def parser(self) -> Parser:
-        names = {**dim_values(self.dims), **self.inputs}
-        names.update({n: E.Var(n, e.shape, "intermediate") for n, e in self.forward.items()})
-        if self.upstream is not None:
-            names[self.upstream.name] = self.upstream
-        return Parser(names, self.functions)
-
-    def __repr__(self):
-        ins = ", ".join(f"{n}: {s.shape[0]}x{s.shape[1]}" for n, s in self.inputs.items())
-        return f"Derivation({self.name!r}: {self.title!r}; inputs {ins}; {len(self.claims)} claims)"
-
-    def _repr_markdown_(self):
-        from .report import derivation_markdown
-        return derivation_markdown(self)
-
-    def _repr_latex_(self):
-        from .tex import derivation_latex
-        return derivation_latex(self)
-
-
 def load(path, activation: str | None = None) -> Derivation:
-    """Read and check the derivation file at `path`.
+    """Read and check the derivation file at `path`, or the catalogue entry
+    of that name (`"layer_batch"`, `"notes/section_3"`).
 
     `activation` replaces every generic function by that table function
     (e.g. "sigmoid"), as if the file had declared `g = "sigmoid"`.
     """
-    path = Path(path)
+    path = Path(path) if is_file_name(path) else resolve(path)
     try:
         raw = path.read_bytes().decode("utf-8")
     except OSError as err:
@@ -171,6 +80,18 @@ def load(path, activation: str | None = None) -> Derivation:
         return reader.derivation()
     except RecursionError:  # a last guard: every reader limits its nesting itself
         raise DerivationError(path, reader.key, f"nested too deeply: at most {MAX_DEPTH} levels") from None
+
+
+def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
+    """`load` under a budget: a file that takes longer to read is bad input."""
+    try:
+        with budget(seconds):
+            return load(path, activation=activation)
+    except OutOfTime:
+        raise DerivationError(path, None, f"reading the file did not finish within the budget of {seconds:g} s") \
+            from None
+    except (RecursionError, MemoryError):
+        raise DerivationError(path, None, "the file is too large or too deeply nested to read") from None
 
 
 class _Reader:
@@ -241,7 +162,6 @@ class _Reader:
                        forward, forward_text, output, upstream, max_size=max_size)
         d.claims = self.read_claims(d)
         if "steps" in self.data or "notation" in self.data:
-            from .steps import read_notation, read_steps
             self.key = "notation"
             for name in self.table("notation", required=False):
                 self.name(f"notation.{name}", name)
@@ -253,7 +173,6 @@ class _Reader:
 
     def notation_cycles(self, notation: dict):
         """`q = "r"`, `r = "q"`: a notation may not stand, through others, for itself."""
-        from .texparse import Name, walk
         uses = {n: {x.name for x in walk(t) if isinstance(x, Name) and x.name in notation}
                 for n, t in notation.items()}
         for start in notation:
@@ -342,7 +261,6 @@ class _Reader:
         if not spec:
             self.fail("forward", "expected at least one definition")
         trees = {}
-        from .parse import parse_tree
         for name, text in spec.items():
             key = f"forward.{name}"
             self.name(key, name)
@@ -375,7 +293,6 @@ class _Reader:
                            f"at most {MAX_INLINED_DEPTH}")
 
     def dependency_order(self, trees) -> list:
-        import ast
         deps = {n: {x.id for x in ast.walk(t) if isinstance(x, ast.Name) and x.id in trees}
                 for n, t in trees.items()}
         order, state = [], {}
@@ -448,7 +365,6 @@ class _Reader:
 
     def latex_claim(self, d: Derivation, key, wrt, spec) -> Claim:
         """`[claims.W] latex = '(dY \\odot g'(z)) x^T'`: read by `texparse`."""
-        from .texparse import TexError, to_core
         if "expr" in spec:
             self.fail(key, "a claim takes `expr` or `latex`, not both")
         budget = spec.get("budget")

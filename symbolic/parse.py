@@ -16,11 +16,8 @@ import re
 import sympy
 
 from . import expr as E
+from .errors import ExprError  # noqa: F401  defined there, without SymPy
 from .functions import ACTIVATIONS, CALLABLE
-
-
-class ExprError(ValueError):
-    """Text outside the expression grammar; the message says what and where."""
 
 
 MAX_LENGTH = 10_000

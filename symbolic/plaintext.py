@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import steptree as T
+from .derivation import MAX_SIZE, size_of, split_shape
 from .functions import CALLABLE
-from .load import MAX_SIZE, size_of, split_shape
 
 
 class PlainError(T.TexError):

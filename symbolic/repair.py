@@ -27,7 +27,8 @@ from . import expr as E
 from .budget import cpu_time
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
-from .mutate import KINDS, Edit, Mutant, Scope, Source, apply_edits, fit, precedence, single_edits
+from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _need_outer, apply_edits, fit, precedence,
+                     single_edits)
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 
@@ -351,7 +352,6 @@ def _dim_edit(src: Source, how: str, dim: str):
 
 
 def _slot_need(n) -> int:
-    from .mutate import _need_outer
     return _need_outer(n)
 
 
@@ -477,7 +477,6 @@ def _one_span(before: str, after: str) -> Edit:
 
 
 def _describe(kind: str, text: str, edit: Edit, note: str) -> str:
-    from .mutate import KIND_NAMES
     before, after = text[edit.start:edit.end], edit.replacement
     return f"{KIND_NAMES[kind]}: {note or what_changes(before, after)}"
 

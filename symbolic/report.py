@@ -9,88 +9,32 @@ verdict and its evidence, the likely mistake and the counterexample of a
 claim that is wrong; for a file with `[[steps]]` (the notes), every step as
 written, placed by section and equation, with the verdict of each link and
 label (see `symbolic.steps`).  The content is built once as a list of blocks
-(`Heading`, `Para`, `Display`, `Verbatim`, `Table`) of inline parts (text, math, code);
-`markdown` and `document` only write those blocks out.
+(`Heading`, `Para`, `Display`, `Verbatim`, `Table`, see `symbolic.blocks`)
+of inline parts (text, math, code); `markdown` and `document` only write
+those blocks out.
 """
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from . import batch
 from . import expr as E
 from . import tex as T
 from . import texparse as TP
+from .blocks import (MARKS, PREAMBLE, Display, Heading, Para, Table, Verbatim, code, markdown_blocks,  # noqa: F401
+                     mark, math, rich, tex_blocks, text)
+from .catalogue import CATALOGUE, expand
+from .derivation import Derivation
 from .derive import Gradients
+from .explicit import POLYS, poly_text
 from .functions import ACTIVATIONS
-from .load import Derivation
+from .status import STATUSES, Status
 from .stepprint import Latex
-from .steps import check_steps
-from .verify import (DEFAULT_BUDGET, PROVED, REFUTED, SHAPE, STATUSES, UNKNOWN, UP_TO, Verdict, derive_within,
-                     load_within, verify)
+from .verify import DEFAULT_BUDGET, Verdict, derive_within
 
-MARKS = {  # status: (Markdown, LaTeX)
-    PROVED: ("✓", r"\textcolor{proved}{$\checkmark$}"),
-    UP_TO:  ("✓", r"\textcolor{proved}{$\checkmark$}"),
-    REFUTED: ("✗", r"\textcolor{wrong}{$\times$}"),
-    SHAPE:  ("✗", r"\textcolor{wrong}{$\times$}"),
-    UNKNOWN: ("?", r"\textcolor{unknown}{?}"),
-}
-
-
-# ---------------------------------------------------------------- blocks
-
-@dataclass
-class Heading:
-    level: int
-    parts: list
-
-
-@dataclass
-class Para:
-    parts: list
-
-
-@dataclass
-class Display:
-    tex: str
-
-
-@dataclass
-class Verbatim:
-    """Source text shown as written (a code block), broken at spaces in LaTeX."""
-    text: str
-    lang: str = ""  # the Markdown fence's language
-
-
-@dataclass
-class Table:
-    header: list  # of cells; a cell is a list of parts
-    rows: list
-    wide: int = -1  # the column that takes the spare width in LaTeX
-    widths: dict = field(default_factory=dict)  # column -> its share of the line in LaTeX (wraps)
-
-
-def text(s):
-    return ("text", s)
-
-
-def math(s):
-    return ("math", s)
-
-
-def code(s):
-    return ("code", s)
-
-
-def mark(status):
-    return ("mark", status)
-
-
-def rich(s: str) -> list:
-    """Text with `code` spans, as parts."""
-    return [code(x) if k % 2 else text(x) for k, x in enumerate(s.split("`")) if x]
-
+PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = Status
 
 # ---------------------------------------------------------------- content
 
@@ -100,34 +44,67 @@ class Entry:
     derivation: Derivation
     gradients: Gradients
     verdicts: list = field(default_factory=list)
-    steps: list = field(default_factory=list)  # (steps.Step, [StepVerdict]) in the file's order
+    steps: list = field(default_factory=list)  # (steps.Step, [Verdict]) in the file's order
+    replaced: dict = field(default_factory=dict)  # generic function -> the `activation` that replaced it
 
     @property
     def step_verdicts(self) -> list:
         return [v for _, vs in self.steps for v in vs]
 
 
-def collect(sources, *, activation: str | None = None, max_size: int | None = None,
-            budget: float = DEFAULT_BUDGET, progress=None) -> list:
+def collect(sources, **options) -> list:
     """Load every source (files, folders, catalogue names, `Derivation`s;
-    none: the catalogue), then derive and verify each.  `progress(i, n,
-    derivation)` is called before each one is verified."""
-    from .catalogue import expand
-    derivations = [s for s in sources if isinstance(s, Derivation)]
+    none: the catalogue), then verify each, as `entries` does."""
+    return list(entries(sources, **options))
+
+
+def entries(sources, *, activation: str | None = None, max_size: int | None = None,
+            budget: float = DEFAULT_BUDGET, jobs: int = 1, cache: batch.Cache | None = None,
+            progress=None, loaded=None):
+    """An iterator over the report's entries, one a source.
+
+    Every file is read first (so bad input stops the report before any
+    work), then the files are checked as `gradproof verify` checks them
+    (`batch.run`: `jobs` worker processes, started before this returns,
+    and the verdict `cache`, None: none); a `Derivation` given as it is is
+    checked in this process.  `loaded(derivation, replaced)` is called as
+    each file is read, `progress(i, n, derivation)` before each is verified."""
+    options = batch.Options(max_size, budget, activation)
+    given = [s for s in sources if isinstance(s, Derivation)]
     paths = [s for s in sources if not isinstance(s, Derivation)]
-    if paths or not derivations:
-        derivations += [load_within(f, budget, activation) for f in expand(paths)]
-    entries = []
-    for k, d in enumerate(derivations):
-        if progress is not None:
-            progress(k, len(derivations), d)
-        g = derive_within(d, budget)
-        verdicts = verify(d, max_size=max_size, default_budget=budget, grads=g)
-        e = Entry(d, g or Gradients(d, [], {}), verdicts)
-        if d.steps:
-            e.steps = group_steps(d.steps, check_steps(d, max_size=max_size, seconds=budget))
-        entries.append(e)
-    return entries
+    files = expand(paths) if paths or not given else []
+    derivations, replaced = list(given), [{} for _ in given]
+    for f in files:  # all bad input first
+        d, r = batch.load_for(f, budget, activation)
+        if loaded is not None:
+            loaded(d, r)
+        derivations.append(d)
+        replaced.append(r)
+    records = batch.run(files, options, jobs, cache)
+
+    def each():
+        for k, d in enumerate(derivations):
+            if progress is not None:
+                progress(k, len(derivations), d)
+            record = next(records) if k >= len(given) else None
+            if record is None or record.get("error") is not None:
+                record = batch.check(d, options)
+            yield entry(d, record, budget, replaced[k])
+    return each()
+
+
+def entry(d: Derivation, record: dict, budget: float, replaced: dict | None = None) -> Entry:
+    """The report's entry of `d` from its record (`batch.check`): the
+    verdicts with the claimed and derived forms to typeset."""
+    g = derive_within(d, budget)
+    verdicts = [Verdict.from_dict(r) for r in record["claims"]]
+    for v in verdicts:
+        v.claim_expr = d.claims[v.wrt].expr if v.wrt in d.claims else None
+        v.derived_expr = g.closed.get(v.wrt) if g is not None and v.derived else None
+    e = Entry(d, g or Gradients(d, [], {}), verdicts, replaced=replaced or {})
+    if d.steps:
+        e.steps = group_steps(d.steps, [Verdict.from_dict(r) for r in record["steps"]])
+    return e
 
 
 def blocks(entries: list, notation: T.Notation | None = None) -> list:
@@ -202,9 +179,6 @@ def describe(d: Derivation, p: T.Printer) -> list:
 def display_path(path) -> str:
     """`path` relative to the working folder, or to the catalogue's parent
     for a bundled file, so a report does not depend on where it was made."""
-    from pathlib import Path
-
-    from .catalogue import CATALOGUE
     path = Path(path).resolve()
     for root in (Path.cwd(), CATALOGUE.parent):
         try:
@@ -466,7 +440,6 @@ def step_function_tex(function: str | None) -> list:
     counterexample (the verifier's stand-in polynomial)."""
     if not function:
         return []
-    from .explicit import POLYS, poly_text
     out = []
     for piece in function.split(";"):
         name, _, rest = piece.strip().partition("(t) = ")
@@ -538,182 +511,9 @@ def verdict_markdown(v: Verdict) -> str:
     return markdown_blocks(claim_blocks(v))
 
 
-# ---------------------------------------------------------------- Markdown
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#$~])")
-
-
-def _md_part(part) -> str:
-    kind, s = part
-    if kind == "text":
-        return _MD_SPECIAL.sub(r"\\\1", s)
-    if kind == "math":
-        return f"${s}$"
-    if kind == "code":
-        fence = "``" if "`" in s else "`"
-        return f"{fence}{s}{fence}"
-    if kind == "mark":
-        return MARKS[s][0]
-    raise ValueError(f"unknown part {kind!r}")
-
-
-def _md_parts(parts) -> str:
-    return "".join(_md_part(x) for x in parts)
-
-
-def markdown_blocks(bs: list) -> str:
-    out = []
-    for b in bs:
-        if isinstance(b, Heading):
-            out.append("#" * b.level + " " + _md_parts(b.parts))
-        elif isinstance(b, Para):
-            out.append(_md_parts(b.parts))
-        elif isinstance(b, Display):
-            out.append(f"$$\n{b.tex}\n$$")
-        elif isinstance(b, Verbatim):
-            fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", b.text)), default=0))
-            out.append(f"{fence}{b.lang}\n{b.text}\n{fence}")
-        elif isinstance(b, Table):
-            lines = ["| " + " | ".join(_md_parts(c) for c in b.header) + " |",
-                     "|" + "---|" * len(b.header)]
-            lines += ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in b.rows]
-            out.append("\n".join(lines))
-    return "\n\n".join(out) + "\n"
-
-
 def markdown(entries: list, notation: T.Notation | None = None) -> str:
     """The report as Markdown with `$...$` and `$$...$$` math."""
     return markdown_blocks(blocks(entries, notation))
-
-
-# ---------------------------------------------------------------- LaTeX document
-
-PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
-\usepackage[utf8]{inputenc}
-\usepackage{amsmath,amssymb}
-\usepackage[margin=2cm]{geometry}
-\usepackage{longtable,array}
-\usepackage{color,graphicx}
-% a display wider than the line is scaled down to fit it
-\newsavebox{\fitbox}
-\newcommand{\fit}[1]{\sbox{\fitbox}{$\displaystyle #1$}%
-  \ifdim\wd\fitbox>\linewidth\resizebox{\linewidth}{!}{\usebox{\fitbox}}\else\usebox{\fitbox}\fi}
-\definecolor{proved}{rgb}{0,0.45,0}
-\definecolor{wrong}{rgb}{0.75,0,0}
-\definecolor{unknown}{rgb}{0.6,0.4,0}
-\setlength{\parindent}{0pt}
-\setlength{\parskip}{0.6ex}
-\allowdisplaybreaks
-\newcommand{\roomfor}[1]{\par\vskip 0pt plus #1\penalty-200\vskip 0pt plus -#1\relax}
-\title{gradproof report}
-\date{}
-\begin{document}
-\maketitle
-"""
-
-_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
-             "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
-             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
-             "×": r"$\times$", "→": r"$\to$", "←": r"$\leftarrow$", "⊙": r"$\odot$", "∘": r"$\circ$",
-             "∂": r"$\partial$", "∈": r"$\in$", "ᵀ": r"$^{T}$", "ℝ": r"$\mathbb{R}$", "≤": r"$\le$",
-             "≥": r"$\ge$", "≠": r"$\neq$", "−": "-", "–": "--", "—": "---", "‘": "`", "’": "'",
-             "“": "``", "”": "''", "…": r"\dots{}", "ŷ": r"$\hat{y}$", "✓": r"$\checkmark$", "✗": r"$\times$"}
-
-
-_SUPERSCRIPT = re.compile(r"\^(\([^()]*\)|\w+)")
-
-
-def tex_text(s: str) -> str:
-    r"""Plain text for pdflatex with its stock fonts: specials escaped, a few
-    symbols as math, Latin-1 letters kept, other characters reduced to
-    their ASCII base (or `?`); `R^n` and `R^(n x m)` as superscripts."""
-    parts = _SUPERSCRIPT.split(s)
-    if len(parts) > 1:
-        return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
-                       for k, x in enumerate(parts))
-    return _tex_chars(s)
-
-
-def _tex_chars(s: str) -> str:
-    out = []
-    for ch in s:
-        if ch in _TEX_TEXT:
-            out.append(_TEX_TEXT[ch])
-        elif ord(ch) < 128 or ("\u00c0" <= ch <= "\u00ff" and ch not in "×÷"):
-            out.append(ch)
-        elif unicodedata.category(ch).startswith("L") and len(ch.encode()) > 1 and "\u0370" <= ch <= "\u03ff":
-            out.append(_greek(ch))
-        else:
-            base = unicodedata.normalize("NFKD", ch).encode("ascii", "ignore").decode()
-            out.append(_tex_chars(base) if base else "?")
-    return "".join(out)
-
-
-def _greek(ch: str) -> str:
-    name = unicodedata.name(ch, "").split()
-    word = name[-1].lower() if name else ""
-    if "CAPITAL" in name:
-        word = word.capitalize()
-    return f"$\\{word}$" if word in T.GREEK else "?"
-
-
-_TT = re.compile(r"\\texttt\{[^}]*\}")
-
-
-def _upright_quotes(tex: str) -> str:
-    """`'` in typewriter text as the straight quote of the OT1 font (slot 13)."""
-    return _TT.sub(lambda m: m.group(0).replace("'", r"{\char13}"), tex)
-
-
-def _tex_part(part, display=False) -> str:
-    kind, s = part
-    if kind == "text":
-        return tex_text(s).replace(r"-\textgreater{}", r"$\to$")  # `R^n -> R^k`
-    if kind == "math":
-        return _upright_quotes(f"\\fit{{{s}}}" if display else f"${s}$")  # a wide display scaled to its cell
-    if kind == "code":
-        return _upright_quotes(T.text_tex(s))
-    if kind == "mark":
-        return MARKS[s][1]
-    raise ValueError(f"unknown part {kind!r}")
-
-
-def _tex_parts(parts, display=False) -> str:
-    return "".join(_tex_part(x, display) for x in parts)
-
-
-def tex_blocks(bs: list) -> str:
-    out = []
-    for b in bs:
-        if isinstance(b, Heading):
-            if b.level == 1:
-                continue  # the document's own title
-            cmd = {2: "section", 3: "subsection", 4: "subsubsection"}.get(b.level, "paragraph")
-            room = r"\roomfor{0.3\textheight}" if b.level == 4 else ""  # a step's heading stays with its display
-            out.append(f"{room}\\{cmd}*{{{_tex_parts(b.parts)}}}")
-        elif isinstance(b, Para):
-            out.append(_tex_parts(b.parts))
-        elif isinstance(b, Display):
-            out.append(f"\\[\n\\fit{{{b.tex}}}\n\\]")
-        elif isinstance(b, Verbatim):
-            lines = " \\\\\n".join(_upright_quotes(T.text_tex(x)) for x in b.text.splitlines())
-            out.append("\\begin{flushleft}\\small\n" + lines + "\n\\end{flushleft}")
-        elif isinstance(b, Table):
-            out.append(_tex_table(b))
-    return "\n\n".join(out)
-
-
-def _tex_table(b: Table) -> str:
-    widths = {b.wide: 0.78, **b.widths} if b.wide >= 0 else b.widths
-    spec = "".join(rf">{{\raggedright\arraybackslash}}p{{{widths[k]:g}\linewidth}}" if k in widths else "l"
-                   for k in range(len(b.header)))
-    head = " & ".join(_tex_parts(c) for c in b.header)
-    rows = [" & ".join(_tex_parts(c, display=True) for c in row) + r" \\[0.5ex]" for row in b.rows]
-    lines = [f"\\begin{{longtable}}{{{spec}}}"]
-    if any(_tex_parts(c) for c in b.header):
-        lines += [r"\hline", head + r" \\", r"\hline", r"\endhead"]
-    lines += rows + ([r"\hline"] if any(_tex_parts(c) for c in b.header) else []) + [r"\end{longtable}"]
-    return "\n".join(lines)
 
 
 def document(entries: list, notation: T.Notation | None = None) -> str:
@@ -743,5 +543,5 @@ def report(sources=(), format: str = "md", *, activation: str | None = None, max
     """
     if format not in FORMATS:
         raise ValueError(f"`format` must be one of {', '.join(map(repr, FORMATS))}, got {format!r}")
-    entries = collect(list(sources), activation=activation, max_size=max_size, budget=budget, progress=progress)
-    return FORMATS[format](entries, notation)
+    found = collect(list(sources), activation=activation, max_size=max_size, budget=budget, progress=progress)
+    return FORMATS[format](found, notation)

@@ -23,8 +23,9 @@ import sympy
 from . import index as I
 from . import steptree as T
 from .decide import Trial, explicit_check, first_difference, sizes_text, spot_check, within
+from .derive import derive
+from .errors import DerivationError
 from .explicit import POLY, POLYS, evaluate, is_zero, random_point, size_combinations
-from .load import DerivationError
 from .mutate import apply_edits, tree_mutants
 from .semantics import LOSS, Meaning, StepShapeError, same_size
 from .stepindex import fold_fixed
@@ -269,7 +270,6 @@ class StepChecker:
         var = m.resolve(node.den)
         if var is None or var.name not in self.d.inputs:
             return None
-        from .derive import derive
         return derive(self.d).closed[var.name]
 
     def find_repair(self, left, right) -> Repair | None:

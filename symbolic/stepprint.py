@@ -25,7 +25,7 @@ from . import expr as E
 from . import index as I
 from . import steptree as T
 from .steptree import index_name, shape_text
-from .tex import Notation, name_tex, printer_for, shape_tex
+from .texexpr import Notation, name_tex, printer_for, shape_tex
 
 LETTERS = "jlmrstuvabcefgh"  # bound indices of a printed index form, in order
 INNER = "lmrstuv"  # bound indices inside a function's argument

@@ -37,8 +37,10 @@ from dataclasses import dataclass, field
 
 from . import steptree as T
 from . import texparse
-from .load import DerivationError
+from .errors import DerivationError
+from .plaintext import parse_statement
 from .semantics import LOSS
+from .stepcheck import StepChecker
 from .verify import DEFAULT_BUDGET, PROVED, STATUSES, UP_TO, Verdict
 
 STEP_KEYS = {"section", "eq", "latex", "text", "expected", "note", "written"}
@@ -139,7 +141,6 @@ def read_steps(path, raw, d, notation: dict) -> list:
         latex = " ".join(latex.split())
         try:
             if syntax == "text":
-                from .plaintext import parse_statement
                 tree = parse_statement(latex, scope)
             else:
                 tree = texparse.parse_statement(latex, scope)
@@ -187,5 +188,4 @@ def check_steps(d, max_size: int | None = None, seconds: float = DEFAULT_BUDGET)
 
 
 def check_step(d, step: Step, max_size: int, seconds: float) -> list:
-    from .stepcheck import StepChecker
     return StepChecker(d, step, max_size, seconds).run()

@@ -17,6 +17,8 @@ from fractions import Fraction
 
 import sympy
 
+from . import expr as E
+
 
 class TexError(ValueError):
     """LaTeX outside the grammar; says what, where (column) and shows the spot."""
@@ -382,7 +384,6 @@ def core_of(tree: Node, names: dict, functions: dict, text: str = ""):
     """An index-free tree -> a core `Expr` (`symbolic.expr`), given the
     derivation's names (name -> Var) and functions (name -> table function
     or None); `text` is what the tree was read from, for errors."""
-    from . import expr as E
 
     def build(n):
         t = type(n)

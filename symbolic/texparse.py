@@ -31,6 +31,7 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from .functions import ACTIVATIONS
 from .steptree import (MAX_LENGTH, MAX_NUMBER, MAX_ORDER, MAX_POWER, Bin, Call, Chain, Cursor, Deriv, Dots, Frac,
                        Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Power, Scope, Shape,
                        SumOver, TexError, Transpose, check_depth, core_of, source, walk)
@@ -593,6 +594,5 @@ def to_core(text: str, names: dict, functions: dict):
     `Expr`, given the derivation's names (name -> Var) and functions
     (name -> table function or None).  Raises `TexError` on text outside
     the grammar and `ShapeError` on shapes that do not meet."""
-    from .functions import ACTIVATIONS
     scope = Scope(frozenset(functions) | frozenset(ACTIVATIONS), frozenset(), frozenset(names))
     return core_of(parse_expression(text, scope), names, functions, text)

@@ -23,31 +23,21 @@ import random
 import time
 from dataclasses import dataclass, field
 
-
 from . import expr as E
 from . import index
 from .budget import DEFAULT_BUDGET, OutOfTime, budget, cpu_time
 from .compose import Composition
 from .decide import (Difference, Trial, explicit_check, first_difference, sizes_by_bound, sizes_text,
                      spot_check)
+from .derivation import Claim, Derivation
 from .derive import Gradients, derive
+from .errors import ExprError
 from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
                        integer_point, matrix_strings, poly_text, value_string, random_point, unmet)
-from .load import Claim, Derivation
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
-from .parse import ExprError
+from .status import STATUSES, Status, headline  # noqa: F401  (and from here)
 
-PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = "proved", "proved-up-to", "refuted", "shape-error", "unknown"
-STATUSES = (PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN)
-
-
-def headline(status: str, sizes: int | None = None) -> str:
-    """A verdict in words: "proved for sizes up to 3"."""
-    if status == PROVED:
-        return "proved for every size"
-    if status == UP_TO:
-        return f"proved for sizes up to {sizes}"
-    return {REFUTED: "refuted", SHAPE: "shape error", UNKNOWN: "unknown"}[status]
+PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = Status  # the five verdicts, by their short names
 
 
 @dataclass
@@ -97,13 +87,13 @@ class Repair:
     edits: tuple = ()
     original: str = ""
     note: str = ""
-    proof: str = PROVED
+    proof: Status = PROVED
     sizes: int | None = None
     tried: int = 0
     survived: int = 0
 
     def describe(self) -> str:
-        from .repair import what_changes
+        from .repair import what_changes  # imported here: NumPy (the repair's screen) only once a claim is wrong
         if self.kind == "two edits" or self.note:
             return f"{KIND_NAMES[self.kind]}: {self.note}"
         return f"{KIND_NAMES[self.kind]}: {what_changes(self.before, self.after)}"
@@ -145,7 +135,7 @@ class Repair:
     def from_dict(cls, d: dict) -> "Repair":
         edits = tuple(Edit(e["start"], e["end"], e["replacement"]) for e in d.get("edits", ()))
         return cls(d["kind"], d["before"], d["after"], d["text"], edits, d.get("original", ""), d.get("note", ""),
-                   proof=d.get("proof", PROVED), sizes=d.get("sizes"), tried=d.get("tried", 0),
+                   proof=Status(d.get("proof", PROVED)), sizes=d.get("sizes"), tried=d.get("tried", 0),
                    survived=d.get("survived", 0))
 
 
@@ -198,7 +188,7 @@ class Verdict:
     derivation: str
     wrt: str
     text: str
-    status: str
+    status: Status
     detail: str
     derived: str  # the derived closed form, in file syntax
     sizes: int | None = None  # for proved-up-to
@@ -246,7 +236,7 @@ class Verdict:
         if "part" in d:
             return Place.verdict_from_dict(d)
         ce, repair = d.get("counterexample"), d.get("repair")
-        return cls(d["file"], d["derivation"], d["claim"], d["expr"], d["verdict"], d["detail"], d["derived"],
+        return cls(d["file"], d["derivation"], d["claim"], d["expr"], Status(d["verdict"]), d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
                    Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"))
 
@@ -254,14 +244,6 @@ class Verdict:
         if self.place is not None:
             return f"Verdict({self.place} {self.place.part}: {self.text}: {self.headline()})"
         return f"Verdict(dJ/d{self.wrt} = {self.text}: {self.headline()})"
-
-    def _repr_markdown_(self):
-        from .report import verdict_markdown
-        return verdict_markdown(self)
-
-    def _repr_latex_(self):
-        from .tex import verdict_latex
-        return verdict_latex(self)
 
 
 def verify(d: Derivation, max_size: int | None = None, default_budget: float = DEFAULT_BUDGET,
@@ -336,19 +318,6 @@ def _best_so_far(v: Verdict, stage: str, seconds: float | None = None):
         v.status, v.detail = UNKNOWN, f"nothing decided: {why}"
     if hints:
         v.detail += f" ({'; '.join(hints)})"
-
-
-def load_within(path, seconds: float, activation: str | None = None) -> Derivation:
-    """`load` under a budget: a file that takes longer to read is bad input."""
-    from .load import DerivationError, load
-    try:
-        with budget(seconds):
-            return load(path, activation=activation)
-    except OutOfTime:
-        raise DerivationError(path, None, f"reading the file did not finish within the budget of {seconds:g} s") \
-            from None
-    except (RecursionError, MemoryError):
-        raise DerivationError(path, None, "the file is too large or too deeply nested to read") from None
 
 
 def derive_within(d: Derivation, seconds: float) -> Gradients | None:
@@ -548,7 +517,7 @@ def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,
                 max_size: int | None = None, seconds: float = DEFAULT_BUDGET) -> Repair | None:
     """The likeliest edit of the claim's text that gradproof proves (see
     `symbolic.repair`): for every size, or else for every size up to N."""
-    from .repair import search
+    from .repair import search  # imported here: NumPy (the repair's screen) only once a claim is wrong
     grads = grads or derive(d)
     target = d.inputs[claim.wrt].shape
     max_size = max_size or d.max_size

@@ -91,18 +91,18 @@ def test_a_second_run_comes_from_the_cache_with_the_same_output(mixed, cache):
     assert {p: p.stat().st_mtime_ns for p in entries} == stamps  # read, not written again
 
 
-def test_the_key_covers_content_options_and_code(tmp_path, cache, monkeypatch):
+def test_the_key_covers_content_options_and_code(tmp_path, cache):
     f = tmp_path / "layer.toml"
     f.write_bytes((ROOT / "derivations/layer.toml").read_bytes())
-    key = batch.entry_key(f, (None, 20.0, None))
-    assert batch.entry_key(f, (None, 20.0, None)) == key
-    assert len({key, batch.entry_key(f, (2, 20.0, None)), batch.entry_key(f, (None, 5.0, None)),
-                batch.entry_key(f, (None, 20.0, "tanh"))}) == 4
+    c, Options = batch.Cache(), batch.Options
+    key = c.key(f, Options(None, 20.0, None))
+    assert c.key(f, Options(None, 20.0, None)) == batch.Cache().key(f, Options()) == key
+    assert len({key, c.key(f, Options(2, 20.0, None)), c.key(f, Options(None, 5.0, None)),
+                c.key(f, Options(None, 20.0, "tanh"))}) == 4
     f.write_text(f.read_text() + "\n")
-    assert batch.entry_key(f, (None, 20.0, None)) != key
-    current = batch.entry_key(f, (None, 20.0, None))
-    monkeypatch.setattr(batch, "_sources_hash", "the hash of an edited checkout")
-    assert batch.entry_key(f, (None, 20.0, None)) != current
+    assert c.key(f, Options()) != key
+    current = c.key(f, Options())
+    assert batch.Cache(sources="the hash of an edited checkout").key(f, Options()) != current
 
 
 def test_the_cache_folder_follows_xdg_cache_home(tmp_path, monkeypatch, capsys):
@@ -136,7 +136,7 @@ def test_an_unknown_verdict_is_not_stored(tmp_path, cache, capsys):
     f = tmp_path / "slow.toml"
     f.write_text(LAYER.replace('g = "elementwise"', 'g = "sigmoid"') +
                  '[claims]\nx = { expr = "W.T @ (dY * exp(-z) / (1 + exp(-z))**2)", budget = 0.01 }\n')
-    record = batch.check_file(str(f), None, 20.0, None)
+    record = batch.check_file(str(f), batch.Options(None, 20.0, None))
     if record["claims"][0]["verdict"] != "unknown":
         pytest.skip("decided within 0.01 s on this machine")
     assert not batch.storable(record)
@@ -152,3 +152,50 @@ def test_a_cached_run_does_not_import_sympy(cache, tmp_path):
     assert cold.returncode == warm.returncode == 0 and cold.stdout == warm.stdout
     imported = lambda run: {ln.split("|")[-1].strip() for ln in run.stderr.splitlines() if ln.startswith("import")}
     assert "sympy" in imported(cold) and not any(re.match(r"sympy\b", m) for m in imported(warm))
+
+
+# ---------------------------------------------------------------- the report runs the same way
+
+def _report(cache, *args):
+    env = {**os.environ, "GRADPROOF_CACHE": str(cache.parent), "PYTHONPATH": str(ROOT)}
+    run = subprocess.run([sys.executable, "-m", "symbolic.cli", "report", *args], capture_output=True, text=True,
+                         cwd=ROOT, env=env, timeout=300)
+    return run.returncode, run.stdout, run.stderr
+
+
+def test_the_report_uses_the_verify_cache_and_workers_with_the_same_document(tmp_path, cache):
+    files = [str(WRONG), "layer", "notes/section_5"]
+    serial = _report(cache, "--jobs", "1", "--no-cache", *files)
+    assert serial[0] == 1 and "Counterexample at" in serial[1] and not cache.exists()
+    assert _report(cache, "--jobs", "2", *files) == serial  # workers, filling the cache
+    entries = sorted(cache.glob("*.json"))
+    assert len(entries) == 3
+    stamps = {p: p.stat().st_mtime_ns for p in entries}
+    assert _report(cache, "--jobs", "2", *files) == serial  # from the cache
+    assert {p: p.stat().st_mtime_ns for p in entries} == stamps
+    verified = subprocess.run([sys.executable, "-m", "symbolic.cli", "verify", *files], capture_output=True, cwd=ROOT,
+                              env={**os.environ, "GRADPROOF_CACHE": str(cache.parent), "PYTHONPATH": str(ROOT)})
+    assert verified.returncode == 1 and {p: p.stat().st_mtime_ns for p in entries} == stamps  # the same entries
+
+
+def test_collect_from_files_and_from_records_gives_what_checking_in_process_gives():
+    from symbolic import load
+    from symbolic.report import collect, markdown
+    files = [WRONG, ROOT / "derivations" / "notes" / "section_5.toml"]
+    by_file = collect(files, budget=10)
+    in_process = collect([load(f) for f in files], budget=10)
+    assert markdown(by_file) == markdown(in_process)
+    assert [v.to_dict() | {"seconds": 0} for e in by_file for v in e.verdicts] == \
+           [v.to_dict() | {"seconds": 0} for e in in_process for v in e.verdicts]
+    forms = lambda entries: [(v.claim_expr, v.derived_expr) for e in entries for v in e.verdicts]  # noqa: E731
+    assert forms(by_file) == forms(in_process) and all(d is not None for _, d in forms(by_file))
+
+
+def test_load_takes_a_catalogue_name_and_the_light_modules_import_no_sympy():
+    from symbolic import load
+    assert load("layer_batch") == load(ROOT / "derivations" / "layer_batch.toml")
+    code = ("import sys; from symbolic import DerivationError, ExprError, ShapeError, Status, resolve; "
+            "from symbolic.errors import FormTooLarge; from symbolic import batch, catalogue, console; "
+            "print(resolve('notes/section_5').name, 'sympy' in sys.modules)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert run.stdout.split() == ["section_5.toml", "False"]

@@ -61,3 +61,28 @@ def test_activation_derivatives_are_rewritten_by_their_rule():
     t = E.apply("tanh", z)
     assert same(E.apply("tanh", z, 1), E.sub(E.const(1), E.mul(t, t)))
     assert not same(E.apply("tanh", z, 1), E.mul(t, E.sub(E.const(1), t)))
+
+
+def test_forms_belong_to_their_context_and_compare_by_their_terms():
+    a, b = I.Context({}), I.Context({})
+    arg = E.add(E.matmul(W, x), E.mul(E.matmul(V, y), E.matmul(W, x)))
+    fa, fb = a.key(arg), b.key(arg)
+    assert fa is a.key(arg) and fa is not fb  # one object per form within a context, none shared
+    assert fa == fb and hash(fa) == hash(fb) and repr(fa) == repr(fb) and I.form(fa) == I.form(fb)
+    assert a.key(E.matmul(V, x)) != fa and repr(a.key(E.matmul(V, x))) != repr(fa)
+    # nothing kept for the life of the process: the module holds no table of forms
+    assert [n for n, v in vars(I).items() if isinstance(v, (dict, list, set)) and not n.isupper()
+            and not n.startswith("__")] == []
+
+
+def test_a_form_prints_the_same_in_every_process():
+    import subprocess
+    import sys
+    from pathlib import Path
+    code = ("import sympy; from symbolic import expr as E, index as I; "
+            "n = sympy.Symbol('n', integer=True, positive=True); "
+            "x = E.Var('x', (n, E.ONE)); print(repr(I.Context({}).key(E.apply('g', x))))")
+    root = Path(__file__).parent.parent
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={"PYTHONHASHSEED": seed}, cwd=root).stdout for seed in ("1", "2")}
+    assert len(runs) == 1 and runs.pop().strip().isdigit()

@@ -12,7 +12,8 @@ from render_check import pdflatex
 from symbolic import tex as T
 from symbolic.cli import main
 from symbolic.explicit import POLY
-from symbolic.report import collect, document, markdown, polynomial_tex, report, tex_text
+from symbolic.blocks import tex_text
+from symbolic.report import collect, document, markdown, polynomial_tex, report
 
 WRONG = Path(__file__).parent / "data" / "wrong_claims.toml"
 
@@ -128,7 +129,7 @@ def test_notation_options_reach_the_report(entries):
 
 
 def test_markdown_escapes_text():
-    from symbolic.report import Para, markdown_blocks, text
+    from symbolic.blocks import Para, markdown_blocks, text
     out = markdown_blocks([Para([text("a *b* _c_ [d] <e> | $5 #")])])
     assert out == "a \\*b\\* \\_c\\_ \\[d\\] \\<e\\> \\| \\$5 \\#\n"
 

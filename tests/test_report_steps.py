@@ -13,7 +13,8 @@ from render_check import katex_errors, math_chunks, pdflatex
 from symbolic.catalogue import CATALOGUE
 from symbolic.cli import main
 from symbolic.explicit import POLY
-from symbolic.report import MARKS, collect, markdown, step_display, steps_summary
+from symbolic.blocks import MARKS
+from symbolic.report import collect, markdown, step_display, steps_summary
 
 NOTES = CATALOGUE / "notes"
 

@@ -60,7 +60,7 @@ def test_columns_are_aligned_with_one_mark_per_verdict(verdicts, style):
     starts = {ln.index("dJ/d") for ln in rows}
     assert len(starts) == 1  # the claim column
     for ln, v in zip(rows, verdicts):
-        mark = MARKS[v.status][0 if style.unicode else 1]
+        mark = MARKS[v.status].glyph if style.unicode else MARKS[v.status].ascii
         assert ln.startswith("  " + mark) and v.headline() in ln and ln.endswith(v.text)
     column = starts.pop()
     labels = [ln for ln in lines if re.match(r"^ +(evidence|derived|likely mistake|repaired|counterexample at)", ln)]

@@ -1,0 +1,90 @@
+"""A derivation as data: `Derivation` and its `Claim`s, and the shapes a
+file writes (`"k x n"`).
+
+`load` reads a file into these; `derive`, `verify` and `steps` work on
+them.  Nothing here reads a file or prints: the notebook reprs of a
+`Derivation` are attached by `symbolic.notebook`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import expr as E
+from .parse import Parser
+
+MAX_SIZE = 100_000  # the largest whole-number size in a shape
+
+
+def dim_values(dims: dict) -> dict:
+    """Each dim as a value a formula may use (`/ m`): a 1 x 1 `Var` of role "dim"."""
+    return {name: E.Var(name, (E.ONE, E.ONE), "dim") for name in dims}
+
+
+def split_shape(text: str):
+    """`"k x n"` -> ["k", "n"]: split on an `x` with white space on both
+    sides (so a dim may be `n_x`), or on `×`; None if not two parts."""
+    parts = [p.strip() for p in re.split(r"\s+x\s+|×", text.strip())]
+    return parts if len(parts) == 2 and all(parts) else None
+
+
+def size_of(text: str):
+    """A whole-number size from 1 to `MAX_SIZE` written in ASCII digits, or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
+        return None
+    return int(text) if 1 <= int(text) <= MAX_SIZE else None
+
+
+@dataclass
+class Claim:
+    """A hand-derived closed form of dJ/d(`wrt`)."""
+    wrt: str
+    text: str
+    expr: E.Expr | None  # None when its shapes do not meet
+    shape_error: str | None = None
+    budget: float | None = None
+    latex: str | None = None  # the claim as written, when given as `latex = "..."`
+
+    def __repr__(self):
+        return f"Claim(dJ/d{self.wrt} = {self.text})"
+
+
+@dataclass
+class Derivation:
+    """A forward computation, its output and upstream gradient, and claims."""
+    path: Path
+    title: str
+    source: str
+    dims: dict  # name -> sympy Symbol
+    inputs: dict  # name -> Var
+    functions: dict  # name -> table function name, or None for generic
+    forward: dict  # name -> Expr, in dependency order
+    forward_text: dict  # name -> text as written
+    output: E.Var
+    upstream: E.Var | None  # None: the output is the scalar loss J itself
+    claims: dict = field(default_factory=dict)  # input name -> Claim
+    max_size: int = 3
+    notation: dict = field(default_factory=dict)  # name -> LaTeX tree it stands for (see `steps`)
+    steps: list = field(default_factory=list)  # `steps.Step`, the notes' chain of equalities
+    cache: dict = field(default_factory=dict, repr=False, compare=False)  # results derived from it
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def generic(self) -> list:
+        """Names of the generic (opaque) functions the file declares."""
+        return [f for f, impl in self.functions.items() if impl is None]
+
+    def parser(self) -> Parser:
+        names = {**dim_values(self.dims), **self.inputs}
+        names.update({n: E.Var(n, e.shape, "intermediate") for n, e in self.forward.items()})
+        if self.upstream is not None:
+            names[self.upstream.name] = self.upstream
+        return Parser(names, self.functions)
+
+    def __repr__(self):
+        ins = ", ".join(f"{n}: {s.shape[0]}x{s.shape[1]}" for n, s in self.inputs.items())
+        return f"Derivation({self.name!r}: {self.title!r}; inputs {ins}; {len(self.claims)} claims)"
