@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import gradients
+from . import gradients, stable
 from .testing_frameworks import adapt
 
 __all__ = ["check_backward"]
@@ -313,22 +313,9 @@ def _nonfinite(a) -> str:
 
 # ---------------------------------------------------------------- a small evaluator of the claim IR
 
-def _sigmoid(x):
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-FUNCTIONS = {  # table function -> NumPy, in float64
-    "sigmoid": _sigmoid,
-    "tanh": np.tanh,
-    "relu": lambda x: np.maximum(x, 0.0),
-    "step": lambda x: (x > 0).astype(np.float64),
-    "exp": np.exp,
-    "log": np.log,
-    "identity": lambda x: x,
-    "softplus": lambda x: np.logaddexp(0.0, x),
-    "recip": lambda x: 1.0 / x,
-}
+def _function(fn: str):
+    """Table function `fn` in NumPy, as the generated code computes it (float64 here)."""
+    return stable.FUNCTIONS[fn].numpy
 
 
 class Evaluator:
@@ -360,7 +347,7 @@ class Evaluator:
             return np.float64(float(e.value))
         if t is E.Apply:
             if e.order == 0:
-                return FUNCTIONS[e.fn](self(e.a))
+                return _function(e.fn)(self(e.a))
             if e.order == 1 and ACTIVATIONS[e.fn].prime is not None:
                 return self(ACTIVATIONS[e.fn].prime(e.a))
             raise ValueError(f"no derivative of order {e.order} for {e.fn}")

@@ -1,8 +1,12 @@
 """Scalar functions applied elementwise: one table, one line a function.
 
-Each entry gives the function as SymPy (for exact, explicit-size checks)
-and its derivative as a matrix expression in its argument `u` (for the
-derived forms and the index-form proofs).  A generic function declared in
+Each entry gives the function as SymPy (for exact, explicit-size checks),
+its derivative as a matrix expression in its argument `u` (for the derived
+forms and the index-form proofs), its kink, domain and sign, and its LaTeX
+spelling, to print (`texexpr`) and to read (`texparse`).  Its stable NumPy
+code is the one thing kept apart, in `numeric.stable.FUNCTIONS` (symbolic
+imports no NumPy), and `tests/test_function_tables.py` fails when a row
+lacks it or any other spelling.  A generic function declared in
 a derivation file (`g = "elementwise"`) has no entry: it stays opaque and
 its derivatives are `g'`, `g''`, ...
 """
@@ -26,6 +30,9 @@ class Activation:
     kink: int | None = None  # where it is not differentiable: no counterexample there
     domain: str | None = None  # "nonzero" or "positive": where it is defined (None: everywhere)
     sign: str | None = None  # "+" positive everywhere, "0+" nonnegative, None: either sign
+    # LaTeX: the head written before `(argument)`, or a template where `#` stands for the argument
+    latex: str = ""
+    reads: tuple = ()  # LaTeX commands that read as this function in the notes (`\sigma(z)`)
 
 
 def _sigmoid(t):
@@ -41,38 +48,48 @@ ACTIVATIONS = {a.name: a for a in [
     # ---- activations
     Activation("sigmoid", _sigmoid,
                lambda u: mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))),
-               "1 / (1 + exp(-t))", sign="+"),
-    Activation("tanh", sympy.tanh, lambda u: sub(const(1), power(apply("tanh", u), 2)), "tanh(t)"),
-    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0, sign="0+"),
+               "1 / (1 + exp(-t))", sign="+", latex=r"\sigma", reads=("sigma",)),
+    Activation("tanh", sympy.tanh, lambda u: sub(const(1), power(apply("tanh", u), 2)), "tanh(t)",
+               latex=r"\tanh", reads=("tanh",)),
+    Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0, sign="0+",
+               latex=r"\operatorname{ReLU}"),
     Activation("softplus", lambda t: sympy.log(1 + sympy.exp(t)), lambda u: apply("sigmoid", u),
-               "log(1 + exp(t))", sign="+"),
-    Activation("identity", lambda t: t, None, "t"),
+               "log(1 + exp(t))", sign="+", latex=r"\operatorname{softplus}"),
+    Activation("identity", lambda t: t, None, "t", latex=r"\operatorname{id}"),
     Activation("silu", lambda t: t / (1 + sympy.exp(-t)),
                lambda u: add(apply("sigmoid", u),
                              mul(u, mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))))),
-               "t / (1 + exp(-t))"),
+               "t / (1 + exp(-t))", latex=r"\operatorname{SiLU}"),
     Activation("leaky_relu", lambda t: sympy.Piecewise((t, t > 0), (t / 100, True)),
                lambda u: add(const(sympy.Rational(1, 100)), scale(sympy.Rational(99, 100), apply("step", u))),
-               "t if t > 0 else t / 100", kink=0),
+               "t if t > 0 else t / 100", kink=0, latex=r"\operatorname{LeakyReLU}"),
     Activation("gelu", lambda t: t * _normcdf(t),
-               lambda u: add(apply("normcdf", u), mul(u, apply("normpdf", u))), "t * normcdf(t)"),
+               lambda u: add(apply("normcdf", u), mul(u, apply("normpdf", u))), "t * normcdf(t)",
+               latex=r"\operatorname{GELU}"),
     # ---- elementary functions
-    Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+"),
-    Activation("sin", sympy.sin, lambda u: apply("cos", u), "sin(t)"),
-    Activation("cos", sympy.cos, lambda u: scale(-1, apply("sin", u)), "cos(t)"),
+    Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+", latex=r"\exp", reads=("exp",)),
+    Activation("sin", sympy.sin, lambda u: apply("cos", u), "sin(t)", latex=r"\sin", reads=("sin",)),
+    Activation("cos", sympy.cos, lambda u: scale(-1, apply("sin", u)), "cos(t)", latex=r"\cos", reads=("cos",)),
     # the standard normal's distribution function and density (GELU's parts)
-    Activation("normcdf", _normcdf, lambda u: apply("normpdf", u), "erfc(-t / sqrt(2)) / 2", sign="+"),
+    Activation("normcdf", _normcdf, lambda u: apply("normpdf", u), "erfc(-t / sqrt(2)) / 2", sign="+",
+               latex=r"\Phi"),
     Activation("normpdf", lambda t: sympy.exp(-t ** 2 / 2) / sympy.sqrt(2 * sympy.pi),
-               lambda u: scale(-1, mul(u, apply("normpdf", u))), "exp(-t**2 / 2) / sqrt(2 pi)", sign="+"),
+               lambda u: scale(-1, mul(u, apply("normpdf", u))), "exp(-t**2 / 2) / sqrt(2 pi)", sign="+",
+               latex=r"\varphi"),
     # sqrt(0) = 0, but its derivative there is not finite: where it is used, u > 0
     Activation("sqrt", sympy.sqrt, lambda u: scale(sympy.Rational(1, 2), apply("recip", apply("sqrt", u))),
-               "sqrt(t)", domain="positive", sign="+"),
-    Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)", domain="positive"),
+               "sqrt(t)", domain="positive", sign="+", latex=r"\sqrt{#}"),
+    Activation("log", sympy.log, lambda u: apply("recip", u), "log(t)", domain="positive",
+               latex=r"\log", reads=("log",)),
     Activation("recip", lambda t: 1 / t, lambda u: scale(-1, power(apply("recip", u), 2)), "1 / t",
-               domain="nonzero"),
+               domain="nonzero", latex=r"\frac{1}{#}"),
     # step(0) = 0, as in `numeric`: one definition everywhere
-    Activation("step", lambda t: sympy.Heaviside(t, 0), None, "1 if t > 0 else 0", kink=0, sign="0+"),
+    Activation("step", lambda t: sympy.Heaviside(t, 0), None, "1 if t > 0 else 0", kink=0, sign="0+",
+               latex=r"\operatorname{step}"),
 ]}
+
+# LaTeX commands the notes may call a table function by: `\sigma(z)`, `\tanh(z)`
+LATEX_CALLS = {command: a.name for a in ACTIVATIONS.values() for command in a.reads}
 
 # names a derivation file may use as `g = "<name>"` or call directly
 CALLABLE = sorted(set(ACTIVATIONS) - {"recip"})

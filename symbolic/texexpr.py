@@ -17,31 +17,13 @@ import sympy
 
 from . import expr as E
 from .derive import adjoint_names
-from .functions import prime
+from .functions import ACTIVATIONS, prime
 
 # ---------------------------------------------------------------- spellings
 
-FUNCTIONS = {
-    # name: its head, written before `(argument)`; or a template, where `#`
-    # stands for the argument (the head of its derivatives is then upright)
-    "sigmoid":  r"\sigma",
-    "tanh":     r"\tanh",
-    "relu":     r"\operatorname{ReLU}",
-    "softplus": r"\operatorname{softplus}",
-    "identity": r"\operatorname{id}",
-    "exp":      r"\exp",
-    "log":      r"\log",
-    "recip":    r"\frac{1}{#}",
-    "step":     r"\operatorname{step}",
-    "sqrt":     r"\sqrt{#}",
-    "silu":     r"\operatorname{SiLU}",
-    "leaky_relu": r"\operatorname{LeakyReLU}",
-    "gelu":     r"\operatorname{GELU}",
-    "sin":      r"\sin",
-    "cos":      r"\cos",
-    "normcdf":  r"\Phi",
-    "normpdf":  r"\varphi",
-}
+# name: its head, written before `(argument)`; or a template, where `#` stands for
+# the argument (the head of its derivatives is then upright): the table's own column
+FUNCTIONS = {a.name: a.latex for a in ACTIVATIONS.values()}
 
 GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
          "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",

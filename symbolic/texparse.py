@@ -31,7 +31,7 @@ import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from .functions import ACTIVATIONS
+from .functions import ACTIVATIONS, LATEX_CALLS
 from .steptree import (MAX_LENGTH, MAX_NUMBER, MAX_ORDER, MAX_POWER, Bin, Call, Chain, Cursor, Deriv, Dots, Frac,
                        Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Power, Scope, Shape,
                        SumOver, TexError, Transpose, check_depth, core_of, source, walk)
@@ -52,7 +52,7 @@ class Tok:
 
 IGNORED = {",", ";", "!", " ", ":", "quad", "qquad", "displaystyle", "left", "right", "big", "Big",
            "bigl", "bigr", "Bigl", "Bigr", "limits"}
-FUNCTION_COMMANDS = {"sigma": "sigmoid", "tanh": "tanh", "exp": "exp", "log": "log"}
+FUNCTION_COMMANDS = LATEX_CALLS  # `\sigma(z)`, `\tanh(z)`, ...: the function table's own column
 ACCENTS = {"hat": "hat", "bar": "bar", "tilde": "tilde"}
 SUPPORTED = sorted({"cdot", "odot", "circ", "frac", "partial", "sum", "langle", "rangle", "nabla",
                     "underbrace", "overbrace", "mathbb", "in", "times", "begin", "end", "top", "prime",

@@ -35,6 +35,8 @@ FUNCTIONS = {  # name -> list of derivatives, order 0 first
     "sqrt": [np.sqrt, lambda t: 0.5 / np.sqrt(t)],
     "silu": [lambda t: t * _sigmoid(t), lambda t: _sigmoid(t) * (1 + t * (1 - _sigmoid(t)))],
     "leaky_relu": [lambda t: np.where(t > 0, t, t / 100), lambda t: np.where(t > 0, 1.0, 0.01)],
+    "identity": [lambda t: t, np.ones_like, np.zeros_like],
+    "recip": [lambda t: 1 / t, lambda t: -1 / t ** 2, lambda t: 2 / t ** 3],
     "sin": [np.sin, np.cos, lambda t: -np.sin(t)],
     "cos": [np.cos, lambda t: -np.sin(t), lambda t: -np.cos(t)],
     "normcdf": [_normcdf, _normpdf, lambda t: -t * _normpdf(t)],
