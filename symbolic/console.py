@@ -116,12 +116,13 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     mw = style.mark_width()
     heads = [headline(v["verdict"], v.get("sizes")) for v in results]
     hw = max([len(h) for h in heads] + [len(PROVED_HEADLINE)])  # the same in most files
-    ww = max(len(v["claim"]) for v in results)
+    names = [v["claim"] + (f" [{v['name']}]" if v.get("name") else "") for v in results]
+    ww = max(len(n) for n in names)
     column = 2 + mw + 1 + hw + 2  # where the claim starts
     lines = []
-    for v, h in zip(results, heads):
+    for v, h, n in zip(results, heads, names):
         head = style.paint(f"{h:<{hw}}", MARKS[v["verdict"]].colour)
-        lines.append(f"  {style.mark(v['verdict'])} {head}  dJ/d{v['claim']:<{ww}} = {v['expr']}")
+        lines.append(f"  {style.mark(v['verdict'])} {head}  dJ/d{n:<{ww}} = {v['expr']}")
         if not proved(v) or v.get("stopped"):  # a proof the budget cut short says so
             lines += detail_lines(v, column, style)
     return lines

@@ -45,9 +45,10 @@ class Claim:
     shape_error: str | None = None
     budget: float | None = None
     latex: str | None = None  # the claim as written, when given as `latex = "..."`
+    name: str | None = None  # of one of several candidate claims for one input (`[[claims]]`)
 
     def __repr__(self):
-        return f"Claim(dJ/d{self.wrt} = {self.text})"
+        return f"Claim(dJ/d{self.wrt}{f' [{self.name}]' if self.name else ''} = {self.text})"
 
 
 @dataclass

@@ -333,35 +333,67 @@ class _Reader:
         return output, E.Var(up, output.shape, "upstream")
 
     def read_claims(self, d: Derivation) -> dict:
+        """`[claims]`, one claim an input (`W = "..."`), or `[[claims]]`, a
+        list of claims each naming its input (`wrt = "W"`), so that one
+        input may have several candidate forms, each with an optional
+        `name`.  Keyed by name, else by input (`W`, `W (2)`, ...)."""
+        if isinstance(self.data.get("claims"), list):
+            return self.claim_list(d)
         claims = {}
-        parser = d.parser()
         for wrt, spec in self.table("claims", required=False).items():
-            key = self.key = f"claims.{wrt}"
-            budget = None
-            if isinstance(spec, dict):
-                self.known_keys(key, spec, CLAIM_KEYS)
-            if isinstance(spec, dict) and "latex" in spec:
-                claims[wrt] = self.latex_claim(d, key, wrt, spec)
-                continue
-            if isinstance(spec, dict):
-                if "expr" not in spec:
-                    self.fail(key, f"expected a string or a table with `expr` or `latex` (and `budget`), "
-                                   f"got keys {sorted(spec)}")
-                if spec.get("budget") is not None:
-                    budget = self.budget(f"{key}.budget", spec["budget"])
-                spec = spec["expr"]
-            text = self.string(key, spec)
-            if wrt not in d.inputs:
-                self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
-            try:
-                e = parser.parse(text)
-                self.check_depth(key, e)
-                claims[wrt] = Claim(wrt, text, e, None, budget)
-            except E.ShapeError as err:
-                claims[wrt] = Claim(wrt, text, None, str(err), budget)
-            except ExprError as err:
-                self.fail(key, str(err))
+            claims[wrt] = self.claim(d, f"claims.{wrt}", wrt, spec)
         return claims
+
+    def claim_list(self, d: Derivation) -> dict:
+        claims = {}
+        for k, spec in enumerate(self.data["claims"]):
+            key = f"claims[{k}]"
+            if not isinstance(spec, dict):
+                self.fail(key, f"expected a table with `wrt` and `expr` or `latex`, got {type(spec).__name__}")
+            self.known_keys(key, spec, CLAIM_KEYS | {"wrt", "name"})
+            if "wrt" not in spec:
+                self.fail(key, "missing key `wrt`: the input whose gradient the claim is")
+            wrt = self.string(f"{key}.wrt", spec["wrt"])
+            name = spec.get("name")
+            if name is not None:
+                name = self.string(f"{key}.name", name)
+                if name in claims:
+                    self.fail(f"{key}.name", f"two claims are named `{name}`")
+            else:
+                name = wrt if wrt not in claims else next(f"{wrt} ({n})" for n in range(2, len(claims) + 3)
+                                                           if f"{wrt} ({n})" not in claims)
+            rest = {k2: v for k2, v in spec.items() if k2 not in ("wrt", "name")}
+            claim = self.claim(d, key, wrt, rest)
+            claim.name = None if name == wrt else name
+            claims[name] = claim
+        return claims
+
+    def claim(self, d: Derivation, key: str, wrt: str, spec) -> Claim:
+        self.key = key
+        budget = None
+        parser = d.parser()
+        if isinstance(spec, dict):
+            self.known_keys(key, spec, CLAIM_KEYS)
+        if isinstance(spec, dict) and "latex" in spec:
+            return self.latex_claim(d, key, wrt, spec)
+        if isinstance(spec, dict):
+            if "expr" not in spec:
+                self.fail(key, f"expected a string or a table with `expr` or `latex` (and `budget`), "
+                               f"got keys {sorted(spec)}")
+            if spec.get("budget") is not None:
+                budget = self.budget(f"{key}.budget", spec["budget"])
+            spec = spec["expr"]
+        text = self.string(key, spec)
+        if wrt not in d.inputs:
+            self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+        try:
+            e = parser.parse(text)
+            self.check_depth(key, e)
+            return Claim(wrt, text, e, None, budget)
+        except E.ShapeError as err:
+            return Claim(wrt, text, None, str(err), budget)
+        except ExprError as err:
+            self.fail(key, str(err))
 
     def latex_claim(self, d: Derivation, key, wrt, spec) -> Claim:
         """`[claims.W] latex = '(dY \\odot g'(z)) x^T'`: read by `texparse`."""

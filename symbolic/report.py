@@ -99,7 +99,7 @@ def entry(d: Derivation, record: dict, budget: float, replaced: dict | None = No
     g = derive_within(d, budget)
     verdicts = [Verdict.from_dict(r) for r in record["claims"]]
     for v in verdicts:
-        v.claim_expr = d.claims[v.wrt].expr if v.wrt in d.claims else None
+        v.claim_expr = d.claims[v.name or v.wrt].expr if (v.name or v.wrt) in d.claims else None
         v.derived_expr = g.closed.get(v.wrt) if g is not None and v.derived else None
     e = Entry(d, g or Gradients(d, [], {}), verdicts, replaced=replaced or {})
     if d.steps:

@@ -200,6 +200,7 @@ class Verdict:
     claim_expr: E.Expr | None = field(default=None, repr=False, compare=False)
     place: Place | None = None  # for a part of a step of the notes: where it stands
     right: tuple = ()  # for a step part that fails: the right forms, "written = true form"
+    name: str | None = None  # of one of several candidate claims for one input (`[[claims]]`)
 
     @property
     def proved(self) -> bool:
@@ -226,7 +227,7 @@ class Verdict:
             return self.place.verdict_dict(self)
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
-                "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
+                "name": self.name, "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None,
                 "repair": self.repair.to_dict() if self.repair else None}
 
@@ -238,7 +239,8 @@ class Verdict:
         ce, repair = d.get("counterexample"), d.get("repair")
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], Status(d["verdict"]), d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
-                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"))
+                   Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"),
+                   name=d.get("name"))
 
     def __repr__(self):
         if self.place is not None:
@@ -279,7 +281,7 @@ def verify_claim(d: Derivation, claim: Claim, grads: Gradients, max_size: int, s
     start, cpu_start = time.perf_counter(), cpu_time()
     derived = grads.closed[claim.wrt]
     v = Verdict(str(d.path), d.name, claim.wrt, claim.text, UNKNOWN, "", derived_text(derived),
-                derived_expr=derived, claim_expr=claim.expr)
+                derived_expr=derived, claim_expr=claim.expr, name=claim.name)
     stage = ["proving for every size"]
     try:
         with budget(seconds):

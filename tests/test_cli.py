@@ -88,7 +88,7 @@ def test_json_output_follows_the_documented_schema(tmp_path, capsys):
                                         "unknown": 0}
     assert doc["summary"]["files"] == 1 and doc["summary"]["errors"] == 0 and doc["errors"] == []
     by = {c["claim"]: c for c in doc["claims"]}
-    keys = {"file", "derivation", "claim", "expr", "verdict", "detail", "derived", "sizes", "seconds", "stopped",
+    keys = {"file", "derivation", "claim", "expr", "verdict", "detail", "derived", "name", "sizes", "seconds", "stopped",
             "counterexample", "repair"}
     assert all(set(c) == keys for c in doc["claims"])
     assert by["W"]["verdict"] == "shape-error" and by["W"]["repair"]["text"] == "(dY * g'(z)) @ x.T"
