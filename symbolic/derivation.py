@@ -15,6 +15,11 @@ from . import expr as E
 from .parse import Parser
 
 MAX_SIZE = 100_000  # the largest whole-number size in a shape
+# What a data input may be declared to be, and what the proofs and the
+# counterexamples then take as given (`[inputs] Y = { shape = "c x m",
+# data = "one-hot columns" }`): each column (row) one 1 and zeros, so that
+# it sums to 1; "binary": every entry 0 or 1; "positive": every entry > 0.
+FACTS = ("one-hot columns", "one-hot rows", "binary", "positive")
 
 
 def dim_values(dims: dict) -> dict:
@@ -65,6 +70,7 @@ class Derivation:
     output: E.Var
     upstream: E.Var | None  # None: the output is the scalar loss J itself
     claims: dict = field(default_factory=dict)  # input name -> Claim
+    facts: dict = field(default_factory=dict)  # data input name -> its fact (`FACTS`): "one-hot columns", ...
     max_size: int = 3
     notation: dict = field(default_factory=dict)  # name -> LaTeX tree it stands for (see `steps`)
     steps: list = field(default_factory=list)  # `steps.Step`, the notes' chain of equalities

@@ -30,6 +30,40 @@ class Explicit:
         if derivation.upstream is not None:
             up = derivation.upstream
             self.symbols[up.name] = self.matrix_of_symbols(up.name, up.shape)
+        self.facts = getattr(derivation, "facts", {})
+
+    def respect(self, point: dict, rng: random.Random) -> dict:
+        """`point` with the data inputs' entries made to meet their facts
+        (`derivation.FACTS`): one-hot columns or rows, 0 or 1, positive."""
+        for name, fact in self.facts.items():
+            m = self.symbols[name]
+            if fact == "one-hot columns":
+                for j in range(m.cols):
+                    hot = rng.randrange(m.rows)
+                    point.update({m[i, j]: sympy.Integer(int(i == hot)) for i in range(m.rows)})
+            elif fact == "one-hot rows":
+                for i in range(m.rows):
+                    hot = rng.randrange(m.cols)
+                    point.update({m[i, j]: sympy.Integer(int(j == hot)) for j in range(m.cols)})
+            elif fact == "binary":
+                point.update({s: sympy.Integer(rng.randint(0, 1)) for s in m})
+            elif fact == "positive":
+                point.update({s: abs(point[s]) or sympy.Integer(1) for s in m if s in point})
+        return point
+
+    def given(self, m: sympy.Matrix) -> sympy.Matrix:
+        """`m` with what the facts make exact: the last entry of a one-hot
+        column (row) is 1 minus the others, so that it sums to 1."""
+        subs = {}
+        for name, fact in self.facts.items():
+            y = self.symbols[name]
+            if fact == "one-hot columns" and y.rows > 1:
+                subs.update({y[y.rows - 1, j]: 1 - sum(y[i, j] for i in range(y.rows - 1)) for j in range(y.cols)})
+            elif fact == "one-hot rows" and y.cols > 1:
+                subs.update({y[i, y.cols - 1]: 1 - sum(y[i, j] for j in range(y.cols - 1)) for i in range(y.rows)})
+            elif fact in ("one-hot columns", "one-hot rows"):
+                subs.update({s: sympy.Integer(1) for s in y})  # one class: every entry is 1
+        return m.xreplace(subs) if subs else m
 
     def size(self, s) -> int:
         if s in self.sizes:
@@ -319,7 +353,7 @@ def integer_point(ex: Explicit, rng: random.Random) -> dict | None:
     fns = {n.fn for e in ex.d.forward.values() for n in E.walk(e) if isinstance(n, E.Apply)}
     if fns & SATURATING:
         return None
-    return {s: sympy.Integer(rng.choice([1, 2, -1, -2])) for m in ex.symbols.values() for s in m}
+    return ex.respect({s: sympy.Integer(rng.choice([1, 2, -1, -2])) for m in ex.symbols.values() for s in m}, rng)
 
 
 def random_point(ex: Explicit, rng: random.Random) -> dict:
@@ -329,7 +363,7 @@ def random_point(ex: Explicit, rng: random.Random) -> dict:
     for m in ex.symbols.values():
         for s in m:
             point[s] = sympy.Rational(rng.choice([-1, 1]) * rng.randint(1, 3), rng.randint(2, 4))
-    return point
+    return ex.respect(point, rng)
 
 
 DIGITS = 50

@@ -572,10 +572,40 @@ def index_form(e: E.Expr, forward: dict, ctx: Context | None = None) -> tuple:
     return canon(entry(e, p, q, ctx or Context(forward)))
 
 
-def difference(a: tuple, b: tuple) -> tuple:
-    """Canonical form of a - b (both canonical)."""
+def difference(a: tuple, b: tuple, facts: dict | None = None) -> tuple:
+    """Canonical form of a - b (both canonical), with what the data inputs'
+    `facts` give (see `with_facts`)."""
     terms = [_term(x) for x in a] + [_term(x, -1) for x in b]
-    return canon(terms)
+    out = canon(terms)
+    return with_facts(out, facts) if facts else out
+
+
+def with_facts(form: tuple, facts: dict) -> tuple:
+    """A canonical form with the data facts applied to its terms: a sum
+    over the first index of one-hot columns `Y` (the second, of one-hot
+    rows) that no other factor uses is 1; an entry of one-hot or binary
+    data times itself is itself."""
+    out = []
+    for bound, factors, coeff in form:
+        bound, factors = dict(bound), list(factors)
+        changed = True
+        while changed:
+            changed = False
+            for n, f in enumerate(factors):
+                if f[0] != "E" or f[1] not in facts:
+                    continue
+                fact = facts[f[1]]
+                if fact in ("one-hot columns", "one-hot rows", "binary") and factors.count(f) > 1:
+                    del factors[n]  # 0 and 1 are their own squares
+                    changed = True
+                    break
+                k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
+                if k in bound and sum(k in _indices(g) for g in factors) == 1:
+                    del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
+                    changed = True
+                    break
+        out.append(Term(coeff, bound, factors))
+    return canon(out)
 
 
 def _term(x, sign=1):

@@ -17,7 +17,8 @@ import sympy
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
 from .catalogue import is_file_name, resolve
-from .derivation import MAX_SIZE, Claim, Derivation, dim_values, size_of, split_shape  # noqa: F401  (and from here)
+from .derivation import (FACTS, MAX_SIZE, Claim, Derivation, dim_values, size_of,  # noqa: F401  (and from here)
+                         split_shape)
 from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
 from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, Parser, check_constants, parse_tree
@@ -146,7 +147,7 @@ class _Reader:
 
     def derivation(self) -> Derivation:
         self.known_keys(None, self.data, TOP_KEYS)
-        self.taken = {}
+        self.taken, self.facts = {}, {}
         dims = self.read_dims()
         inputs = self.read_inputs(dims)
         functions = self.read_functions()
@@ -159,7 +160,7 @@ class _Reader:
             self.fail("check.max_size", f"expected an integer from 1 to 6, got {max_size!r}")
         d = Derivation(self.path, self.string("title", self.data.get("title", self.path.stem)),
                        self.string("source", self.data.get("source", "")), dims, inputs, functions,
-                       forward, forward_text, output, upstream, max_size=max_size)
+                       forward, forward_text, output, upstream, max_size=max_size, facts=self.facts)
         d.claims = self.read_claims(d)
         if "steps" in self.data or "notation" in self.data:
             self.key = "notation"
@@ -210,6 +211,16 @@ class _Reader:
         for name, shape in spec.items():
             key = f"inputs.{name}"
             self.name(key, name)
+            if isinstance(shape, dict):  # data: `{ shape = "c x m", data = "one-hot columns" }`
+                self.known_keys(key, shape, {"shape", "data"})
+                if "shape" not in shape or "data" not in shape:
+                    self.fail(key, f"a data input takes `shape` and `data` (one of {', '.join(FACTS)}), "
+                                   f"got keys {sorted(shape)}")
+                fact = self.string(f"{key}.data", shape["data"])
+                if fact not in FACTS:
+                    self.fail(f"{key}.data", f"expected one of {', '.join(FACTS)}, got {fact!r}")
+                self.facts[name] = fact
+                shape = shape["shape"]
             inputs[name] = E.Var(name, self.shape(key, self.string(key, shape), dims), "input")
             self.taken[name] = "an input"
         return inputs
@@ -386,6 +397,8 @@ class _Reader:
         text = self.string(key, spec)
         if wrt not in d.inputs:
             self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+        if wrt in d.facts:
+            self.fail(key, f"`{wrt}` is data ({d.facts[wrt]}): it is not differentiated, so it has no claim")
         try:
             e = parser.parse(text)
             self.check_depth(key, e)

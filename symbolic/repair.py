@@ -71,6 +71,17 @@ def _numpy_value(x, t, v):
     raise ValueError(f"no numeric value for {x.func}")
 
 
+def _as_fact(a, fact: str, rng):
+    """Random data of `a`'s shape that meets `fact` (`derivation.FACTS`)."""
+    if fact == "one-hot columns":
+        return np.eye(a.shape[0])[:, rng.integers(0, a.shape[0], a.shape[1])]
+    if fact == "one-hot rows":
+        return np.eye(a.shape[1])[rng.integers(0, a.shape[1], a.shape[0])]
+    if fact == "binary":
+        return rng.integers(0, 2, a.shape).astype(float)
+    return np.abs(a)  # positive
+
+
 class Screen:
     """The derived gradient at a few points, and candidates against it."""
 
@@ -87,6 +98,8 @@ class Screen:
         self.points, self.true = [], []
         for _ in range(8):
             env = {n: self._random(v.shape, rng) for n, v in values.items()}
+            for name, fact in getattr(d, "facts", {}).items():
+                env[name] = _as_fact(env[name], fact, rng)
             memo = {}
             try:
                 with np.errstate(all="ignore"):

@@ -418,7 +418,7 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
     if not defined_where_j_is(d, e):
         return False
-    return index.difference(index.index_form(e, d.forward), d.cache[key]) == ()
+    return index.difference(index.index_form(e, d.forward), d.cache[key], d.facts) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
@@ -439,7 +439,7 @@ def _trial(d: Derivation, claim: Claim, ex: Explicit, rng) -> Trial:
     if not found and missing:
         points = [boundary_point(kind, u, random_point(ex, rng)) for kind, u in missing]
         found = _find_difference(ex, claim, d, rng, tries=0, points=[p for p in points if p])
-    return Trial(found, lambda: all(is_zero(x) for x in ex.value(claim.expr) - ex.gradient(claim.wrt)),
+    return Trial(found, lambda: all(is_zero(x) for x in ex.given(ex.value(claim.expr) - ex.gradient(claim.wrt))),
                  undefined=bool(missing))
 
 

@@ -96,6 +96,7 @@ class File:
         """Each dim's size, read off the inputs' arrays, as a 1 x 1 value (`/ m`)."""
         out = {}
         for name, shape in self.data.get("inputs", {}).items():
+            shape = shape["shape"] if isinstance(shape, dict) else shape  # data: { shape, data }
             if name in values and shape.strip() != "scalar":
                 for part, size in zip(re.split(r"\s+x\s+", shape.strip()), values[name].shape):
                     if part in self.data.get("dims", {}):
@@ -183,12 +184,26 @@ def random_values(path, sizes: dict, rng) -> dict:
     out_shape = None
     values = {}
     for name, shape in shapes.items():
-        values[name] = rng.uniform(-1.5, 1.5, size=_shape(shape, sizes))
+        if isinstance(shape, dict):  # data that meets its declared fact
+            values[name] = _data(shape["data"], _shape(shape["shape"], sizes), rng)
+        else:
+            values[name] = rng.uniform(-1.5, 1.5, size=_shape(shape, sizes))
     if data.get("upstream"):
         env = File(path, [1, 3, -2, 1]).forward(values)
         out_shape = env[data["output"]].shape
         values[data["upstream"]] = rng.uniform(-1.5, 1.5, size=out_shape)
     return values
+
+
+def _data(fact, shape, rng):
+    if fact == "one-hot columns":
+        return np.eye(shape[0])[:, rng.integers(0, shape[0], shape[1])]
+    if fact == "one-hot rows":
+        return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+    if fact == "binary":
+        return rng.integers(0, 2, shape).astype(float)
+    assert fact == "positive", fact
+    return rng.uniform(0.2, 1.5, size=shape)
 
 
 def _shape(text, sizes):

@@ -10,7 +10,6 @@ from symbolic.explicit import Explicit, size_combinations
 from symbolic.verify import proves_every_size
 
 FILES = catalogue_files()
-CLAIMS = [(f, wrt) for f in FILES for wrt in load(f).claims]
 
 
 def _id(p):
