@@ -40,7 +40,8 @@ _PREC = {E.Add: 1, E.Scale: 2, E.Mul: 2, E.MatMul: 2, E.Pow: 4, E.Transpose: 5, 
 
 PRINT = {
     # a dim used as a value (`/ m`): a 1 x 1 array of the arguments' dtype
-    E.Var:       lambda e, p: f"_np.full((1, 1), {name(e)}, _dt)" if e.role == "dim" else name(e),
+    E.Var:       lambda e, p: (f"_np.full((1, 1), {name(e)}, _dt)" if e.role == "dim" else
+                               f"_np.eye({e.shape[0]}, dtype=_dt)" if e.role == "eye" else name(e)),
     E.Const:     lambda e, p: number(e.value),
     E.MatMul:    lambda e, p: f"{p(e.a, 2)} @ {p(e.b, 3)}",
     E.Add:       lambda e, p: (f"{p(e.a, 1)} - {p(_negand(e.b), 2)}" if _negated(e.b) else f"{p(e.a, 1)} + {p(e.b, 2)}"),

@@ -95,6 +95,9 @@ def evaluate(e: E.Expr, env: dict, sizes: dict) -> np.ndarray:
     if k is E.Var:
         if e.role == "dim":
             return np.full((1, 1), float(sizes[sympy.Symbol(e.name, integer=True, positive=True)]))
+        if e.role == "eye":
+            n = e.shape[0]
+            return np.eye(int(sizes[n]) if isinstance(n, sympy.Symbol) else int(n))
         return env[e.name]
     if k is E.Const:
         return np.full((1, 1), float(e.value))

@@ -88,6 +88,8 @@ class Explicit:
                 return self.symbols[e.name]
             if e.role == "dim":
                 return sympy.Matrix([[self.size(sympy.Symbol(e.name, integer=True, positive=True))]])
+            if e.role == "eye":
+                return sympy.eye(self.size(e.shape[0]))
             return self.value(self.d.forward[e.name])
         if t is E.Const:
             return sympy.Matrix([[e.value]])

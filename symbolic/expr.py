@@ -37,7 +37,9 @@ class Expr:
 @dataclass(frozen=True, eq=True, repr=False)
 class Var(Expr):
     """A named matrix: an input, the upstream gradient, a forward
-    intermediate, or a named adjoint of the backward pass."""
+    intermediate, a named adjoint of the backward pass, a dim as a value
+    (role "dim"), or the identity matrix of a size (role "eye", named
+    `eye(n)`, see `eye`)."""
     name: str
     shape: tuple
     role: str = "input"
@@ -219,7 +221,15 @@ def matmul(a: Expr, b: Expr) -> Expr:
         return scale(a.value, b)
     if isinstance(b, Const) and a.shape[1] == 1:
         return scale(b.value, a)
+    if _is_eye(a):
+        return b
+    if _is_eye(b):
+        return a
     return MatMul(a, b)
+
+
+def _is_eye(e: Expr) -> bool:
+    return isinstance(e, Var) and e.role == "eye"
 
 
 def add(a: Expr, b: Expr) -> Expr:
@@ -267,6 +277,8 @@ def transpose(a: Expr) -> Expr:
         return a
     if isinstance(a, Transpose):
         return a.a
+    if _is_eye(a):
+        return a
     if isinstance(a, Broadcast):
         return broadcast(transpose(a.a), (a.shape[1], a.shape[0]))
     return Transpose(a)
@@ -321,6 +333,12 @@ def depth(e: Expr, known: dict | None = None) -> int:
         deepest = max(deepest, level)
         stack.extend((c, level + 1) for c in node.children())
     return deepest
+
+
+def eye(size) -> Var:
+    """The identity matrix of `size` (a dim's Symbol or a whole number): a
+    constant, its entries the deltas of the index form."""
+    return Var(f"eye({size})", (size, size), "eye")
 
 
 def variables(e: Expr) -> set:

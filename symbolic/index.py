@@ -138,6 +138,8 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
     if t is E.Var:
         if e.name in ctx.definitions:
             return entry(ctx.definitions[e.name], i, j, ctx)
+        if e.role == "eye":  # the identity: a delta
+            return [Term(sympy.Integer(1), {}, [("D", i, j)])]
         if e.role == "dim":  # a dim used as a value: a coefficient, a symbol for every size
             return [Term(sympy.Symbol(e.name, integer=True, positive=True))]
         return [Term(sympy.Integer(1), {}, [("E", e.name, i, j)])]

@@ -97,6 +97,8 @@ PIECEWISE = {"abs": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> argumen
 PIECEWISE_USAGE = {"abs": "abs(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
                    "clip": "clip(z, -1, 1)"}
 GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
+LINEAR = {"eye": "eye(n)", "trace": "trace(A)", "diag": "diag(v)", "outer": "outer(a, b)",
+          "matrix_power": "matrix_power(A, 3)"}  # name -> usage
 
 
 def size_value(size) -> E.Expr:
@@ -252,6 +254,8 @@ class Parser:
             return self._reduction(base, node)
         if base in PIECEWISE and order == 0 and base not in self.functions:
             return self._piecewise(base, node)
+        if base in LINEAR and order == 0 and base not in self.functions:
+            return self._linear(base, node)
         if base == "gelu" and order == 0 and node.keywords and "gelu" not in self.functions:
             return self._gelu_tanh(node)
         if base in self.functions:
@@ -317,6 +321,53 @@ class Parser:
         if not (isinstance(lo, E.Const) and isinstance(hi, E.Const)) or lo.value > hi.value:
             raise ExprError(f"`clip` takes numbers `lo <= hi` as its bounds, as in `{PIECEWISE_USAGE['clip']}`")
         return E.sub(E.add(lo, relu(E.sub(a, lo))), relu(E.sub(a, hi)))
+
+    def _linear(self, name: str, node) -> E.Expr:
+        """eye(n), the identity; trace(A) = sum(A * eye(n)); diag(v) = v * eye(n)
+        for a column v; outer(a, b) = a @ b.T; matrix_power(A, p) = A @ ... @ A
+        (p >= 1 factors; p = 0 is the identity)."""
+        usage = f"as in `{LINEAR[name]}`"
+        if node.keywords or len(node.args) != (2 if name in ("outer", "matrix_power") else 1):
+            raise ExprError(f"`{name}` takes {2 if name in ('outer', 'matrix_power') else 1} positional "
+                            f"argument{'s' if name in ('outer', 'matrix_power') else ''}, {usage}")
+        if name == "eye":
+            size = self._size(node.args[0], usage)
+            return E.eye(size)
+        a = self.build(node.args[0])
+        r, c = a.shape
+        if name == "trace":
+            if r != c:
+                raise E.ShapeError(f"`trace` needs a square matrix, got {E.fmt_shape(a.shape)}")
+            return E.sum_axis(E.mul(a, E.eye(r)), None)
+        if name == "diag":
+            if c != 1:
+                raise E.ShapeError(f"`diag` takes a column (a vector `n x 1`), got {E.fmt_shape(a.shape)}")
+            return E.mul(a, E.eye(r))
+        if name == "outer":
+            b = self.build(node.args[1])
+            if c != 1 or b.shape[1] != 1:
+                raise E.ShapeError(f"`outer` takes two columns, got {E.fmt_shape(a.shape)} and "
+                                   f"{E.fmt_shape(b.shape)}")
+            return E.matmul(a, E.transpose(b))
+        p = node.args[1]
+        if not isinstance(p, ast.Constant) or isinstance(p.value, bool) or not isinstance(p.value, int) \
+                or not 0 <= p.value <= MAX_POWER:
+            raise ExprError(f"`matrix_power` takes a whole number from 0 to {MAX_POWER} as its power, {usage}")
+        if r != c:
+            raise E.ShapeError(f"`matrix_power` needs a square matrix, got {E.fmt_shape(a.shape)}")
+        out = E.eye(r)
+        for k in range(p.value):
+            out = a if k == 0 else E.matmul(out, a)
+        return out
+
+    def _size(self, node, usage: str):
+        """A size written as a dim's name or a whole number (`eye(n)`, `eye(3)`)."""
+        if isinstance(node, ast.Name) and node.id in self.names and self.names[node.id].role == "dim":
+            return sympy.Symbol(node.id, integer=True, positive=True)
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool) \
+                and 1 <= node.value <= 100_000:
+            return sympy.Integer(node.value)
+        raise ExprError(f"a size is a dim's name or a whole number from 1 to 100000, {usage}")
 
     def _gelu_tanh(self, node) -> E.Expr:
         """gelu(a, approximate="tanh"): a (1 + tanh(c (a + 0.044715 a**3))) / 2,

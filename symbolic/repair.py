@@ -137,6 +137,8 @@ class Screen:
         t = type(e)
         if t is E.Var and e.role == "dim":  # a dim used as a value (`/ m`)
             v = np.array([[float(self._size(sympy.Symbol(e.name, integer=True, positive=True)))]])
+        elif t is E.Var and e.role == "eye":
+            v = np.eye(self._size(e.shape[0]))
         elif t is E.Var:
             v = env[e.name] if e.name in env else self.value(self.d.forward[e.name], env, memo)
         elif t is E.Const:

@@ -218,6 +218,8 @@ class Printer:
                 return partial(name_tex(self.output, "intermediate"))
             if v.role == "adjoint":
                 return partial(name_tex(self.of(v.name), "intermediate"))
+        if v.role == "eye":
+            return f"I_{{{dim_tex(v.shape[0])}}}"
         return name_tex(v.name, v.role)
 
     # ---- dispatch through the table

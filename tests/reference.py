@@ -54,6 +54,12 @@ def _gelu(a, approximate=None):
 
 ELEMENTWISE = {  # NumPy's own functions of several arguments
     "abs": np.abs, "maximum": np.maximum, "minimum": np.minimum, "clip": np.clip, "gelu": _gelu,
+    # linear algebra (a size or a power arrives as a 1 x 1 array)
+    "eye": lambda n: np.eye(int(np.asarray(n).reshape(-1)[0])),
+    "trace": lambda a: np.trace(a).reshape(1, 1),
+    "diag": np.diagflat,
+    "outer": lambda a, b: a @ b.T,
+    "matrix_power": lambda a, p: np.linalg.matrix_power(a, int(np.asarray(p).reshape(-1)[0])),
 }
 
 
