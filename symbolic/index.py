@@ -35,7 +35,8 @@ import sympy
 
 from . import expr as E
 from .errors import FormTooLarge
-from .functions import ACTIVATIONS, domain, prime, scalar_value, sign
+from .functions import ACTIVATIONS, domain, prime, scalar_value
+from .kinks import absorb_steps, mul_factors, step_argument
 
 P, Q = "%P", "%Q"
 
@@ -155,7 +156,7 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             raise FormTooLarge(f"an index form of more than {MAX_TERMS:,} terms")
         return out
     if t is E.Mul:
-        factors = _kinks(_mul_factors(e), ctx)
+        factors = absorb_steps(mul_factors(e), ctx)
         out = entry(factors[0], i, j, ctx)
         for f in factors[1:]:
             out = _product(out, entry(f, i, j, ctx))
@@ -183,86 +184,9 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         return terms
     if t is E.Apply:
         if e.fn == "step" and e.order == 0:
-            e = E.apply("step", _step_argument(e.a, ctx))
+            e = E.apply("step", step_argument(e.a, ctx))
         return function_terms(e.fn, e.order, ctx.key(e.a), _args(ctx.key(e.a), i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
-
-
-# ---------------------------------------------------------------- kinks
-# With step(0) = 0 (relu' = step), these hold everywhere, at the kink too:
-#   step(u) step(u) = step(u),  relu(u) step(u) = relu(u),  u step(u) = relu(u),
-#   step(relu(u)) = step(u),  step(c u) = step(u) for a constant c > 0.
-
-def _mul_factors(e: E.Expr) -> list:
-    """The factors of a chain of elementwise products of one shape."""
-    out, stack = [], [e]
-    while stack:
-        x = stack.pop()
-        if type(x) is E.Mul and x.a.shape == x.b.shape == e.shape:
-            stack += [x.b, x.a]
-        else:
-            out.append(x)
-    return out
-
-
-def _defined(e: E.Expr, ctx: Context) -> E.Expr:
-    """`e` with a name of the forward pass replaced by its definition."""
-    while type(e) is E.Var and e.name in ctx.definitions:
-        e = ctx.definitions[e.name]
-    return e
-
-
-def _stepped(e: E.Expr, ctx: Context):
-    """The u of a factor step(u) (relu'(u) is step(u)), else None."""
-    e = _defined(e, ctx)
-    if type(e) is E.Apply and (e.fn, e.order) in (("step", 0), ("relu", 1)):
-        return e.a
-    return None
-
-
-def _kinks(factors: list, ctx: Context) -> list:
-    """The factors of a product with each step(u) absorbed where the
-    identities above allow: by another step(u), relu(u) or u."""
-    factors = list(factors)
-    n = 0
-    while n < len(factors):
-        u = _stepped(factors[n], ctx)
-        if u is not None:
-            key = ctx.key(u)
-            for m, other in enumerate(factors):
-                if m == n:
-                    continue
-                d = _defined(other, ctx)
-                if _stepped(d, ctx) is not None and ctx.key(_stepped(d, ctx)) == key \
-                        or type(d) is E.Apply and (d.fn, d.order) == ("relu", 0) and ctx.key(d.a) == key:
-                    del factors[n]  # step(u) step(u), relu(u) step(u)
-                    break
-                if other.shape == u.shape and ctx.key(other) == key:
-                    factors[m] = E.apply("relu", u)  # u step(u)
-                    del factors[n]
-                    break
-            else:
-                n += 1
-            continue
-        n += 1
-    return factors
-
-
-def _step_argument(a: E.Expr, ctx: Context) -> E.Expr:
-    """An argument of step with relu(u), c u (c > 0) and u step(u) taken down to u."""
-    while True:
-        d = _defined(a, ctx)
-        if type(d) is E.Apply and (d.fn, d.order) == ("relu", 0):
-            a = d.a
-        elif type(d) is E.Scale and d.c.is_positive:
-            a = d.a
-        elif type(d) is E.Mul:
-            factors = _kinks(_mul_factors(d), ctx)
-            if len(factors) != 1 or factors[0] is d:
-                return a
-            a = factors[0]
-        else:
-            return a
 
 
 def intern(form: tuple) -> Form:
@@ -574,147 +498,12 @@ def index_form(e: E.Expr, forward: dict, ctx: Context | None = None) -> tuple:
     return canon(entry(e, p, q, ctx or Context(forward)))
 
 
-def difference(a: tuple, b: tuple, facts: dict | None = None) -> tuple:
-    """Canonical form of a - b (both canonical), with what the data inputs'
-    `facts` give (see `with_facts`)."""
+def difference(a: tuple, b: tuple) -> tuple:
+    """Canonical form of a - b (both canonical)."""
     terms = [_term(x) for x in a] + [_term(x, -1) for x in b]
-    out = canon(terms)
-    return with_facts(out, facts) if facts else out
-
-
-def with_facts(form: tuple, facts: dict) -> tuple:
-    """A canonical form with the data facts applied to its terms: a sum
-    over the first index of one-hot columns `Y` (the second, of one-hot
-    rows) that no other factor uses is 1; an entry of one-hot or binary
-    data times itself is itself."""
-    out = []
-    for bound, factors, coeff in form:
-        bound, factors = dict(bound), list(factors)
-        changed = True
-        while changed:
-            changed = False
-            for n, f in enumerate(factors):
-                if f[0] != "E" or f[1] not in facts:
-                    continue
-                fact = facts[f[1]]
-                if fact in ("one-hot columns", "one-hot rows", "binary") and factors.count(f) > 1:
-                    del factors[n]  # 0 and 1 are their own squares
-                    changed = True
-                    break
-                k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
-                if k in bound and sum(k in _indices(g) for g in factors) == 1:
-                    del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
-                    changed = True
-                    break
-        out.append(Term(coeff, bound, factors))
-    return canon(out)
+    return canon(terms)
 
 
 def _term(x, sign=1):
     bound, factors, coeff = x
     return Term(sign * coeff, dict(bound), list(factors))
-
-
-# ---------------------------------------------------------------- where things are defined
-
-def conditions(terms) -> set:
-    """(kind, key) for every function in `terms` (Terms or canonical
-    items, before any cancellation) that is defined only on part of the
-    line: `("nonzero", key)` for 1/u, `("positive", key)` for log(u), with
-    `key` the canonical form of u.  Nested arguments are searched too."""
-    out, seen = set(), set()
-    stack = [f for t in terms for f in (t.factors if isinstance(t, Term) else t[1])]
-    while stack:
-        f = stack.pop()
-        if f[0] != "F":
-            continue
-        _, fn, _, key, _ = f
-        kind = domain(fn)
-        if kind is not None:
-            out.add((kind, key))
-        if key not in seen:
-            seen.add(key)
-            stack.extend(g for _, factors, _ in form(key) for g in factors)
-    return out
-
-
-def implied(condition, known: set) -> bool:
-    """Whether `condition` holds wherever every condition in `known` does:
-    the same condition on the same canonical argument (u > 0 gives u != 0),
-    or a constant argument that satisfies it."""
-    kind, key = condition
-    if condition in known or (kind == "nonzero" and ("positive", key) in known):
-        return True
-    if positive(key):
-        return True
-    f = form(key)
-    if len(f) == 1 and not f[0][0] and not f[0][1] and f[0][2].is_number:
-        c = f[0][2]
-        return (c.is_zero is False) if kind == "nonzero" else (c.is_positive is True)
-    return False
-
-
-def expression_conditions(e: E.Expr, forward: dict) -> set:
-    """The conditions (kind, key) of every 1/u and log(u) in `e` and in the
-    forward definitions it uses, nested ones included, found on the
-    expression itself: nothing is multiplied out, so the cost follows the
-    expression's size, not its index form's."""
-    out, seen, stack = set(), set(), [e]
-    ctx = Context(forward)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, E.Var) and node.name in forward:
-            stack.append(forward[node.name])
-        if isinstance(node, E.Apply) and domain(node.fn) is not None:
-            kind = domain(node.fn) if node.order == 0 else "nonzero"  # log' = 1/u
-            out.add((kind, ctx.intern(canon(entry(node.a, P, Q, ctx)))))
-        stack.extend(node.children())
-    return out
-
-
-def objective_conditions(forward: dict, output: E.Var, upstream) -> set:
-    """Where J is defined: the conditions of every function J uses."""
-    return expression_conditions(objective(output, upstream), forward)
-
-
-def positive(key: Form) -> bool:
-    """Whether the canonical form `key` is positive for every size and
-    every value of the inputs (1 + exp(u), a sum of sigmoids, ...)."""
-    return _form_sign(form(key)) == "+"
-
-
-def _form_sign(items) -> str | None:
-    """"+" (positive), "0+" (nonnegative) or None (unknown) of a canonical form."""
-    if not items:
-        return None
-    signs = set()
-    for _, factors, coeff in items:
-        if not coeff.is_positive:
-            return None
-        unknown: dict = {}
-        term = "+"
-        for f in factors:
-            s = _factor_sign(f)
-            if s is None:
-                unknown[f] = unknown.get(f, 0) + 1
-            elif s == "0+":
-                term = "0+"
-        if any(n % 2 for n in unknown.values()):
-            return None
-        signs.add("0+" if unknown else term)
-    return "+" if "+" in signs else "0+"
-
-
-def _factor_sign(f) -> str | None:
-    if f[0] == "D":
-        return "0+"
-    if f[0] == "F":
-        _, fn, order, key, _ = f
-        s = sign(fn, order)
-        if s is None and fn == "recip" and order == 0 and positive(key):
-            s = "+"
-        return s
-    return None

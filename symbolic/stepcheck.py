@@ -20,6 +20,7 @@ from dataclasses import replace
 
 import sympy
 
+from . import domains
 from . import index as I
 from . import steptree as T
 from .decide import Trial, explicit_check, first_difference, sizes_text, spot_check, within
@@ -170,8 +171,8 @@ class StepChecker:
         if "domain" not in self.d.cache:
             self.d.cache["domain"] = I.objective_conditions(self.d.forward, self.d.output, self.d.upstream)
         known = self.d.cache["domain"]
-        ca, cb = I.conditions(ta), I.conditions(tb)
-        if not all(I.implied(c, known | cb) for c in ca) or not all(I.implied(c, known | ca) for c in cb):
+        ca, cb = domains.conditions(ta), domains.conditions(tb)
+        if not all(domains.implied(c, known | cb) for c in ca) or not all(domains.implied(c, known | ca) for c in cb):
             return False
         return I.difference(fold_fixed(I.canon(ta)), fold_fixed(I.canon(tb))) == ()
 

@@ -23,6 +23,7 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from . import domains
 from . import expr as E
 from . import index
 from .budget import DEFAULT_BUDGET, OutOfTime, budget, cpu_time
@@ -361,8 +362,8 @@ def defined_where_j_is(d: Derivation, e: E.Expr) -> bool:
     """Whether every 1/u and log(u) of `e` (forward values written out) is
     one J itself needs, or has an argument positive by its form."""
     if "domain" not in d.cache:
-        d.cache["domain"] = index.objective_conditions(d.forward, d.output, d.upstream)
-    return all(index.implied(c, d.cache["domain"]) for c in index.expression_conditions(e, d.forward))
+        d.cache["domain"] = domains.objective_conditions(d.forward, d.output, d.upstream)
+    return all(domains.implied(c, d.cache["domain"]) for c in domains.expression_conditions(e, d.forward))
 
 
 def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list, grads=None):
@@ -418,7 +419,7 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
     if not defined_where_j_is(d, e):
         return False
-    return index.difference(index.index_form(e, d.forward), d.cache[key], d.facts) == ()
+    return domains.with_facts(index.difference(index.index_form(e, d.forward), d.cache[key]), d.facts) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:

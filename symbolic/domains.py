@@ -1,0 +1,144 @@
+"""What the index form knows beyond its algebra: where things are defined
+(the conditions a `1/u` or `log(u)` puts on its argument, and whether a
+claim's are ones J itself needs), the sign of a form, and the facts of data
+inputs (a one-hot column sums to 1)."""
+from __future__ import annotations
+
+from . import expr as E
+from .functions import domain, sign
+from .index import P, Q, Context, Form, Term, _indices, canon, entry, form, objective
+
+
+def conditions(terms) -> set:
+    """(kind, key) for every function in `terms` (Terms or canonical
+    items, before any cancellation) that is defined only on part of the
+    line: `("nonzero", key)` for 1/u, `("positive", key)` for log(u), with
+    `key` the canonical form of u.  Nested arguments are searched too."""
+    out, seen = set(), set()
+    stack = [f for t in terms for f in (t.factors if isinstance(t, Term) else t[1])]
+    while stack:
+        f = stack.pop()
+        if f[0] != "F":
+            continue
+        _, fn, _, key, _ = f
+        kind = domain(fn)
+        if kind is not None:
+            out.add((kind, key))
+        if key not in seen:
+            seen.add(key)
+            stack.extend(g for _, factors, _ in form(key) for g in factors)
+    return out
+
+
+def implied(condition, known: set) -> bool:
+    """Whether `condition` holds wherever every condition in `known` does:
+    the same condition on the same canonical argument (u > 0 gives u != 0),
+    or a constant argument that satisfies it."""
+    kind, key = condition
+    if condition in known or (kind == "nonzero" and ("positive", key) in known):
+        return True
+    if positive(key):
+        return True
+    f = form(key)
+    if len(f) == 1 and not f[0][0] and not f[0][1] and f[0][2].is_number:
+        c = f[0][2]
+        return (c.is_zero is False) if kind == "nonzero" else (c.is_positive is True)
+    return False
+
+
+def expression_conditions(e: E.Expr, forward: dict) -> set:
+    """The conditions (kind, key) of every 1/u and log(u) in `e` and in the
+    forward definitions it uses, nested ones included, found on the
+    expression itself: nothing is multiplied out, so the cost follows the
+    expression's size, not its index form's."""
+    out, seen, stack = set(), set(), [e]
+    ctx = Context(forward)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, E.Var) and node.name in forward:
+            stack.append(forward[node.name])
+        if isinstance(node, E.Apply) and domain(node.fn) is not None:
+            kind = domain(node.fn) if node.order == 0 else "nonzero"  # log' = 1/u
+            out.add((kind, ctx.intern(canon(entry(node.a, P, Q, ctx)))))
+        stack.extend(node.children())
+    return out
+
+
+def objective_conditions(forward: dict, output: E.Var, upstream) -> set:
+    """Where J is defined: the conditions of every function J uses."""
+    return expression_conditions(objective(output, upstream), forward)
+
+
+def positive(key: Form) -> bool:
+    """Whether the canonical form `key` is positive for every size and
+    every value of the inputs (1 + exp(u), a sum of sigmoids, ...)."""
+    return _form_sign(form(key)) == "+"
+
+
+def _form_sign(items) -> str | None:
+    """"+" (positive), "0+" (nonnegative) or None (unknown) of a canonical form."""
+    if not items:
+        return None
+    signs = set()
+    for _, factors, coeff in items:
+        if not coeff.is_positive:
+            return None
+        unknown: dict = {}
+        term = "+"
+        for f in factors:
+            s = _factor_sign(f)
+            if s is None:
+                unknown[f] = unknown.get(f, 0) + 1
+            elif s == "0+":
+                term = "0+"
+        if any(n % 2 for n in unknown.values()):
+            return None
+        signs.add("0+" if unknown else term)
+    return "+" if "+" in signs else "0+"
+
+
+def _factor_sign(f) -> str | None:
+    if f[0] == "D":
+        return "0+"
+    if f[0] == "F":
+        _, fn, order, key, _ = f
+        s = sign(fn, order)
+        if s is None and fn == "recip" and order == 0 and positive(key):
+            s = "+"
+        return s
+    return None
+
+
+# ---------------------------------------------------------------- data
+
+def with_facts(form: tuple, facts: dict) -> tuple:
+    """A canonical form with the data facts applied to its terms: a sum
+    over the first index of one-hot columns `Y` (the second, of one-hot
+    rows) that no other factor uses is 1; an entry of one-hot or binary
+    data times itself is itself."""
+    if not facts:
+        return form
+    out = []
+    for bound, factors, coeff in form:
+        bound, factors = dict(bound), list(factors)
+        changed = True
+        while changed:
+            changed = False
+            for n, f in enumerate(factors):
+                if f[0] != "E" or f[1] not in facts:
+                    continue
+                fact = facts[f[1]]
+                if fact in ("one-hot columns", "one-hot rows", "binary") and factors.count(f) > 1:
+                    del factors[n]  # 0 and 1 are their own squares
+                    changed = True
+                    break
+                k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
+                if k in bound and sum(k in _indices(g) for g in factors) == 1:
+                    del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
+                    changed = True
+                    break
+        out.append(Term(coeff, bound, factors))
+    return canon(out)
