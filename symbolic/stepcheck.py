@@ -169,7 +169,7 @@ class StepChecker:
         except (StepShapeError, TypeError):
             return False
         if "domain" not in self.d.cache:
-            self.d.cache["domain"] = I.objective_conditions(self.d.forward, self.d.output, self.d.upstream)
+            self.d.cache["domain"] = domains.objective_conditions(self.d.forward, self.d.output, self.d.upstream)
         known = self.d.cache["domain"]
         ca, cb = domains.conditions(ta), domains.conditions(tb)
         if not all(domains.implied(c, known | cb) for c in ca) or not all(domains.implied(c, known | ca) for c in cb):
