@@ -38,7 +38,7 @@ def summary(path: Path) -> tuple:
     with open(path, "rb") as f:
         data = tomllib.load(f)
     claims = data.get("claims", {})
-    return str(data.get("title", path.stem)), len(claims) if isinstance(claims, dict) else 0
+    return str(data.get("title", path.stem)), len(claims) if isinstance(claims, (dict, list)) else 0
 
 
 def is_file_name(name) -> bool:

@@ -85,7 +85,7 @@ CASES = [
     ("an unknown key in a claim's table", LAYER + "[claims.W]\nexpr = \"dY @ x.T\"\nbudgte = 5\n",
      "claims.W.budgte", ["unknown key", "budget, expr, latex"]),
     ("a table for an input's shape", LAYER.replace('W = "k x n"', 'W = { shape = "k x n" }'), "inputs.W",
-     ["expected a string, got a table (keys: shape)"]),
+     ["a data input takes `shape` and `data`", "got keys ['shape']"]),
     ("a table for a function", LAYER.replace('g = "elementwise"', 'g = { kind = "elementwise" }'),
      "functions.g", ["got a table (keys: kind)"]),
     ("deeply nested TOML", LAYER + "a = " + "[" * 30000 + "]" * 30000 + "\n", None, ["nested too deeply"]),
