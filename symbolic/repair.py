@@ -358,12 +358,11 @@ def _dim_edit(src: Source, how: str, dim: str):
     body = src.src(n)
     shown = dim if " " not in dim else f"({dim})"
     product = isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, (ast.Mult, ast.MatMult, ast.Div))
-    body = body if product else fit(body, n.prec, 3)
-    if how == "divide":
-        new, note = f"{body} / {shown}", f"the claim is `{dim}` times the gradient"
-    else:
-        new, note = f"{body} * {shown}", f"the claim lacks the factor `{dim}`"
-    return "constant", Edit(n.outer_start, n.outer_end, new), note
+    op, note = ("/", f"the claim is `{dim}` times the gradient") if how == "divide" else \
+        ("*", f"the claim lacks the factor `{dim}`")
+    if product:  # `... @ K` -> `... @ K / sqrt(d)`: an insertion at the end
+        return "constant", Edit(n.outer_end, n.outer_end, f" {op} {shown}"), note
+    return "constant", Edit(n.outer_start, n.outer_end, f"{fit(body, n.prec, 3)} {op} {shown}"), note
 
 
 def _slot_need(n) -> int:

@@ -16,7 +16,7 @@ def test_every_deterministic_quoted_output_is_what_its_command_prints():
 def test_the_readme_marks_its_outputs_and_both_benches_as_timing():
     found = blocks(readme.README.read_text(encoding="utf-8"))
     commands = {raw: b.kind for b in found for _, _, raw in b.commands}
-    assert commands["python -m numeric.bench --seconds 10"] == "timing"
+    assert commands["python -m numeric.bench --seconds 15 --passes"] == "timing"
     assert commands["python -m symbolic.bench --runs 3"] == "timing"
     assert commands["gradproof verify derivations/layer.toml"] == "output"
     assert commands["derivations/layer.toml"] == "file"
