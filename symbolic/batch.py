@@ -3,11 +3,11 @@ their claims and step parts, that `gradproof verify`, `gradproof report`
 and the Python API share, with worker processes, a cache of verdicts and
 time budgets.
 
-A record is plain data (what `Verdict.to_dict` and `StepVerdict.to_dict`
-give), so it crosses a process boundary and a disk cache unchanged:
+A record is plain data (what `Verdict.to_dict` gives, for a claim or a
+step part), so it crosses a process boundary and a disk cache unchanged:
 
     {"file": "derivations/layer.toml", "title": "...", "replaced": {"g": "tanh"},
-     "claims": [Verdict.to_dict(), ...], "steps": [StepVerdict.to_dict(), ...],
+     "claims": [Verdict.to_dict(), ...], "steps": [Verdict.to_dict(), ...],
      "error": None}            # or the one-line message of a bad file
 
 The cache key is the sha256 of the file's bytes, the `Options`, gradproof's

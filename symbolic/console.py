@@ -43,8 +43,8 @@ DIM, BOLD = "2", "1"
 
 
 def record(v) -> dict:
-    """A verdict as the plain data the printers read: a `Verdict` or
-    `StepVerdict` (by its `to_dict`), or that dict itself (from a worker
+    """A verdict as the plain data the printers read: a `Verdict` of a claim
+    or a step part (by its `to_dict`), or that dict itself (from a worker
     process or the cache)."""
     if isinstance(v, dict):
         return v
