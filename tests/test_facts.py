@@ -103,3 +103,12 @@ def test_data_has_no_claim(tmp_path):
     f.write_text(SOFTMAX.read_text() + '\n[[claims]]\nwrt = "Y"\nexpr = "-log(P) / m"\n')
     with pytest.raises(DerivationError, match="`Y` is data \\(one-hot columns\\): it is not differentiated"):
         load(f)
+
+
+def test_a_one_hot_column_sums_to_1_down_its_column_only(tmp_path):
+    """Summed along its rows (axis=1), a one-hot-columns `Y` is a count, not 1."""
+    f = tmp_path / "rows.toml"
+    f.write_text('output = "J"\n[dims]\nc = "c"\nm = "m"\n[inputs]\nz = "c x 1"\n'
+                 'Y = { shape = "c x m", data = "one-hot columns" }\n[forward]\nJ = "sum(sum(Y, axis=1) * z)"\n')
+    assert _verdict(f, "z", "z * 0 + 1").status == "refuted"
+    assert _verdict(f, "z", "sum(Y, axis=1)").status == "proved"
