@@ -350,13 +350,12 @@ class _Reader:
         `name`.  Keyed by name, else by input (`W`, `W (2)`, ...)."""
         if isinstance(self.data.get("claims"), list):
             return self.claim_list(d)
-        claims = {}
-        for wrt, spec in self.table("claims", required=False).items():
-            claims[wrt] = self.claim(d, f"claims.{wrt}", wrt, spec)
-        return claims
+        parser = d.parser()
+        return {wrt: self.claim(d, f"claims.{wrt}", wrt, spec, parser)
+                for wrt, spec in self.table("claims", required=False).items()}
 
     def claim_list(self, d: Derivation) -> dict:
-        claims = {}
+        claims, parser = {}, d.parser()
         for k, spec in enumerate(self.data["claims"]):
             key = f"claims[{k}]"
             if not isinstance(spec, dict):
@@ -374,15 +373,14 @@ class _Reader:
                 name = wrt if wrt not in claims else next(f"{wrt} ({n})" for n in range(2, len(claims) + 3)
                                                            if f"{wrt} ({n})" not in claims)
             rest = {k2: v for k2, v in spec.items() if k2 not in ("wrt", "name")}
-            claim = self.claim(d, key, wrt, rest)
+            claim = self.claim(d, key, wrt, rest, parser)
             claim.name = None if name == wrt else name
             claims[name] = claim
         return claims
 
-    def claim(self, d: Derivation, key: str, wrt: str, spec) -> Claim:
+    def claim(self, d: Derivation, key: str, wrt: str, spec, parser) -> Claim:
         self.key = key
         budget = None
-        parser = d.parser()
         if isinstance(spec, dict):
             self.known_keys(key, spec, CLAIM_KEYS)
         if isinstance(spec, dict) and "latex" in spec:

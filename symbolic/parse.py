@@ -53,11 +53,6 @@ def prepare(text: str) -> str:
     return _PRIME.sub(lambda m: f"{m.group(1)}{_MARK}{len(m.group(2))}", text)
 
 
-def unprepare(source: str) -> str:
-    """Inverse of `prepare` on unparsed text."""
-    return re.sub(r"([A-Za-z_][A-Za-z0-9_]*?)__d(\d+)", lambda m: m.group(1) + "'" * int(m.group(2)), source)
-
-
 def parse_tree(text: str) -> ast.expr:
     """The checked syntax tree of `text` (no names resolved yet)."""
     if isinstance(text, str) and len(text) > MAX_LENGTH:
@@ -97,8 +92,8 @@ PIECEWISE = {"abs": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> argumen
 PIECEWISE_USAGE = {"abs": "abs(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
                    "clip": "clip(z, -1, 1)"}
 GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
-LINEAR = {"eye": "eye(n)", "trace": "trace(A)", "diag": "diag(v)", "outer": "outer(a, b)",
-          "matrix_power": "matrix_power(A, 3)"}  # name -> usage
+LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
+          "matrix_power": (2, "matrix_power(A, 3)")}  # name -> (arguments, usage)
 
 
 def size_value(size) -> E.Expr:
@@ -326,10 +321,9 @@ class Parser:
         """eye(n), the identity; trace(A) = sum(A * eye(n)); diag(v) = v * eye(n)
         for a column v; outer(a, b) = a @ b.T; matrix_power(A, p) = A @ ... @ A
         (p >= 1 factors; p = 0 is the identity)."""
-        usage = f"as in `{LINEAR[name]}`"
-        if node.keywords or len(node.args) != (2 if name in ("outer", "matrix_power") else 1):
-            raise ExprError(f"`{name}` takes {2 if name in ('outer', 'matrix_power') else 1} positional "
-                            f"argument{'s' if name in ('outer', 'matrix_power') else ''}, {usage}")
+        arity, usage = LINEAR[name][0], f"as in `{LINEAR[name][1]}`"
+        if node.keywords or len(node.args) != arity:
+            raise ExprError(f"`{name}` takes {arity} positional argument{'s' if arity > 1 else ''}, {usage}")
         if name == "eye":
             size = self._size(node.args[0], usage)
             return E.eye(size)
