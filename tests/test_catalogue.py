@@ -1,5 +1,7 @@
 """Every catalogue claim is proved for every size, and every derived form
 agrees with SymPy's own differentiation and with finite differences."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 import sympy
@@ -60,3 +62,13 @@ def test_catalogue_covers_the_notes_and_a_batch_and_two_layers():
     names = {p.stem for p in FILES}
     for base in ["perceptron", "neuron", "layer", "backprop", "layer_batch", "two_layers"]:
         assert base in names and f"{base}_sigmoid" in names
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.parent.name == "derivations"], ids=_id)
+def test_the_readme_catalogue_tables_list_every_file_and_its_claims(path):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## The catalogue", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if f"`{path.name}`" in line.split(" | ")[0]]
+    assert len(rows) == 1, f"README's catalogue has {len(rows)} rows for {path.name}"
+    for claim in load(path).claims.values():
+        assert f"`dJ/d{claim.wrt}" in rows[0], f"{path.name}: the row does not name dJ/d{claim.wrt}"
