@@ -51,8 +51,30 @@ class Const(Expr):
     shape = (ONE, ONE)
 
 
+class _Unary(Expr):
+    """A node over one operand `a`."""
+
+    def children(self):
+        return (self.a,)
+
+
+class _Binary(Expr):
+    """A node over two operands `a` and `b`."""
+
+    def children(self):
+        return (self.a, self.b)
+
+
+class _Elementwise:
+    """Of the shape of its (first) operand."""
+
+    @property
+    def shape(self):
+        return self.a.shape
+
+
 @dataclass(frozen=True, eq=True, repr=False)
-class MatMul(Expr):
+class MatMul(_Binary):
     a: Expr
     b: Expr
 
@@ -60,104 +82,60 @@ class MatMul(Expr):
     def shape(self):
         return (self.a.shape[0], self.b.shape[1])
 
-    def children(self):
-        return (self.a, self.b)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Add(Expr):
+class Add(_Elementwise, _Binary):
     a: Expr
     b: Expr
 
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a, self.b)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Mul(Expr):
+class Mul(_Elementwise, _Binary):
     """Elementwise (Hadamard) product of two matrices of one shape."""
     a: Expr
     b: Expr
 
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a, self.b)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Scale(Expr):
+class Scale(_Elementwise, _Unary):
     """A rational constant times a matrix."""
     c: sympy.Rational
     a: Expr
 
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a,)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Transpose(Expr):
+class Transpose(_Unary):
     a: Expr
 
     @cached_property
     def shape(self):
         return (self.a.shape[1], self.a.shape[0])
 
-    def children(self):
-        return (self.a,)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Apply(Expr):
+class Apply(_Elementwise, _Unary):
     """The `order`-th derivative of scalar function `fn`, elementwise."""
     fn: str
     order: int
     a: Expr
 
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a,)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Pow(Expr):
+class Pow(_Elementwise, _Unary):
     """Elementwise integer power (p >= 2)."""
     a: Expr
     p: int
 
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a,)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Broadcast(Expr):
+class Broadcast(_Unary):
     """`a` repeated along its axes of size 1 up to `shape` (NumPy rules)."""
     a: Expr
     shape: tuple
 
-    def children(self):
-        return (self.a,)
-
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Sum(Expr):
+class Sum(_Unary):
     """Sum over `axis` 0 (rows), 1 (columns) or None (all), keeping 2-D."""
     a: Expr
     axis: int | None
@@ -166,9 +144,6 @@ class Sum(Expr):
     def shape(self):
         r, c = self.a.shape
         return {0: (ONE, c), 1: (r, ONE), None: (ONE, ONE)}[self.axis]
-
-    def children(self):
-        return (self.a,)
 
 
 # ---------------------------------------------------------------- constructors

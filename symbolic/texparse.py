@@ -225,23 +225,29 @@ class Parser(DotsParser, Cursor):
             c = Ix("num", 1)
         return self.node(Shape, start, r, c)
 
-    def label(self) -> Node:
-        start = self.peek().pos
+    def optionally_braced(self, read):
+        """`read()`, inside `{ }` if they are there."""
         braced = self.at("sym", "{")
         if braced:
             self.next()
-        if self.at("cmd", "mathbb"):
-            lab = self.space()
-        elif self.at("id") and self.peek().value in self.scope.names:
-            t = self.next()
-            lab = Name(t.value, pos=t.pos, end=t.pos + len(t.value))
-        elif self.at("cmd", "hat"):
-            lab = self.atom()
-        else:
-            lab = self.shape_items(start)
+        out = read()
         if braced:
             self.expect("sym", "}")
-        return lab
+        return out
+
+    def label(self) -> Node:
+        start = self.peek().pos
+        return self.optionally_braced(lambda: self._label(start))
+
+    def _label(self, start) -> Node:
+        if self.at("cmd", "mathbb"):
+            return self.space()
+        if self.at("id") and self.peek().value in self.scope.names:
+            t = self.next()
+            return Name(t.value, pos=t.pos, end=t.pos + len(t.value))
+        if self.at("cmd", "hat"):
+            return self.atom()
+        return self.shape_items(start)
 
     def index_item(self) -> Ix:
         t = self.next()
@@ -422,12 +428,7 @@ class Parser(DotsParser, Cursor):
             if c == "nabla":
                 self.next()
                 self.expect("sym", "_")
-                braced = self.at("sym", "{")
-                if braced:
-                    self.next()
-                j = self.identifier()
-                if braced:
-                    self.expect("sym", "}")
+                j = self.optionally_braced(self.identifier)
                 self.expect("sym", "(")
                 wrt = self.expr()
                 self.expect("sym", ")")
@@ -541,26 +542,20 @@ class Parser(DotsParser, Cursor):
             return True
         return False
 
-    def sum_op(self) -> Node:
-        start = self.next().pos
-        self.expect("sym", "_")
-        braced = self.at("sym", "{")
-        if braced:
-            self.next()
+    def sum_from(self) -> tuple:
+        """`j=1` below a `\\sum`: (the index's token, its first value)."""
         var = self.expect("id", None)
         if len(var.value) != 1 or var.value in self.scope.dims:
             self.fail(f"expected a one-letter index below `\\sum`, got `{var.value}`", var)
         self.expect("sym", "=")
-        lo = self.index_item()
-        if braced:
-            self.expect("sym", "}")
+        return var, self.index_item()
+
+    def sum_op(self) -> Node:
+        start = self.next().pos
+        self.expect("sym", "_")
+        var, lo = self.optionally_braced(self.sum_from)
         self.expect("sym", "^")
-        braced = self.at("sym", "{")
-        if braced:
-            self.next()
-        hi = self.index_item()
-        if braced:
-            self.expect("sym", "}")
+        hi = self.optionally_braced(self.index_item)
         body = self.product()
         return self.node(SumOver, start, var.value, lo, hi, body)
 

@@ -53,7 +53,8 @@ def _node_classes():
     out, todo = set(), [E.Expr]
     while todo:
         for sub in todo.pop().__subclasses__():
-            out.add(sub)
+            if not sub.__name__.startswith("_"):  # `_Unary`, `_Binary`: bases, not nodes
+                out.add(sub)
             todo.append(sub)
     return out
 
