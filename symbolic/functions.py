@@ -165,8 +165,9 @@ def sympy_function(fn: str, order: int = 0):
 
         def eval(cls, arg):
             # outside the domain the value is undefined, never an opaque atom
-            # that `0 * f(0)` would silently cancel
-            if undefined_at(fn, arg):
+            # that `0 * f(0)` would silently cancel; so is any function of an
+            # undefined value (`1 / sqrt(0)` where sqrt is taken for u > 0)
+            if arg.has(sympy.nan, sympy.zoo) or undefined_at(fn, arg):
                 return sympy.nan
             return None
         _classes[key] = type(fn + "'" * order, (sympy.Function,),
