@@ -216,6 +216,12 @@ def function_terms(fn, order, key, args, ctx) -> list:
     if fn in ACTIVATIONS and order == 0 and len(f) == 1 and not f[0][0] and not f[0][1] \
             and f[0][2].is_zero is False and (domain(fn) != "positive" or f[0][2].is_positive):
         return [Term(scalar_value(fn, f[0][2]))]
+    if fn == "exp" and order == 0 and len(f) > 1:  # exp(a + b) = exp(a) exp(b)
+        out = [Term(sympy.Integer(1))]
+        for part in f:
+            one = ctx.intern(canon([Term(part[2], dict(part[0]), list(part[1]))]))
+            out = _product(out, function_terms("exp", 0, one, _args(one, *args), ctx))
+        return out
     if fn == "recip" and order == 0 and len(f) == 1 and not f[0][0] and f[0][2].is_zero is False \
             and (len(f[0][1]) > 1 or f[0][2] != 1):
         out = [Term(1 / f[0][2])]  # 1 / (c a b) = (1/c) (1/a) (1/b): one canonical form for a quotient
@@ -400,10 +406,35 @@ def _identity(t: Term) -> list | None:
     for n, f in enumerate(t.factors):
         if f[0] == "F" and f[2] == 0:
             inner = _only_factor(f[3])
+            rest = t.factors[:n] + t.factors[n + 1:]
             if inner is not None and (f[1], inner[1]) in INVERSES:
-                rest = t.factors[:n] + t.factors[n + 1:]
                 return _product([Term(t.coeff, dict(t.bound), rest)], _argument(inner, f[4]))
-    return _roots(t)
+            inner = _only_factor(f[3], -1)
+            if inner is not None and (f[1], inner[1]) == ("exp", "log"):  # exp(-log(u)) = 1/u
+                return [Term(t.coeff, dict(t.bound), rest + [("F", "recip", 0, inner[3], _inner_args(inner, f[4]))])]
+    return _roots(t) or _summed_denominator(t)
+
+
+def _summed_denominator(t: Term) -> list | None:
+    """`t` with a sum over one of its bound indices b of the very terms of
+    a denominator u that does not use b made 1: sum_b x_b / u = 1 for
+    u = sum_k x_k (the entries of a softmax sum to 1).  None if none is."""
+    for f in t.factors:
+        if f[0] != "F" or f[1] != "recip" or f[2] != 0:
+            continue
+        u = instantiate(f[3], f[4], _Fresh)
+        if len(u) != 1 or len(u[0].bound) != 1:
+            continue
+        (k, size), = u[0].bound.items()
+        for b, b_size in t.bound.items():
+            if b_size != size or b in _indices(f):
+                continue
+            over_b = [g for g in t.factors if b in _indices(g)]
+            if sorted((_rename_factor(g, {b: k}) for g in over_b), key=repr) == sorted(u[0].factors, key=repr):
+                rest = [g for g in t.factors if g not in over_b]
+                rest.remove(f)
+                return [Term(t.coeff / u[0].coeff, {x: s for x, s in t.bound.items() if x != b}, rest)]
+    return None
 
 
 def _roots(t: Term) -> list | None:
@@ -439,11 +470,11 @@ def _roots(t: Term) -> list | None:
     return None
 
 
-def _only_factor(key):
+def _only_factor(key, coeff=1):
     """The one factor of a form that is a function of an entry at the form's
-    own indices (`log(u)`, coefficient 1, nothing summed), else None."""
+    own indices (`log(u)`, times `coeff`, nothing summed), else None."""
     f = form(key)
-    if len(f) == 1 and not f[0][0] and f[0][2] == 1 and len(f[0][1]) == 1:
+    if len(f) == 1 and not f[0][0] and f[0][2] == coeff and len(f[0][1]) == 1:
         g = f[0][1][0]
         if g[0] == "F" and g[2] == 0 and all(a in (P, Q, None) for a in g[4]):
             return g

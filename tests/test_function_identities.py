@@ -9,6 +9,7 @@ import math
 import random
 
 import numpy as np
+import sympy
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -160,3 +161,126 @@ def test_expressions_the_index_form_calls_equal_agree_in_value(x, y):
             except (ArithmeticError, OverflowError):
                 continue
             assert abs(a - b) <= 1e-7 * (1 + abs(a) + abs(b)), (E.text(left), E.text(right), point, a, b)
+
+
+# ---------------------------------------------------------------- softmax: exp of a sum, sums that are their denominator
+
+SOFTMAX = '''
+output = "J"
+[dims]
+c = "classes"
+m = "examples"
+[inputs]
+Z = "c x m"
+Y = {{ shape = "c x m", data = "one-hot columns" }}
+[forward]
+P = "softmax(Z, axis=0)"
+L = "log_softmax(Z, axis=0)"
+J = "{objective}"
+[claims]
+Z = "{claim}"
+'''
+
+
+def _softmax_verdict(tmp_path, objective, claim):
+    path = tmp_path / "softmax.toml"
+    path.write_text(SOFTMAX.format(objective=objective, claim=claim), encoding="utf-8")
+    (v,) = verify(load(path), max_size=2, default_budget=20)
+    return path, v
+
+
+@pytest.mark.parametrize("objective, claim", [
+    ("sum(P)", "0 * Z"),                                             # each column of P sums to 1
+    ("sum(exp(L))", "0 * Z"),                                        # exp(Z - log s) = exp(Z) / s
+    ("sum(P * Z)", "P + P * Z - P * sum(P * Z, axis=0)"),
+    ("-sum(Y * L) / m + sum(P)", "(exp(L) - Y) / m"),
+    ("sum(exp(Z + 1))", "exp(Z + 1)"),
+])
+def test_softmax_sums_and_exp_of_sums_are_proved_and_the_reference_agrees(tmp_path, objective, claim):
+    path, v = _softmax_verdict(tmp_path, objective, claim)
+    assert v.status == "proved" and "for all dims" in v.detail, (v.status, v.detail)
+    ref = reference.File(path)
+    rng = np.random.default_rng(2)
+    values = reference.random_values(path, {"c": 3, "m": 2}, rng)
+    env = {**ref.forward(values), **values}
+    np.testing.assert_allclose(ref.eval(claim, env) * np.ones((3, 2)), ref.fd_gradient(values, "Z"),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("objective, claim", [
+    ("sum(P)", "P - P * sum(P, axis=1)"),                            # sums along the wrong axis are not 1
+    ("sum(P * Z)", "P * Z - P * sum(P * Z, axis=0)"),                # the P of the product rule dropped
+    ("sum(exp(L))", "exp(L) - 1"),
+])
+def test_wrong_softmax_claims_are_refuted(tmp_path, objective, claim):
+    path, v = _softmax_verdict(tmp_path, objective, claim)
+    assert v.status == "refuted", (v.status, v.detail)
+    reference.check_counterexample(path, claim, "Z", v.counterexample.to_dict())
+
+
+N = sympy.Symbol("n", integer=True, positive=True)
+U, V = E.Var("u", (N, E.ONE)), E.Var("v", (N, E.ONE))
+
+
+@st.composite
+def columns(draw, depth=3):
+    """An n x 1 expression in u, v: exp, log, 1/x, products, sums, and a column sum broadcast back."""
+    if depth == 0 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from([U, V]))
+    a = draw(columns(depth=depth - 1))
+    kind = draw(st.sampled_from(["exp", "log", "recip", "mul", "add", "sum", "softmax"]))
+    if kind in ("mul", "add"):
+        b = draw(columns(depth=depth - 1))
+        return E.mul(a, b) if kind == "mul" else E.add(a, b)
+    if kind == "sum":
+        return E.broadcast(E.sum_axis(a, 0), a.shape)
+    if kind == "softmax":
+        return E.mul(E.apply("exp", a), E.apply("recip", E.sum_axis(E.apply("exp", a), 0)))
+    return E.apply(kind, a)
+
+
+def column_value(e, point):
+    """`e` at n = 3, as a NumPy column; ArithmeticError where undefined."""
+    t = type(e)
+    if t is E.Var:
+        return point[e.name]
+    kids = [column_value(c, point) for c in e.children()]
+    if t is E.Add:
+        return kids[0] + kids[1]
+    if t is E.Mul:
+        return kids[0] * kids[1]
+    if t is E.Scale:
+        return float(e.c) * kids[0]
+    if t is E.Broadcast:
+        return np.broadcast_to(kids[0], (3, 1))
+    if t is E.Sum:
+        return kids[0].sum(axis=0, keepdims=True)
+    if t is E.Const:
+        return np.array([[float(e.value)]])
+    x = kids[0]
+    if e.fn == "log" and (x <= 0).any() or e.fn == "recip" and (x == 0).any() or e.fn == "exp" and (x > 700).any():
+        raise ArithmeticError
+    return {"exp": np.exp, "log": np.log, "recip": lambda y: 1 / y}[e.fn](x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(columns(), columns())
+def test_columns_the_index_form_calls_equal_agree_in_value(x, y):
+    ones = E.broadcast(E.const(1), x.shape)
+    pairs = [(x, y), (E.sum_axis(E.mul(E.apply("exp", x), E.apply("recip", E.sum_axis(E.apply("exp", x), 0))), 0),
+                      E.const(1)), (E.mul(x, ones), E.apply("exp", E.apply("log", x)))]
+    rng = np.random.default_rng(3)
+    for left, right in pairs:
+        try:
+            same = I.difference(I.index_form(left, {}), I.index_form(right, {})) == ()
+        except I.FormTooLarge:
+            continue
+        if not same:
+            continue
+        for _ in range(6):
+            point = {"u": rng.uniform(-2, 2, (3, 1)), "v": rng.uniform(-2, 2, (3, 1))}
+            try:
+                a, b = column_value(left, point), column_value(right, point)
+            except ArithmeticError:
+                continue
+            assert np.allclose(a, b, rtol=1e-7, atol=1e-9), (E.text(left), E.text(right), point)
