@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from . import expr as E
 from .functions import domain, sign
-from .index import P, Q, Context, Form, Term, _indices, canon, entry, form, objective
+from .forms import P, Q, Form, Term, form, indices
+from .index import Context, canon, entry, objective
 
 
 def conditions(terms) -> set:
@@ -136,7 +137,7 @@ def with_facts(form: tuple, facts: dict) -> tuple:
                     changed = True
                     break
                 k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
-                if k in bound and sum(k in _indices(g) for g in factors) == 1:
+                if k in bound and sum(k in indices(g) for g in factors) == 1:
                     del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
                     changed = True
                     break

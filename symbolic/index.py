@@ -27,54 +27,17 @@ form of each argument it has seen and hands out one `Form` per form.
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
-from dataclasses import dataclass, field
 
 import sympy
 
 from . import expr as E
 from .errors import FormTooLarge
+from .forms import (MAX_FACTORS, MAX_TERMS, P, Q, Form, Term, args_of, bind, form, indices, instantiate, intern,  # noqa: F401
+                    product, rename_factor, uses)
 from .functions import ACTIVATIONS, domain, prime, scalar_value
+from .identities import divide_out, identity
 from .kinks import absorb_steps, mul_factors, step_argument
-
-P, Q = "%P", "%Q"
-
-
-@dataclass
-class Term:
-    coeff: sympy.Expr
-    bound: dict = field(default_factory=dict)  # index name -> dim
-    factors: list = field(default_factory=list)
-
-
-class Form(int):
-    """A canonical form (see `canon`) as a function factor refers to it: a
-    number made from its terms (the same in every process, so that sorting
-    by the printed factors is too), hashed and printed as that number, and
-    equal to a `Form` of the same terms only (two forms whose numbers
-    collide compare their terms)."""
-
-    def __new__(cls, items: tuple):
-        number = int.from_bytes(hashlib.blake2b(repr(items).encode(), digest_size=8).digest(), "big")
-        self = super().__new__(cls, number)
-        self.items = items
-        return self
-
-    __hash__ = int.__hash__
-
-    def __eq__(self, other):
-        if self is other:
-            return True
-        if not isinstance(other, Form) or not int.__eq__(self, other):
-            return False
-        if self.items is other.items or self.items == other.items:
-            other.items = self.items  # one tuple for both: comparing them again is one identity test
-            return True
-        return False
-
-    def __ne__(self, other):
-        return not self.__eq__(other)
 
 
 class Context:
@@ -110,27 +73,6 @@ def _ix(i, size):
     return 0 if size == 1 else i
 
 
-MAX_TERMS = 50_000
-MAX_FACTORS = 5_000
-
-
-def _product(xs: list, ys: list) -> list:
-    if len(xs) * len(ys) > MAX_TERMS:
-        raise FormTooLarge(f"an index form of more than {MAX_TERMS:,} terms")
-    out = [Term(a.coeff * b.coeff, {**a.bound, **b.bound}, a.factors + b.factors) for a in xs for b in ys]
-    if out and len(out[0].factors) > MAX_FACTORS:
-        raise FormTooLarge(f"an index-form term of more than {MAX_FACTORS:,} factors")
-    return out
-
-
-def _bind(terms: list, index, size) -> list:
-    if index == 0:
-        return terms
-    for t in terms:
-        t.bound[index] = size
-    return terms
-
-
 def entry(e: E.Expr, i, j, ctx: Context) -> list:
     """Terms of entry (i, j) of `e`, intermediates inlined."""
     r, c = e.shape
@@ -149,7 +91,7 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
     if t is E.MatMul:
         inner = e.a.shape[1]
         k = 0 if inner == 1 else ctx.fresh()
-        return _bind(_product(entry(e.a, i, k, ctx), entry(e.b, k, j, ctx)), k, inner)
+        return bind(product(entry(e.a, i, k, ctx), entry(e.b, k, j, ctx)), k, inner)
     if t is E.Add:
         out = entry(e.a, i, j, ctx) + entry(e.b, i, j, ctx)
         if len(out) > MAX_TERMS:
@@ -159,7 +101,7 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         factors = absorb_steps(mul_factors(e), ctx)
         out = entry(factors[0], i, j, ctx)
         for f in factors[1:]:
-            out = _product(out, entry(f, i, j, ctx))
+            out = product(out, entry(f, i, j, ctx))
         return out
     if t is E.Scale:
         return [Term(e.c * x.coeff, x.bound, x.factors) for x in entry(e.a, i, j, ctx)]
@@ -168,7 +110,7 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
     if t is E.Pow:
         out = entry(e.a, i, j, ctx)
         for _ in range(e.p - 1):
-            out = _product(out, entry(e.a, i, j, ctx))
+            out = product(out, entry(e.a, i, j, ctx))
         return out
     if t is E.Broadcast:
         return entry(e.a, i, j, ctx)
@@ -178,33 +120,15 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         kj = ctx.fresh() if e.axis in (1, None) and ca != 1 else j
         terms = entry(e.a, ki, kj, ctx)
         if ki != i:
-            _bind(terms, ki, ra)
+            bind(terms, ki, ra)
         if kj != j:
-            _bind(terms, kj, ca)
+            bind(terms, kj, ca)
         return terms
     if t is E.Apply:
         if e.fn == "step" and e.order == 0:
             e = E.apply("step", step_argument(e.a, ctx))
-        return function_terms(e.fn, e.order, ctx.key(e.a), _args(ctx.key(e.a), i, j), ctx)
+        return function_terms(e.fn, e.order, ctx.key(e.a), args_of(ctx.key(e.a), i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
-
-
-def intern(form: tuple) -> Form:
-    """`form` as a function factor refers to it (equal for equal forms);
-    `Context.intern` gives one object per form within a context."""
-    return Form(form)
-
-
-def form(key: Form) -> tuple:
-    return key.items
-
-
-def _uses(key: Form, placeholder) -> bool:
-    return any(placeholder in _indices(f) for _, factors, _ in form(key) for f in factors)
-
-
-def _args(key, i, j):
-    return (i if _uses(key, P) else None, j if _uses(key, Q) else None)
 
 
 def function_terms(fn, order, key, args, ctx) -> list:
@@ -220,14 +144,14 @@ def function_terms(fn, order, key, args, ctx) -> list:
         out = [Term(sympy.Integer(1))]
         for part in f:
             one = ctx.intern(canon([Term(part[2], dict(part[0]), list(part[1]))]))
-            out = _product(out, function_terms("exp", 0, one, _args(one, *args), ctx))
+            out = product(out, function_terms("exp", 0, one, args_of(one, *args), ctx))
         return out
     if fn == "recip" and order == 0 and len(f) == 1 and not f[0][0] and f[0][2].is_zero is False \
             and (len(f[0][1]) > 1 or f[0][2] != 1):
         out = [Term(1 / f[0][2])]  # 1 / (c a b) = (1/c) (1/a) (1/b): one canonical form for a quotient
         for x in f[0][1]:
             inner = ctx.intern(canon([Term(sympy.Integer(1), {}, [x])]))
-            out = _product(out, function_terms("recip", 0, inner, _args(inner, *args), ctx))
+            out = product(out, function_terms("recip", 0, inner, args_of(inner, *args), ctx))
         return out
     if order == 1 and fn in ACTIVATIONS:
         u = E.Var("%u", (E.ONE, E.ONE), "key")
@@ -246,9 +170,9 @@ def _rewrite(d: E.Expr, key, args, ctx) -> list:
         return instantiate(key, args, ctx)
     if t is E.Apply:
         if isinstance(d.a, E.Var):  # an index the argument does not use is no argument of the factor
-            return function_terms(d.fn, d.order, key, _args(key, *args), ctx)
+            return function_terms(d.fn, d.order, key, args_of(key, *args), ctx)
         inner = ctx.intern(canon(_rewrite(d.a, key, (P, Q), ctx)))
-        return function_terms(d.fn, d.order, inner, _args(inner, *args), ctx)
+        return function_terms(d.fn, d.order, inner, args_of(inner, *args), ctx)
     if t is E.Const:
         return [Term(d.value)]
     if t is E.Broadcast:
@@ -256,45 +180,21 @@ def _rewrite(d: E.Expr, key, args, ctx) -> list:
     if t is E.Add:
         return _rewrite(d.a, key, args, ctx) + _rewrite(d.b, key, args, ctx)
     if t is E.Mul:
-        return _product(_rewrite(d.a, key, args, ctx), _rewrite(d.b, key, args, ctx))
+        return product(_rewrite(d.a, key, args, ctx), _rewrite(d.b, key, args, ctx))
     if t is E.Scale:
         return [Term(d.c * x.coeff, x.bound, x.factors) for x in _rewrite(d.a, key, args, ctx)]
     if t is E.Pow:
         out = _rewrite(d.a, key, args, ctx)
         for _ in range(d.p - 1):
-            out = _product(out, _rewrite(d.a, key, args, ctx))
+            out = product(out, _rewrite(d.a, key, args, ctx))
         return out
     raise TypeError(f"derivative rule: no index form for {t.__name__}")
-
-
-# ---------------------------------------------------------------- renaming
-
-def _rename_factor(f, m):
-    kind = f[0]
-    if kind == "E":
-        return ("E", f[1], m.get(f[2], f[2]), m.get(f[3], f[3]))
-    if kind == "F":
-        return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
-    a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
-    return ("D",) + tuple(sorted((a, b), key=repr))
-
-
-def instantiate(key, args, ctx) -> list:
-    """The terms of a canonical `key` with %P, %Q set to `args`, its bound
-    indices renamed fresh."""
-    out = []
-    for bound, factors, coeff in form(key):
-        m = {P: args[0], Q: args[1]}
-        m.update({b: ctx.fresh() for b, _ in bound})
-        out.append(Term(coeff, {m[b]: size for b, size in bound},
-                        [_rename_factor(f, m) for f in factors]))
-    return out
 
 
 def rename(form: tuple, mapping: dict) -> tuple:
     """A canonical form with its free indices renamed by `mapping` (for
     example the placeholders %P, %Q set to actual indices), canonical again."""
-    return canon([Term(c, dict(b), [_rename_factor(f, mapping) for f in fs]) for b, fs, c in form])
+    return canon([Term(c, dict(b), [rename_factor(f, mapping) for f in fs]) for b, fs, c in form])
 
 
 # ---------------------------------------------------------------- canonical form
@@ -313,7 +213,7 @@ def _eliminate_deltas(t: Term) -> Term | None:
                 gone, keep = (a, b) if a in t.bound else (b, a)
                 del t.bound[gone]
                 rest = t.factors[:n] + t.factors[n + 1:]
-                t.factors = [_rename_factor(g, {gone: keep}) for g in rest]
+                t.factors = [rename_factor(g, {gone: keep}) for g in rest]
                 break
             if isinstance(a, int) and isinstance(b, int):
                 return None  # two distinct fixed indices
@@ -324,7 +224,7 @@ def _eliminate_deltas(t: Term) -> Term | None:
 def _canonical_term(t: Term):
     used = set()
     for f in t.factors:
-        used.update(_indices(f))
+        used.update(indices(f))
     coeff = t.coeff
     for b, size in list(t.bound.items()):
         if b not in used:
@@ -335,7 +235,7 @@ def _canonical_term(t: Term):
     perms = itertools.permutations(range(len(names))) if len(names) <= 6 else [range(len(names))]
     for perm in perms:
         m = {names[k]: f"#{perm[k]}" for k in range(len(names))}
-        factors = tuple(sorted((_rename_factor(f, m) for f in t.factors), key=repr))
+        factors = tuple(sorted((rename_factor(f, m) for f in t.factors), key=repr))
         bound = tuple(sorted((m[b], t.bound[b]) for b in names))
         r = repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
         if best is None or r < best[0]:
@@ -355,14 +255,6 @@ def _sort_key(item) -> str:
     return repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
 
 
-def _indices(f):
-    if f[0] == "E":
-        return (f[2], f[3])
-    if f[0] == "F":
-        return tuple(a for a in f[4] if a is not None)
-    return (f[1], f[2])
-
-
 def canon(terms: list) -> tuple:
     """Canonical form of a sum of terms: a sorted tuple of
     (bound, factors, coefficient)."""
@@ -372,7 +264,7 @@ def canon(terms: list) -> tuple:
         t = _eliminate_deltas(Term(pending[-1].coeff, dict(pending[-1].bound), list(pending.pop().factors)))
         if t is None or t.coeff == 0:
             continue
-        rewritten = _identity(t)
+        rewritten = identity(t)
         if rewritten is not None:
             pending += rewritten
             continue
@@ -384,203 +276,10 @@ def canon(terms: list) -> tuple:
         if coeff != 0:
             out.append((bound, factors, coeff))
     if any(f[0] == "F" and f[1] == "recip" for _, factors, _ in out for f in factors):
-        divided = _divide_out(out)
+        divided = divide_out(out)
         if divided is not None:
             return canon(divided)
     return tuple(sorted(out, key=_sort_key))
-
-
-# ---------------------------------------------------------------- identities of the functions
-
-INVERSES = {("exp", "log"), ("log", "exp")}  # f(g(u)) = u
-_FRESH = itertools.count()
-
-
-def _identity(t: Term) -> list | None:
-    """`t` with one identity of the table functions applied, as Terms; None
-    if none applies.  Each holds wherever both sides are defined, which is
-    all the form claims (a claim is proved only where it is defined
-    wherever J is, `verify.defined_where_j_is`, read before any rewriting):
-    exp(log(u)) = u, log(exp(u)) = u, and the powers of one u > 0 written
-    with sqrt(u), 1/sqrt(u), 1/u and u itself (`_roots`)."""
-    for n, f in enumerate(t.factors):
-        if f[0] == "F" and f[2] == 0:
-            inner = _only_factor(f[3])
-            rest = t.factors[:n] + t.factors[n + 1:]
-            if inner is not None and (f[1], inner[1]) in INVERSES:
-                return _product([Term(t.coeff, dict(t.bound), rest)], _argument(inner, f[4]))
-            inner = _only_factor(f[3], -1)
-            if inner is not None and (f[1], inner[1]) == ("exp", "log"):  # exp(-log(u)) = 1/u
-                return [Term(t.coeff, dict(t.bound), rest + [("F", "recip", 0, inner[3], _inner_args(inner, f[4]))])]
-    return _roots(t) or _summed_denominator(t)
-
-
-def _summed_denominator(t: Term) -> list | None:
-    """`t` with a sum over one of its bound indices b of the very terms of
-    a denominator u that does not use b made 1: sum_b x_b / u = 1 for
-    u = sum_k x_k (the entries of a softmax sum to 1).  None if none is."""
-    for f in t.factors:
-        if f[0] != "F" or f[1] != "recip" or f[2] != 0:
-            continue
-        u = instantiate(f[3], f[4], _Fresh)
-        if len(u) != 1 or len(u[0].bound) != 1:
-            continue
-        (k, size), = u[0].bound.items()
-        for b, b_size in t.bound.items():
-            if b_size != size or b in _indices(f):
-                continue
-            over_b = [g for g in t.factors if b in _indices(g)]
-            if sorted((_rename_factor(g, {b: k}) for g in over_b), key=repr) == sorted(u[0].factors, key=repr):
-                rest = [g for g in t.factors if g not in over_b]
-                rest.remove(f)
-                return [Term(t.coeff / u[0].coeff, {x: s for x, s in t.bound.items() if x != b}, rest)]
-    return None
-
-
-def _roots(t: Term) -> list | None:
-    """`t` with the powers of one u > 0 (sqrt(u), 1/sqrt(u), 1/u, and u
-    where u is one factor) gathered into u**(e/2) and written one way; None
-    if they already are.  Only where a sqrt of u stands, so that u > 0."""
-    halves: dict = {}  # (u's key, its args) -> [the sqrt(u)s, the 1/sqrt(u)s]
-    for f in t.factors:
-        if f[0] == "F" and f[2] == 0 and f[1] == "sqrt":
-            halves.setdefault((f[3], f[4]), ([], []))[0].append(f)
-        elif f[0] == "F" and f[2] == 0 and f[1] == "recip":
-            inner = _only_factor(f[3])
-            if inner is not None and inner[1] == "sqrt":
-                halves.setdefault((inner[3], _inner_args(inner, f[4])), ([], []))[1].append(f)
-    for (key, args), (roots, over_roots) in halves.items():
-        root, over = ("F", "sqrt", 0, key, args), ("F", "recip", 0, key, args)
-        u = instantiate(key, args, _Fresh)
-        single = u[0].factors[0] if len(u) == 1 and u[0].coeff == 1 and not u[0].bound \
-            and len(u[0].factors) == 1 else None
-        c, d = (t.factors.count(single) if single else 0), t.factors.count(over)
-        e = len(roots) - len(over_roots) + 2 * (c - d)
-        # u**(e/2) as sqrt(u) u**(e // 2) or sqrt(u) (1/u)**((1 - e) // 2): never 1/sqrt(u), so that
-        # a u that is a sum meets its 1/u where `_divide_out` can see it
-        ups, downs = (e // 2, 0) if e >= 0 else (0, (1 - e) // 2)
-        if (len(roots), len(over_roots), c, d) == (e % 2, 0, ups, downs) and (single is not None or ups == 0):
-            continue
-        gone = {roots[0] if roots else None, over_roots[0] if over_roots else None, over, single}
-        out = [Term(t.coeff, dict(t.bound), [f for f in t.factors if f not in gone] + [root] * (e % 2)
-                    + [over] * downs)]
-        for _ in range(ups):
-            out = _product(out, u if single is None else [Term(1, {}, [single])])
-        return out
-    return None
-
-
-def _only_factor(key, coeff=1):
-    """The one factor of a form that is a function of an entry at the form's
-    own indices (`log(u)`, times `coeff`, nothing summed), else None."""
-    f = form(key)
-    if len(f) == 1 and not f[0][0] and f[0][2] == coeff and len(f[0][1]) == 1:
-        g = f[0][1][0]
-        if g[0] == "F" and g[2] == 0 and all(a in (P, Q, None) for a in g[4]):
-            return g
-    return None
-
-
-def _inner_args(inner, args) -> tuple:
-    """The arguments of a factor `inner` of a form, where the form is taken at `args`."""
-    m = {P: args[0], Q: args[1]}
-    return tuple(m[a] if a is not None else None for a in inner[4])
-
-
-def _argument(inner, args) -> list:
-    """The terms of the argument of `inner`, where its form is taken at `args`."""
-    return instantiate(inner[3], _inner_args(inner, args), _Fresh)
-
-
-class _Fresh:
-    """Fresh bound indices for an argument written out in a term."""
-
-    @staticmethod
-    def fresh() -> str:
-        return f"~i{next(_FRESH)}"
-
-
-# ---------------------------------------------------------------- 1/u against u
-
-def _divide_out(items: list) -> list | None:
-    """The terms with one quotient u * q / u = q done, as Terms; None if there
-    is none.  Terms that share their bound indices and a factor 1/u (to the
-    same power k) are summed as a polynomial in their other factors; where
-    u**k divides that sum exactly, the terms become the quotient.  Failing
-    that, such terms (together, then each alone) give up one of their
-    factors 1/u where u divides the rest (`Z (1/Z)**2` is `1/Z`).  Exact wherever 1/u is defined, which
-    is all the form ever claims: the conditions (`conditions`) are read
-    before any cancellation."""
-    groups: dict = {}
-    for n, (bound, factors, coeff) in enumerate(items):
-        for f in set(factors):
-            if f[0] == "F" and f[1] == "recip" and f[2] == 0:
-                groups.setdefault((bound, f, factors.count(f)), []).append(n)
-    ones = [((bound, r, 1), part, True) for (bound, r, k), members in groups.items() if k > 1
-            for part in [members] + [[n] for n in members] * (len(members) > 1)]
-    for (bound, r, k), members, one in [(key, members, False) for key, members in groups.items()] + ones:
-        quotient = _quotient(items, members, bound, r, k, one)
-        if quotient is not None:
-            kept = [Term(c, dict(b), list(fs)) for n, (b, fs, c) in enumerate(items) if n not in members]
-            return kept + quotient
-    return None
-
-
-def _quotient(items, members, bound, r, k, one: bool) -> list | None:
-    """The terms `members` of `items` with their factor 1/u (`r`) to the
-    power k taken out (only one of them, if `one`), divided by u**k, as
-    Terms; None unless u**k divides them exactly."""
-    u = instantiate(r[3], r[4], _Counter())
-    if any(t.bound for t in u):
-        return None  # a sum in the denominator: not a polynomial in the factors
-    atoms: dict = {}
-
-    def poly(coeff, factors):
-        out = coeff
-        for f in factors:
-            out = out * atoms.setdefault(f, sympy.Dummy("f"))
-        return out
-
-    def rest(factors):
-        if one:
-            n = factors.index(r)
-            return list(factors[:n]) + list(factors[n + 1:])
-        return [f for f in factors if f != r]
-    numerator = sum(poly(items[n][2], rest(items[n][1])) for n in members)
-    denominator = sympy.expand(sum(poly(t.coeff, t.factors) for t in u) ** k)
-    if denominator == 0:
-        return None  # 1/0: undefined, never cancelled
-    gens = list(atoms.values())
-    try:
-        quotient, remainder = sympy.div(sympy.expand(numerator), denominator, *gens)
-    except (sympy.PolynomialError, sympy.polys.polyerrors.PolificationFailed, ZeroDivisionError):
-        return None
-    if remainder != 0 or quotient == 0 and numerator != 0:
-        return None
-    back = {v: f for f, v in atoms.items()}
-    out = []
-    for monomial in sympy.Add.make_args(sympy.expand(quotient)):
-        coeff, factors = sympy.Integer(1), []
-        for part in sympy.Mul.make_args(monomial):
-            base, power = part.as_base_exp()
-            if base in back and power.is_Integer and power > 0:
-                factors += [back[base]] * int(power)
-            else:
-                coeff = coeff * part
-        if coeff.has(*gens):
-            return None  # not a polynomial after all: leave the terms as they are
-        out.append(Term(coeff, dict(bound), factors))
-    return out
-
-
-class _Counter:
-    """Fresh names for the bound indices of an instantiated denominator."""
-
-    def __init__(self):
-        self.counter = itertools.count()
-
-    def fresh(self) -> str:
-        return f"~d{next(self.counter)}"
 
 
 # ---------------------------------------------------------------- differentiation
@@ -594,7 +293,7 @@ def differentiate(terms: list, name: str, p, q, ctx: Context) -> list:
             if not d:
                 continue
             rest = Term(t.coeff, dict(t.bound), t.factors[:n] + t.factors[n + 1:])
-            out.extend(_product([rest], d))
+            out.extend(product([rest], d))
     return out
 
 
@@ -608,7 +307,7 @@ def _factor_derivative(f, name, p, q, ctx) -> list:
         inner = differentiate(instantiate(key, args, ctx), name, p, q, ctx)
         if not inner:
             return []
-        return _product(function_terms(fn, order + 1, key, args, ctx), inner)
+        return product(function_terms(fn, order + 1, key, args, ctx), inner)
     return []
 
 

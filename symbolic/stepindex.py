@@ -20,7 +20,7 @@ class StepShapeError(Exception):
 
 
 # the index form's own helpers: products of sums of terms (within its size limits), bound indices
-_product, _bind, _ixs = I._product, I._bind, I._indices
+_product, _bind, _ixs = I.product, I.bind, I.indices
 
 
 def _terms_of(canonical) -> list:

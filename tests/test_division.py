@@ -1,4 +1,4 @@
-"""The index form's one rational step (`index._divide_out`): 1/u cancels
+"""The index form's one rational step (`identities.divide_out`): 1/u cancels
 against u only where u divides the terms that share it, exactly; never a
 false equality, checked against numbers."""
 import random

@@ -1,5 +1,4 @@
 """Shapes of size one: 1 x n weights, a 1 x 1 bias, n = k = m = 1."""
-import sympy
 
 from symbolic import catalogue_files, derive, load, verify
 from symbolic.explicit import Explicit, is_zero

@@ -1,4 +1,4 @@
-"""The index form's identities of the table functions (`index._identity`):
+"""The index form's identities of the table functions (`identities.identity`):
 exp(log(u)) = u, log(exp(u)) = u, sqrt(u) sqrt(u) = u, (1/sqrt(u))**2 = 1/u,
 u / sqrt(u) = sqrt(u), and a term's own 1/u against its u.  Claims that need
 them are proved for every size and confirmed by the reference; wrong ones

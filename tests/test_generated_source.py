@@ -37,7 +37,7 @@ STEMS = [
 TITLES = [
     f'"""\n{RUN}\n"""',
     f"'''\n{RUN}\n'''",
-    f'ends in a backslash \\',
+    'ends in a backslash \\',
     f'nul \x00 """ {RUN}',
     f'\\N{{BULLET}} \\x41 \\u2028 and """{RUN}"""',
     f'line\u2028separator """\u2029{RUN}',
@@ -124,7 +124,7 @@ def test_a_hostile_title_or_source_runs_nothing_and_is_shown_as_it_is(work, titl
 
 def test_the_module_source_is_printable_ascii_or_plain_text(work):
     f = work / "layer.toml"
-    f.write_text(_layer(f'x\x00\r\u2028\udcff'.encode("utf-8", "surrogatepass").decode("utf-8", "replace")),
+    f.write_text(_layer('x\x00\r\u2028\udcff'.encode("utf-8", "surrogatepass").decode("utf-8", "replace")),
                  encoding="utf-8")
     source = gradients(f).source
     assert all(ch == "\n" or ch.isprintable() for ch in source)  # nothing that ends a line or the file
