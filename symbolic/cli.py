@@ -249,7 +249,7 @@ def _file_lines(r: dict, style, verbose: bool) -> list:
     return lines if len(lines) > 1 else lines + ["  (no claims)"]
 
 
-JSON_VERSION = 2
+JSON_VERSION = 3
 
 
 def _json(done: list, bad: list, claims: list, parts: list) -> dict:

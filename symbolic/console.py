@@ -114,7 +114,7 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     under a claim that does not hold, its evidence."""
     results = [record(v) for v in results]
     mw = style.mark_width()
-    heads = [headline(v["verdict"], v.get("sizes")) for v in results]
+    heads = [headline(v["verdict"], v.get("sizes"), v.get("except_where") or ()) for v in results]
     hw = max([len(h) for h in heads] + [len(PROVED_HEADLINE)])  # the same in most files
     names = [v["claim"] + (f" [{v['name']}]" if v.get("name") else "") for v in results]
     ww = max(len(n) for n in names)
@@ -200,7 +200,7 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
     if held:
         counts = {}
         for v in held:
-            h = headline(v["verdict"], v.get("sizes"))
+            h = headline(v["verdict"], v.get("sizes"), v.get("except_where") or ())
             counts[h] = counts.get(h, 0) + 1
         status = Status.PROVED if all(v["verdict"] == Status.PROVED for v in held) else Status.UP_TO
         words = (next(iter(counts)) if len(counts) == 1
@@ -283,7 +283,7 @@ def _place(v: dict) -> str:
 
 
 def _step_head(v: dict) -> str:
-    h = headline(v["verdict"], v.get("sizes"))
+    h = headline(v["verdict"], v.get("sizes"), v.get("except_where") or ())
     if v.get("expected") is None:
         return h
     return h + (" (expected)" if step_ok(v) else " (NOT expected)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import expr as E
 from .functions import domain, sign
-from .forms import P, Q, Form, Term, form, indices
+from .forms import P, Q, Form, Term, form, indices, intern
 from .index import Context, canon, entry, objective
 
 
@@ -143,3 +143,28 @@ def with_facts(form: tuple, facts: dict) -> tuple:
                     break
         out.append(Term(coeff, bound, factors))
     return canon(out)
+
+
+# ---------------------------------------------------------------- kinks
+
+def off_kinks(items: tuple) -> tuple:
+    """(the canonical form `items` with each step(u) whose u leads with a
+    minus sign written 1 - step(-u), the keys of those -u): equal to
+    `items` except where one of them is 0, the kink of step and relu,
+    where `step(0) = 0` makes step(u) + step(-u) 0 rather than 1."""
+    kinks, terms, changed = set(), [Term(c, dict(b), list(fs)) for b, fs, c in items], True
+    while changed:
+        changed, out = False, []
+        for t in terms:
+            n = next((n for n, f in enumerate(t.factors) if f[0] == "F" and f[1] == "step" and f[2] == 0
+                      and form(f[3]) and form(f[3])[0][2].could_extract_minus_sign()), None)
+            if n is None:
+                out.append(t)
+                continue
+            f, rest = t.factors[n], t.factors[:n] + t.factors[n + 1:]
+            neg = intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(f[3])]))
+            kinks.add(neg)
+            out += [Term(t.coeff, dict(t.bound), rest), Term(-t.coeff, dict(t.bound), rest + [("F", "step", 0, neg, f[4])])]
+            changed = True
+        terms = out
+    return canon(terms), kinks

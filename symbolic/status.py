@@ -24,11 +24,14 @@ class Status(StrEnum):
 STATUSES = tuple(Status)
 
 
-def headline(status, sizes: int | None = None) -> str:
-    """A verdict in words: "proved for sizes up to 3"."""
+def headline(status, sizes: int | None = None, kinks=()) -> str:
+    """A verdict in words: "proved for sizes up to 3", "proved for every
+    size, except where Z = 0" (`kinks`: the u of the kinks left out)."""
     status = Status(status)
     if status is Status.UP_TO:
         return f"proved for sizes up to {sizes}"
+    if kinks:
+        return _WORDS[status] + ", except where " + " or ".join(f"{k} = 0" for k in kinks)
     return _WORDS[status]
 
 

@@ -202,6 +202,7 @@ class Verdict:
     place: Place | None = None  # for a part of a step of the notes: where it stands
     right: tuple = ()  # for a step part that fails: the right forms, "written = true form"
     name: str | None = None  # of one of several candidate claims for one input (`[[claims]]`)
+    kinks: tuple = ()  # proved except where each of these is 0 ("Z", "W @ x + b"): kinks of step
 
     @property
     def proved(self) -> bool:
@@ -221,14 +222,15 @@ class Verdict:
         return self.proved if expected is None else self.status == expected
 
     def headline(self) -> str:
-        return headline(self.status, self.sizes)
+        return headline(self.status, self.sizes, self.kinks)
 
     def to_dict(self):
         if self.place is not None:
             return self.place.verdict_dict(self)
         return {"file": self.path, "derivation": self.derivation, "claim": self.wrt, "expr": self.text,
                 "verdict": self.status, "detail": self.detail, "derived": self.derived,
-                "name": self.name, "sizes": self.sizes, "seconds": round(self.seconds, 4), "stopped": self.stopped,
+                "name": self.name, "sizes": self.sizes, "except_where": list(self.kinks) or None,
+                "seconds": round(self.seconds, 4), "stopped": self.stopped,
                 "counterexample": self.counterexample.to_dict() if self.counterexample else None,
                 "repair": self.repair.to_dict() if self.repair else None}
 
@@ -241,7 +243,7 @@ class Verdict:
         return cls(d["file"], d["derivation"], d["claim"], d["expr"], Status(d["verdict"]), d["detail"], d["derived"],
                    d.get("sizes"), Counterexample.from_dict(ce) if ce else None,
                    Repair.from_dict(repair) if repair else None, d.get("seconds", 0.0), d.get("stopped"),
-                   name=d.get("name"))
+                   name=d.get("name"), kinks=tuple(d.get("except_where") or ()))
 
     def __repr__(self):
         if self.place is not None:
@@ -396,7 +398,39 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list,
         if _spot_check(d, claim):
             v.status, v.detail = PROVED, "index form: entry (p, q) of both sides agrees symbolically for all dims"
             return
+    kinks = _off_kinks(d, claim)
+    if kinks:
+        stage[0] = "checking the proof at size 2"
+        if _spot_check(d, claim):
+            v.status, v.kinks = PROVED, kinks
+            v.detail = ("index form: entry (p, q) of both sides agrees symbolically for all dims, except where "
+                        + " or ".join(f"`{k} = 0`" for k in kinks) + ", a kink of `step` (and `relu'`), "
+                        "where gradproof's step(0) = 0 and the claim's step(-u) = 1 - step(u) differ")
+            return
     _explicit(d, claim, v, max_size, stage)
+
+
+def _off_kinks(d: Derivation, claim: Claim) -> tuple:
+    """The texts of the u off whose zeros (kinks of step) the claim equals
+    the gradient in index form for every size; () if it does not, or if it
+    does everywhere."""
+    key = ("index gradient", claim.wrt)
+    if key not in d.cache or not defined_where_j_is(d, claim.expr):
+        return ()
+    try:
+        diff = domains.with_facts(index.difference(index.index_form(claim.expr, d.forward), d.cache[key]), d.facts)
+    except index.FormTooLarge:
+        return ()
+    rest, kinks = domains.off_kinks(diff)
+    if rest != () or not kinks:
+        return ()
+    ctx = index.Context(d.forward)
+    args = [n.a for e in [*d.forward.values(), claim.expr] for n in E.walk(e)
+            if isinstance(n, E.Apply) and n.fn in ("step", "relu")]
+    names = {ctx.key(a): E.text(a) for a in reversed(args)}  # as the forward pass writes it, if it does
+    for a in args:
+        names.setdefault(ctx.key(E.scale(-1, a)), E.text(E.scale(-1, a)))
+    return tuple(sorted(names.get(k, "the argument of a step") for k in kinks))
 
 
 def proves_closed_form(d: Derivation, grads: Gradients, e: E.Expr, wrt: str) -> bool:
