@@ -83,13 +83,13 @@ def test_json_output_follows_the_documented_schema(tmp_path, capsys):
     path.write_text(WRONG)
     assert main(["verify", "--format", "json", str(path)]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["version"] == 2
+    assert doc["version"] == 3
     assert doc["summary"]["claims"] == {"proved": 1, "proved-up-to": 0, "refuted": 1, "shape-error": 1,
                                         "unknown": 0}
     assert doc["summary"]["files"] == 1 and doc["summary"]["errors"] == 0 and doc["errors"] == []
     by = {c["claim"]: c for c in doc["claims"]}
-    keys = {"file", "derivation", "claim", "expr", "verdict", "detail", "derived", "name", "sizes", "seconds", "stopped",
-            "counterexample", "repair"}
+    keys = {"file", "derivation", "claim", "expr", "verdict", "detail", "derived", "name", "sizes", "except_where",
+            "seconds", "stopped", "counterexample", "repair"}
     assert all(set(c) == keys for c in doc["claims"])
     assert by["W"]["verdict"] == "shape-error" and by["W"]["repair"]["text"] == "(dY * g'(z)) @ x.T"
     ce = by["b"]["counterexample"]

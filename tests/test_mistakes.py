@@ -102,15 +102,15 @@ def test_a_repair_is_marked_with_its_proof():
 
 
 def test_a_repair_proved_only_up_to_n_says_so(tmp_path):
-    """exp(x) exp(y) = exp(x + y) is beyond the index form: the repair is
+    """sigmoid(-x) = 1 - sigmoid(x) is beyond the index form: the repair is
     proved at explicit sizes only, and says so."""
     from symbolic import derive, load
-    f = tmp_path / "exp.toml"
+    f = tmp_path / "sigmoid.toml"
     f.write_text('output = "J"\n[dims]\nn = "n"\n[inputs]\nx = "n x 1"\ny = "n x 1"\n'
-                 '[forward]\nJ = "sum(exp(x + y))"\n')
+                 '[forward]\nJ = "sum(sigmoid(x) * y)"\n')
     d = load(f)
-    text = "-exp(x) * exp(y)"
-    v = verify_claim(d, Claim("x", text, d.parser().parse(text)), derive(d), max_size=3, seconds=30)
+    text = "-(1 - sigmoid(-x))"
+    v = verify_claim(d, Claim("y", text, d.parser().parse(text)), derive(d), max_size=3, seconds=30)
     r = v.repair
     assert (v.status, r.kind, r.proof, r.sizes) == ("refuted", "negated", "proved-up-to", 3)
     assert "proved for sizes up to 3" in r.search_text()
