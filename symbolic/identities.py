@@ -21,8 +21,10 @@ def identity(t: Term) -> list | None:
     if none applies.  Each holds wherever both sides are defined, which is
     all the form claims (a claim is proved only where it is defined
     wherever J is, `verify.defined_where_j_is`, read before any rewriting):
-    exp(log(u)) = u, log(exp(u)) = u, and the powers of one u > 0 written
-    with sqrt(u), 1/sqrt(u), 1/u and u itself (`_roots`)."""
+    exp(log(u)) = u, log(exp(u)) = u, exp(-log(u)) = 1/u, exp(u) exp(-u) = 1,
+    the powers of one u > 0 written with sqrt(u), 1/sqrt(u), 1/u and u
+    itself (`_roots`), and sum_b x_b / u = 1 for u = sum_k x_k
+    (`_summed_denominator`)."""
     for n, f in enumerate(t.factors):
         if f[0] == "F" and f[2] == 0:
             inner = _only_factor(f[3])
@@ -32,7 +34,19 @@ def identity(t: Term) -> list | None:
             inner = _only_factor(f[3], -1)
             if inner is not None and (f[1], inner[1]) == ("exp", "log"):  # exp(-log(u)) = 1/u
                 return [Term(t.coeff, dict(t.bound), rest + [("F", "recip", 0, inner[3], _inner_args(inner, f[4]))])]
+            if f[1] == "exp":  # exp(u) exp(-u) = 1
+                other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _negated(g[3], f[3])), None)
+                if other is not None:
+                    rest.remove(other)
+                    return [Term(t.coeff, dict(t.bound), rest)]
     return _roots(t) or _summed_denominator(t)
+
+
+def _negated(a, b) -> bool:
+    """Whether the canonical forms `a` and `b` are each other's negatives
+    (a form's order does not depend on its coefficients)."""
+    fa, fb = form(a), form(b)
+    return len(fa) == len(fb) and bool(fa) and all(x[:2] == y[:2] and x[2] == -y[2] for x, y in zip(fa, fb))
 
 
 def _summed_denominator(t: Term) -> list | None:

@@ -54,6 +54,8 @@ def _verdict(tmp_path, forward, claim):
     ("(Z + 1) / sqrt(Z + 1)", "dY / sqrt(Z + 1) / 2"),           # u a sum: its 1/u meets u
     ("(Z + 1) ** 2 / sqrt(Z + 1)", "1.5 * dY * sqrt(Z + 1)"),     # once refuted at Z = -1, where J is undefined
     ("(Z * Z + 1) ** -1.5", "-3 * dY * Z * (Z * Z + 1) ** -2.5"),
+    ("exp(Z) * exp(-Z) * Z", "dY"),                                # exp(u) exp(-u) = 1
+    ("exp(Z + 1) * exp(-Z)", "0 * dY"),
 ])
 def test_claims_that_need_an_identity_are_proved_and_the_reference_agrees(tmp_path, forward, claim):
     path, v = _verdict(tmp_path, forward, claim)
@@ -115,7 +117,9 @@ def rewritten(e):
     """Forms the identities should meet, and some they must not."""
     return [E.apply("exp", E.apply("log", e)), E.apply("log", E.apply("exp", e)),
             E.mul(E.apply("sqrt", e), E.apply("sqrt", e)), E.mul(e, E.apply("recip", E.apply("sqrt", e))),
-            E.apply("sqrt", E.mul(e, e)), E.apply("sqrt", e), E.mul(e, E.apply("recip", e))]
+            E.apply("sqrt", E.mul(e, e)), E.apply("sqrt", e), E.mul(e, E.apply("recip", e)),
+            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", E.scale(-1, e)))),
+            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", e)))]
 
 
 def value(e, point):
