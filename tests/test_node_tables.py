@@ -53,8 +53,8 @@ def _node_classes():
     out, todo = set(), [E.Expr]
     while todo:
         for sub in todo.pop().__subclasses__():
-            if not sub.__name__.startswith("_"):  # `_Unary`, `_Binary`: bases, not nodes
-                out.add(sub)
+            if not sub.__name__.startswith("_") and sub.__module__.startswith("symbolic."):
+                out.add(sub)  # not `_Unary`, `_Binary` (bases), nor code generation's own nodes
             todo.append(sub)
     return out
 
