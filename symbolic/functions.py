@@ -33,6 +33,8 @@ class Activation:
     # LaTeX: the head written before `(argument)`, or a template where `#` stands for the argument
     latex: str = ""
     reads: tuple = ()  # LaTeX commands that read as this function in the notes (`\sigma(z)`)
+    # (c, s, k): f(u) = c + s f(-u) + k u for every u, so that f(-u) and f(u) meet in the index form
+    reflect: tuple | None = None
 
 
 def _sigmoid(t):
@@ -48,34 +50,36 @@ ACTIVATIONS = {a.name: a for a in [
     # ---- activations
     Activation("sigmoid", _sigmoid,
                lambda u: mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))),
-               "1 / (1 + exp(-t))", sign="+", latex=r"\sigma", reads=("sigma",)),
+               "1 / (1 + exp(-t))", sign="+", latex=r"\sigma", reads=("sigma",), reflect=(1, -1, 0)),
     Activation("tanh", sympy.tanh, lambda u: sub(const(1), power(apply("tanh", u), 2)), "tanh(t)",
-               latex=r"\tanh", reads=("tanh",)),
+               latex=r"\tanh", reads=("tanh",), reflect=(0, -1, 0)),
     Activation("relu", lambda t: sympy.Max(0, t), lambda u: apply("step", u), "max(0, t)", kink=0, sign="0+",
                latex=r"\operatorname{ReLU}"),
     Activation("softplus", lambda t: sympy.log(1 + sympy.exp(t)), lambda u: apply("sigmoid", u),
-               "log(1 + exp(t))", sign="+", latex=r"\operatorname{softplus}"),
+               "log(1 + exp(t))", sign="+", latex=r"\operatorname{softplus}", reflect=(0, 1, 1)),
     Activation("identity", lambda t: t, None, "t", latex=r"\operatorname{id}"),
     Activation("silu", lambda t: t / (1 + sympy.exp(-t)),
                lambda u: add(apply("sigmoid", u),
                              mul(u, mul(apply("sigmoid", u), sub(const(1), apply("sigmoid", u))))),
-               "t / (1 + exp(-t))", latex=r"\operatorname{SiLU}"),
+               "t / (1 + exp(-t))", latex=r"\operatorname{SiLU}", reflect=(0, 1, 1)),
     Activation("leaky_relu", lambda t: sympy.Piecewise((t, t > 0), (t / 100, True)),
                lambda u: add(const(sympy.Rational(1, 100)), scale(sympy.Rational(99, 100), apply("step", u))),
                "t if t > 0 else t / 100", kink=0, latex=r"\operatorname{LeakyReLU}"),
     Activation("gelu", lambda t: t * _normcdf(t),
                lambda u: add(apply("normcdf", u), mul(u, apply("normpdf", u))), "t * normcdf(t)",
-               latex=r"\operatorname{GELU}"),
+               latex=r"\operatorname{GELU}", reflect=(0, 1, 1)),
     # ---- elementary functions
     Activation("exp", sympy.exp, lambda u: apply("exp", u), "exp(t)", sign="+", latex=r"\exp", reads=("exp",)),
-    Activation("sin", sympy.sin, lambda u: apply("cos", u), "sin(t)", latex=r"\sin", reads=("sin",)),
-    Activation("cos", sympy.cos, lambda u: scale(-1, apply("sin", u)), "cos(t)", latex=r"\cos", reads=("cos",)),
+    Activation("sin", sympy.sin, lambda u: apply("cos", u), "sin(t)", latex=r"\sin", reads=("sin",),
+               reflect=(0, -1, 0)),
+    Activation("cos", sympy.cos, lambda u: scale(-1, apply("sin", u)), "cos(t)", latex=r"\cos", reads=("cos",),
+               reflect=(0, 1, 0)),
     # the standard normal's distribution function and density (GELU's parts)
     Activation("normcdf", _normcdf, lambda u: apply("normpdf", u), "erfc(-t / sqrt(2)) / 2", sign="+",
-               latex=r"\Phi"),
+               latex=r"\Phi", reflect=(1, -1, 0)),
     Activation("normpdf", lambda t: sympy.exp(-t ** 2 / 2) / sympy.sqrt(2 * sympy.pi),
                lambda u: scale(-1, mul(u, apply("normpdf", u))), "exp(-t**2 / 2) / sqrt(2 pi)", sign="+",
-               latex=r"\varphi"),
+               latex=r"\varphi", reflect=(0, 1, 0)),
     # sqrt(0) = 0, but its derivative there is not finite: where it is used, u > 0
     Activation("sqrt", sympy.sqrt, lambda u: scale(sympy.Rational(1, 2), apply("recip", apply("sqrt", u))),
                "sqrt(t)", domain="positive", sign="+", latex=r"\sqrt{#}"),

@@ -10,7 +10,8 @@ import itertools
 
 import sympy
 
-from .forms import P, Q, Term, form, indices, instantiate, product, rename_factor
+from .forms import P, Q, Term, form, indices, instantiate, intern, product, rename_factor
+from .functions import ACTIVATIONS
 
 INVERSES = {("exp", "log"), ("log", "exp")}  # f(g(u)) = u
 _FRESH = itertools.count()
@@ -34,12 +35,29 @@ def identity(t: Term) -> list | None:
             inner = _only_factor(f[3], -1)
             if inner is not None and (f[1], inner[1]) == ("exp", "log"):  # exp(-log(u)) = 1/u
                 return [Term(t.coeff, dict(t.bound), rest + [("F", "recip", 0, inner[3], _inner_args(inner, f[4]))])]
+            reflect = ACTIVATIONS[f[1]].reflect if f[1] in ACTIVATIONS else None
+            if reflect is not None and form(f[3]) and form(f[3])[0][2].could_extract_minus_sign():
+                return _reflected(t, rest, f, reflect)
             if f[1] == "exp":  # exp(u) exp(-u) = 1
                 other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _negated(g[3], f[3])), None)
                 if other is not None:
                     rest.remove(other)
                     return [Term(t.coeff, dict(t.bound), rest)]
     return _roots(t) or _summed_denominator(t)
+
+
+def _reflected(t: Term, rest: list, f, reflect) -> list:
+    """`t` with its factor f(u), u leading with a minus sign, written
+    c + s f(-u) + k u (`Activation.reflect`: sigmoid(u) = 1 - sigmoid(-u),
+    tanh(u) = -tanh(-u), softplus(u) = softplus(-u) + u, ...)."""
+    c, sign, k = reflect
+    negated = intern(tuple((b, fs, -coeff) for b, fs, coeff in form(f[3])))  # still canonical: order ignores coefficients
+    out = [Term(t.coeff * sign, dict(t.bound), rest + [("F", f[1], 0, negated, f[4])])]
+    if c:
+        out.append(Term(t.coeff * c, dict(t.bound), list(rest)))
+    if k:
+        out += product([Term(t.coeff * k, dict(t.bound), list(rest))], instantiate(f[3], f[4], _Fresh))
+    return out
 
 
 def _negated(a, b) -> bool:

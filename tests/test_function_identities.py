@@ -56,6 +56,11 @@ def _verdict(tmp_path, forward, claim):
     ("(Z * Z + 1) ** -1.5", "-3 * dY * Z * (Z * Z + 1) ** -2.5"),
     ("exp(Z) * exp(-Z) * Z", "dY"),                                # exp(u) exp(-u) = 1
     ("exp(Z + 1) * exp(-Z)", "0 * dY"),
+    ("sigmoid(Z) + sigmoid(-Z)", "0 * dY"),                        # sigmoid(-u) = 1 - sigmoid(u)
+    ("tanh(-Z)", "dY * (tanh(Z) ** 2 - 1)"),                       # tanh is odd
+    ("softplus(-Z)", "dY * (sigmoid(Z) - 1)"),                     # softplus(-u) = softplus(u) - u
+    ("sin(-Z) * cos(-Z)", "dY * (sin(Z) ** 2 - cos(Z) ** 2)"),
+    ("gelu(-Z) + silu(-Z)", "-dY * (gelu'(-Z) + silu'(-Z))"),
 ])
 def test_claims_that_need_an_identity_are_proved_and_the_reference_agrees(tmp_path, forward, claim):
     path, v = _verdict(tmp_path, forward, claim)
@@ -74,6 +79,8 @@ def test_claims_that_need_an_identity_are_proved_and_the_reference_agrees(tmp_pa
     ("sqrt(Z) ** 3", "dY * sqrt(Z)"),          # the 3/2 dropped
     ("Z * (1 / Z)", "dY"),
     ("exp(log(Z))", "dY / Z"),
+    ("sigmoid(-Z)", "dY * sigmoid(Z)"),
+    ("tanh(-Z)", "dY * (1 - tanh(Z) ** 2)"),
 ])
 def test_wrong_claims_are_refuted_with_counterexamples_the_reference_recomputes(tmp_path, forward, claim):
     path, v = _verdict(tmp_path, forward, claim)
@@ -104,7 +111,9 @@ def expressions(draw, depth=3):
     if depth == 0 or draw(st.integers(0, 3)) == 0:
         return draw(st.sampled_from([A, B, E.const(2)]))
     a = draw(expressions(depth=depth - 1))
-    kind = draw(st.sampled_from(["exp", "log", "sqrt", "recip", "mul", "add", "pow"]))
+    kind = draw(st.sampled_from(["exp", "log", "sqrt", "recip", "mul", "add", "pow", "sigmoid", "tanh", "neg"]))
+    if kind == "neg":
+        return E.scale(-1, a)
     if kind in ("mul", "add"):
         b = draw(expressions(depth=depth - 1))
         return E.mul(a, b) if kind == "mul" else E.add(a, b)
@@ -119,7 +128,9 @@ def rewritten(e):
             E.mul(E.apply("sqrt", e), E.apply("sqrt", e)), E.mul(e, E.apply("recip", E.apply("sqrt", e))),
             E.apply("sqrt", E.mul(e, e)), E.apply("sqrt", e), E.mul(e, E.apply("recip", e)),
             E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", E.scale(-1, e)))),
-            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", e)))]
+            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", e))),
+            E.sub(E.const(1), E.apply("sigmoid", E.scale(-1, e))), E.scale(-1, E.apply("tanh", E.scale(-1, e))),
+            E.apply("sigmoid", e), E.apply("tanh", e)]
 
 
 def value(e, point):
@@ -144,14 +155,17 @@ def value(e, point):
             or e.fn == "exp" and x > 700:
         raise ArithmeticError  # gradproof takes sqrt where u > 0, as log
     return {"exp": lambda: math.exp(x), "log": lambda: math.log(x), "sqrt": lambda: math.sqrt(x),
-            "recip": lambda: 1 / x}[e.fn]()
+            "recip": lambda: 1 / x, "sigmoid": lambda: 1 / (1 + math.exp(-x)) if x > -700 else 0.0,
+            "tanh": lambda: math.tanh(x)}[e.fn]()
 
 
 @settings(max_examples=80, deadline=None)
 @given(expressions(), expressions())
 def test_expressions_the_index_form_calls_equal_agree_in_value(x, y):
     rng = random.Random(1)
-    for left, right in [(x, y)] + [(r, x) for r in rewritten(x)] + [(r, y) for r in rewritten(x)]:
+    reflections = [(E.sub(E.const(1), E.apply("sigmoid", E.scale(-1, x))), E.apply("sigmoid", x)),
+                   (E.scale(-1, E.apply("tanh", E.scale(-1, x))), E.apply("tanh", x))]
+    for left, right in [(x, y)] + [(r, x) for r in rewritten(x)] + [(r, y) for r in rewritten(x)] + reflections:
         try:
             same = I.difference(I.index_form(left, {}), I.index_form(right, {})) == ()
         except I.FormTooLarge:

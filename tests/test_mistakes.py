@@ -102,14 +102,14 @@ def test_a_repair_is_marked_with_its_proof():
 
 
 def test_a_repair_proved_only_up_to_n_says_so(tmp_path):
-    """sigmoid(-x) = 1 - sigmoid(x) is beyond the index form: the repair is
+    """sin(x)**2 + cos(x)**2 = 1 is beyond the index form: the repair is
     proved at explicit sizes only, and says so."""
     from symbolic import derive, load
-    f = tmp_path / "sigmoid.toml"
+    f = tmp_path / "pythagoras.toml"
     f.write_text('output = "J"\n[dims]\nn = "n"\n[inputs]\nx = "n x 1"\ny = "n x 1"\n'
-                 '[forward]\nJ = "sum(sigmoid(x) * y)"\n')
+                 '[forward]\nJ = "sum((sin(x) ** 2 + cos(x) ** 2) * y)"\n')
     d = load(f)
-    text = "-(1 - sigmoid(-x))"
+    text = "-(x * 0 + 1)"
     v = verify_claim(d, Claim("y", text, d.parser().parse(text)), derive(d), max_size=3, seconds=30)
     r = v.repair
     assert (v.status, r.kind, r.proof, r.sizes) == ("refuted", "negated", "proved-up-to", 3)
