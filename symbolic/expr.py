@@ -247,6 +247,19 @@ def scale(c, a: Expr) -> Expr:
     return Scale(c, a)
 
 
+def divide(a: Expr, b: Expr) -> Expr:
+    """a / b, elementwise: by a number, a scaling; by a power u**n, a times
+    (1/u)**n (defined where u != 0, as 1/u is); else a times 1/b.  Raises
+    ZeroDivisionError for a division by the number 0."""
+    if isinstance(b, Const):
+        if b.value == 0:
+            raise ZeroDivisionError("division by zero")
+        return broadcast(scale(1 / b.value, a), a.shape)
+    if isinstance(b, Pow):
+        return mul(a, power(apply("recip", b.a), b.p))
+    return mul(a, apply("recip", b))
+
+
 def transpose(a: Expr) -> Expr:
     if a.shape == (ONE, ONE):
         return a

@@ -225,13 +225,10 @@ class Parser:
         if isinstance(op, ast.Sub):
             return E.sub(a, b)
         if isinstance(op, ast.Div):
-            if isinstance(b, E.Const):
-                if b.value == 0:
-                    raise ExprError("division by zero")
-                return E.broadcast(E.scale(1 / b.value, a), a.shape)
-            if isinstance(b, E.Pow):  # a / u**n as a * (1/u)**n: defined where u != 0, as 1/u is
-                return E.mul(a, E.power(E.apply("recip", b.a), b.p))
-            return E.mul(a, E.apply("recip", b))
+            try:
+                return E.divide(a, b)
+            except ZeroDivisionError:
+                raise ExprError("division by zero") from None
         raise ExprError(f"operator `{type(op).__name__}` not allowed")
 
     def _Attribute(self, node):

@@ -417,12 +417,10 @@ def core_of(tree: Node, names: dict, functions: dict, text: str = ""):
                 return E.mul(a, b)
             return E.matmul(a, b)
         if t is Frac:
-            a, b = build(n.a), build(n.b)
-            if isinstance(b, E.Const):
-                if b.value == 0:
-                    raise TexError("division by zero", n.b.pos, text)
-                return E.scale(1 / b.value, a)
-            return E.mul(a, E.apply("recip", b))
+            try:
+                return E.divide(build(n.a), build(n.b))
+            except ZeroDivisionError:
+                raise TexError("division by zero", n.b.pos, text) from None
         what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",
                 Pattern: "vectors written by entries", Grid: "vectors written by entries"}.get(t, t.__name__)
         raise TexError(f"{what} have no place in a closed form; write it at matrix level", n.pos, text)
