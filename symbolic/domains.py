@@ -164,7 +164,8 @@ def off_kinks(items: tuple) -> tuple:
             f, rest = t.factors[n], t.factors[:n] + t.factors[n + 1:]
             neg = intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(f[3])]))
             kinks.add(neg)
-            out += [Term(t.coeff, dict(t.bound), rest), Term(-t.coeff, dict(t.bound), rest + [("F", "step", 0, neg, f[4])])]
+            out += [Term(t.coeff, dict(t.bound), rest),
+                    Term(-t.coeff, dict(t.bound), rest + [("F", "step", 0, neg, f[4])])]
             changed = True
         terms = out
     return canon(terms), kinks

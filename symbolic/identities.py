@@ -22,7 +22,7 @@ def identity(t: Term) -> list | None:
     if none applies.  Each holds wherever both sides are defined, which is
     all the form claims (a claim is proved only where it is defined
     wherever J is, `verify.defined_where_j_is`, read before any rewriting):
-    exp(log(u)) = u, log(exp(u)) = u, exp(-log(u)) = 1/u, exp(u) exp(-u) = 1,
+    exp(log(u)) = u, log(exp(u)) = u, exp(-log(u)) = 1/u, exp(a u) exp(b u) = exp((a + b) u),
     the powers of one u > 0 written with sqrt(u), 1/sqrt(u), 1/u and u
     itself (`_roots`), and sum_b x_b / u = 1 for u = sum_k x_k
     (`_summed_denominator`)."""
@@ -38,11 +38,17 @@ def identity(t: Term) -> list | None:
             reflect = ACTIVATIONS[f[1]].reflect if f[1] in ACTIVATIONS else None
             if reflect is not None and form(f[3]) and form(f[3])[0][2].could_extract_minus_sign():
                 return _reflected(t, rest, f, reflect)
-            if f[1] == "exp":  # exp(u) exp(-u) = 1
+            if f[1] == "exp":  # exp(u) exp(-u) = 1, exp(a u) exp(b u) = exp((a + b) u)
                 other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _negated(g[3], f[3])), None)
                 if other is not None:
                     rest.remove(other)
                     return [Term(t.coeff, dict(t.bound), rest)]
+                other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _alike(g[3], f[3])), None)
+                if other is not None:
+                    rest.remove(other)
+                    (b, fs, c), (_, _, d) = form(f[3])[0], form(other[3])[0]
+                    merged = intern(((b, fs, sympy.expand(c + d)),))
+                    return [Term(t.coeff, dict(t.bound), rest + [("F", "exp", 0, merged, f[4])])]
     return _roots(t) or _summed_denominator(t)
 
 
@@ -58,6 +64,13 @@ def _reflected(t: Term, rest: list, f, reflect) -> list:
     if k:
         out += product([Term(t.coeff * k, dict(t.bound), list(rest))], instantiate(f[3], f[4], _Fresh))
     return out
+
+
+def _alike(a, b) -> bool:
+    """Whether the canonical forms `a` and `b` are one term each, the same
+    but for its coefficient (2 u and -u), whose sum is not 0."""
+    fa, fb = form(a), form(b)
+    return len(fa) == len(fb) == 1 and fa[0][:2] == fb[0][:2] and fa[0][2] + fb[0][2] != 0
 
 
 def _negated(a, b) -> bool:

@@ -56,6 +56,8 @@ def _verdict(tmp_path, forward, claim):
     ("(Z * Z + 1) ** -1.5", "-3 * dY * Z * (Z * Z + 1) ** -2.5"),
     ("exp(Z) * exp(-Z) * Z", "dY"),                                # exp(u) exp(-u) = 1
     ("exp(Z + 1) * exp(-Z)", "0 * dY"),
+    ("exp(2 * Z) * exp(-Z)", "dY * exp(Z)"),                       # exp(a u) exp(b u) = exp((a + b) u)
+    ("exp(Z) ** 3", "3 * dY * exp(3 * Z)"),
     ("sigmoid(Z) + sigmoid(-Z)", "0 * dY"),                        # sigmoid(-u) = 1 - sigmoid(u)
     ("tanh(-Z)", "dY * (tanh(Z) ** 2 - 1)"),                       # tanh is odd
     ("softplus(-Z)", "dY * (sigmoid(Z) - 1)"),                     # softplus(-u) = softplus(u) - u
@@ -128,7 +130,7 @@ def rewritten(e):
             E.mul(E.apply("sqrt", e), E.apply("sqrt", e)), E.mul(e, E.apply("recip", E.apply("sqrt", e))),
             E.apply("sqrt", E.mul(e, e)), E.apply("sqrt", e), E.mul(e, E.apply("recip", e)),
             E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", E.scale(-1, e)))),
-            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", e))),
+            E.mul(e, E.mul(E.apply("exp", e), E.apply("exp", e))), E.apply("exp", E.scale(2, e)),
             E.sub(E.const(1), E.apply("sigmoid", E.scale(-1, e))), E.scale(-1, E.apply("tanh", E.scale(-1, e))),
             E.apply("sigmoid", e), E.apply("tanh", e)]
 
@@ -164,6 +166,8 @@ def value(e, point):
 def test_expressions_the_index_form_calls_equal_agree_in_value(x, y):
     rng = random.Random(1)
     reflections = [(E.sub(E.const(1), E.apply("sigmoid", E.scale(-1, x))), E.apply("sigmoid", x)),
+                   (E.mul(E.apply("exp", x), E.apply("exp", x)), E.apply("exp", E.scale(2, x))),
+                   (E.mul(E.apply("exp", E.scale(3, x)), E.apply("exp", E.scale(-1, x))), E.apply("exp", E.scale(2, x))),
                    (E.scale(-1, E.apply("tanh", E.scale(-1, x))), E.apply("tanh", x))]
     for left, right in [(x, y)] + [(r, x) for r in rewritten(x)] + [(r, y) for r in rewritten(x)] + reflections:
         try:
