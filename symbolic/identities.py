@@ -57,7 +57,8 @@ def _reflected(t: Term, rest: list, f, reflect) -> list:
     c + s f(-u) + k u (`Activation.reflect`: sigmoid(u) = 1 - sigmoid(-u),
     tanh(u) = -tanh(-u), softplus(u) = softplus(-u) + u, ...)."""
     c, sign, k = reflect
-    negated = intern(tuple((b, fs, -coeff) for b, fs, coeff in form(f[3])))  # still canonical: order ignores coefficients
+    # still canonical: a form's order ignores its coefficients
+    negated = intern(tuple((b, fs, -coeff) for b, fs, coeff in form(f[3])))
     out = [Term(t.coeff * sign, dict(t.bound), rest + [("F", f[1], 0, negated, f[4])])]
     if c:
         out.append(Term(t.coeff * c, dict(t.bound), list(rest)))
