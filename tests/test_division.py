@@ -7,6 +7,7 @@ import pytest
 import sympy
 from hypothesis import given, settings, strategies as st
 
+from fixtures import evaluate
 from symbolic import expr as E
 from symbolic import index as I
 
@@ -88,26 +89,7 @@ def polynomials(draw, depth=2):
 
 def value(e, point):
     """`e` at scalar values of a, b, c (n = 1), in floats."""
-    t = type(e)
-    if t is E.Var:
-        return point[e.name]
-    if t is E.Const:
-        return float(e.value)
-    kids = [value(c, point) for c in e.children()]
-    if t is E.Add:
-        return kids[0] + kids[1]
-    if t is E.Mul:
-        return kids[0] * kids[1]
-    if t is E.Scale:
-        return float(e.c) * kids[0]
-    if t is E.Pow:
-        return kids[0] ** e.p
-    if t is E.Broadcast:
-        return kids[0]
-    if t is E.Apply:
-        x = kids[0]
-        return {"recip": lambda: 1 / x, "sigmoid": lambda: 1 / (1 + 2.718281828459045 ** -x)}[e.fn]()
-    raise TypeError(t)
+    return evaluate(e, point, {"recip": lambda x: 1 / x, "sigmoid": lambda x: 1 / (1 + 2.718281828459045 ** -x)})
 
 
 @settings(max_examples=60)

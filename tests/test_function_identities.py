@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import reference
+from fixtures import evaluate
 from symbolic import expr as E
 from symbolic import index as I
 from symbolic import load, verify
@@ -33,9 +34,11 @@ Z = "{claim}"
 '''
 
 
-def _verdict(tmp_path, forward, claim):
+def _verdict(tmp_path, forward=None, claim=None, template=None, **fields):
+    """(the file, the verdict of its one claim) for FILE (or `template`) filled in."""
     path = tmp_path / "identity.toml"
-    path.write_text(FILE.format(forward=forward, claim=claim), encoding="utf-8")
+    text = (template or FILE).format(forward=forward, claim=claim, **fields)
+    path.write_text(text, encoding="utf-8")
     (v,) = verify(load(path), max_size=2, default_budget=20)
     return path, v
 
@@ -66,12 +69,17 @@ def _verdict(tmp_path, forward, claim):
 ])
 def test_claims_that_need_an_identity_are_proved_and_the_reference_agrees(tmp_path, forward, claim):
     path, v = _verdict(tmp_path, forward, claim)
+    rng = np.random.default_rng(5)
+    _proved_and_confirmed(path, v, claim, {"Z": rng.uniform(0.3, 2.0, (2, 3)), "dY": rng.uniform(-1.5, 1.5, (2, 3))})
+
+
+def _proved_and_confirmed(path, v, claim, values):
+    """The verdict is a proof for every size, and the reference's finite
+    differences give the claim's value at `values`."""
     assert v.status == "proved" and "for all dims" in v.detail, (v.status, v.detail)
     ref = reference.File(path)
-    rng = np.random.default_rng(5)
-    values = {"Z": rng.uniform(0.3, 2.0, (2, 3)), "dY": rng.uniform(-1.5, 1.5, (2, 3))}
     env = {**ref.forward(values), **values}
-    np.testing.assert_allclose(ref.eval(claim, env) * np.ones((2, 3)), ref.fd_gradient(values, "Z"),
+    np.testing.assert_allclose(ref.eval(claim, env) * np.ones(values["Z"].shape), ref.fd_gradient(values, "Z"),
                                rtol=1e-5, atol=1e-6)
 
 
@@ -135,30 +143,25 @@ def rewritten(e):
             E.apply("sigmoid", e), E.apply("tanh", e)]
 
 
+def _defined(fn, where):
+    """fn, raising ArithmeticError where `where` says it is undefined."""
+    def call(x):
+        if np.any(where(x)):
+            raise ArithmeticError
+        return fn(x)
+    return call
+
+
+SCALAR = {"exp": _defined(math.exp, lambda x: x > 700), "log": _defined(math.log, lambda x: x <= 0),
+          "sqrt": _defined(math.sqrt, lambda x: x <= 0),  # gradproof takes sqrt where u > 0, as log
+          "recip": _defined(lambda x: 1 / x, lambda x: x == 0),
+          "sigmoid": lambda x: 1 / (1 + math.exp(-x)) if x > -700 else 0.0, "tanh": math.tanh}
+COLUMN = {"exp": _defined(np.exp, lambda x: x > 700), "log": _defined(np.log, lambda x: x <= 0),
+          "recip": _defined(lambda x: 1 / x, lambda x: x == 0)}
+
+
 def value(e, point):
-    t = type(e)
-    if t is E.Var:
-        return point[e.name]
-    if t is E.Const:
-        return float(e.value)
-    kids = [value(c, point) for c in e.children()]
-    if t is E.Add:
-        return kids[0] + kids[1]
-    if t is E.Mul:
-        return kids[0] * kids[1]
-    if t is E.Scale:
-        return float(e.c) * kids[0]
-    if t is E.Pow:
-        return kids[0] ** e.p
-    if t is E.Broadcast:
-        return kids[0]
-    x = kids[0]
-    if e.fn == "log" and x <= 0 or e.fn == "sqrt" and x <= 0 or e.fn == "recip" and x == 0 \
-            or e.fn == "exp" and x > 700:
-        raise ArithmeticError  # gradproof takes sqrt where u > 0, as log
-    return {"exp": lambda: math.exp(x), "log": lambda: math.log(x), "sqrt": lambda: math.sqrt(x),
-            "recip": lambda: 1 / x, "sigmoid": lambda: 1 / (1 + math.exp(-x)) if x > -700 else 0.0,
-            "tanh": lambda: math.tanh(x)}[e.fn]()
+    return evaluate(e, point, SCALAR)
 
 
 @settings(max_examples=80, deadline=None)
@@ -167,9 +170,17 @@ def test_expressions_the_index_form_calls_equal_agree_in_value(x, y):
     rng = random.Random(1)
     reflections = [(E.sub(E.const(1), E.apply("sigmoid", E.scale(-1, x))), E.apply("sigmoid", x)),
                    (E.mul(E.apply("exp", x), E.apply("exp", x)), E.apply("exp", E.scale(2, x))),
-                   (E.mul(E.apply("exp", E.scale(3, x)), E.apply("exp", E.scale(-1, x))), E.apply("exp", E.scale(2, x))),
+                   (E.mul(E.apply("exp", E.scale(3, x)), E.apply("exp", E.scale(-1, x))),
+                    E.apply("exp", E.scale(2, x))),
                    (E.scale(-1, E.apply("tanh", E.scale(-1, x))), E.apply("tanh", x))]
-    for left, right in [(x, y)] + [(r, x) for r in rewritten(x)] + [(r, y) for r in rewritten(x)] + reflections:
+    pairs = [(x, y)] + [(r, x) for r in rewritten(x)] + [(r, y) for r in rewritten(x)] + reflections
+    _equal_forms_agree(pairs, value, lambda: {"a": rng.uniform(-3, 3), "b": rng.uniform(-3, 3)})
+
+
+def _equal_forms_agree(pairs, value, point):
+    """For each pair the index form calls equal, the values agree at six
+    points (from `point()`) where both are defined."""
+    for left, right in pairs:
         try:
             same = I.difference(I.index_form(left, {}), I.index_form(right, {})) == ()
         except I.FormTooLarge:
@@ -177,15 +188,15 @@ def test_expressions_the_index_form_calls_equal_agree_in_value(x, y):
         if not same:
             continue
         for _ in range(6):
-            point = {"a": rng.uniform(-3, 3), "b": rng.uniform(-3, 3)}
+            at = point()
             try:
-                a, b = value(left, point), value(right, point)
+                a, b = value(left, at), value(right, at)
             except (ArithmeticError, OverflowError):
                 continue
-            assert abs(a - b) <= 1e-7 * (1 + abs(a) + abs(b)), (E.text(left), E.text(right), point, a, b)
+            assert np.allclose(a, b, rtol=1e-7, atol=1e-9), (E.text(left), E.text(right), at, a, b)
 
 
-# ---------------------------------------------------------------- softmax: exp of a sum, sums that are their denominator
+# ---------------------------------------------------------------- softmax: exp of a sum, a sum over its denominator
 
 SOFTMAX = '''
 output = "J"
@@ -205,10 +216,7 @@ Z = "{claim}"
 
 
 def _softmax_verdict(tmp_path, objective, claim):
-    path = tmp_path / "softmax.toml"
-    path.write_text(SOFTMAX.format(objective=objective, claim=claim), encoding="utf-8")
-    (v,) = verify(load(path), max_size=2, default_budget=20)
-    return path, v
+    return _verdict(tmp_path, claim=claim, template=SOFTMAX, objective=objective)
 
 
 @pytest.mark.parametrize("objective, claim", [
@@ -220,13 +228,7 @@ def _softmax_verdict(tmp_path, objective, claim):
 ])
 def test_softmax_sums_and_exp_of_sums_are_proved_and_the_reference_agrees(tmp_path, objective, claim):
     path, v = _softmax_verdict(tmp_path, objective, claim)
-    assert v.status == "proved" and "for all dims" in v.detail, (v.status, v.detail)
-    ref = reference.File(path)
-    rng = np.random.default_rng(2)
-    values = reference.random_values(path, {"c": 3, "m": 2}, rng)
-    env = {**ref.forward(values), **values}
-    np.testing.assert_allclose(ref.eval(claim, env) * np.ones((3, 2)), ref.fd_gradient(values, "Z"),
-                               rtol=1e-5, atol=1e-6)
+    _proved_and_confirmed(path, v, claim, reference.random_values(path, {"c": 3, "m": 2}, np.random.default_rng(2)))
 
 
 @pytest.mark.parametrize("objective, claim", [
@@ -263,26 +265,7 @@ def columns(draw, depth=3):
 
 def column_value(e, point):
     """`e` at n = 3, as a NumPy column; ArithmeticError where undefined."""
-    t = type(e)
-    if t is E.Var:
-        return point[e.name]
-    kids = [column_value(c, point) for c in e.children()]
-    if t is E.Add:
-        return kids[0] + kids[1]
-    if t is E.Mul:
-        return kids[0] * kids[1]
-    if t is E.Scale:
-        return float(e.c) * kids[0]
-    if t is E.Broadcast:
-        return np.broadcast_to(kids[0], (3, 1))
-    if t is E.Sum:
-        return kids[0].sum(axis=0, keepdims=True)
-    if t is E.Const:
-        return np.array([[float(e.value)]])
-    x = kids[0]
-    if e.fn == "log" and (x <= 0).any() or e.fn == "recip" and (x == 0).any() or e.fn == "exp" and (x > 700).any():
-        raise ArithmeticError
-    return {"exp": np.exp, "log": np.log, "recip": lambda y: 1 / y}[e.fn](x)
+    return evaluate(e, point, COLUMN, rows=3)
 
 
 @settings(max_examples=60, deadline=None)
@@ -292,17 +275,4 @@ def test_columns_the_index_form_calls_equal_agree_in_value(x, y):
     pairs = [(x, y), (E.sum_axis(E.mul(E.apply("exp", x), E.apply("recip", E.sum_axis(E.apply("exp", x), 0))), 0),
                       E.const(1)), (E.mul(x, ones), E.apply("exp", E.apply("log", x)))]
     rng = np.random.default_rng(3)
-    for left, right in pairs:
-        try:
-            same = I.difference(I.index_form(left, {}), I.index_form(right, {})) == ()
-        except I.FormTooLarge:
-            continue
-        if not same:
-            continue
-        for _ in range(6):
-            point = {"u": rng.uniform(-2, 2, (3, 1)), "v": rng.uniform(-2, 2, (3, 1))}
-            try:
-                a, b = column_value(left, point), column_value(right, point)
-            except ArithmeticError:
-                continue
-            assert np.allclose(a, b, rtol=1e-7, atol=1e-9), (E.text(left), E.text(right), point)
+    _equal_forms_agree(pairs, column_value, lambda: {"u": rng.uniform(-2, 2, (3, 1)), "v": rng.uniform(-2, 2, (3, 1))})
