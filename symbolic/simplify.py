@@ -11,10 +11,12 @@ is defined:
 - a derivative whose table rule is another function is named by it
   (`softplus'(z)` is `sigmoid(z)`, `relu'(z)` is `step(z)`);
 - a subexpression equal to a forward value's definition is that value's
-  name (`yhat` for `g(z)` when the file defines `yhat = g(z)`).
+  name (`yhat` for `g(z)` when the file defines `yhat = g(z)`);
+- a factor and its reciprocal in one product cancel (`dY / exp(z) *
+  exp(z)` is `dY`; the same wherever 1/u is defined).
 
 Every rewrite is an identity of the expression algebra (for `1 / (c u)`,
-c != 0), so a form proved before the pass is proved after it; the tests
+c != 0; for `u (1/u)`, where 1/u is defined), so a form proved before the pass is proved after it; the tests
 prove every catalogue form again after the pass.
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ import sympy
 
 from . import expr as E
 from .functions import ACTIVATIONS
+from .kinks import mul_factors
 
 MAX_NODES = 5000  # distinct nodes: a larger form is left as derived
 
@@ -84,7 +87,7 @@ def _rewrite(e: E.Expr, kids: list) -> E.Expr:
     t = type(e)
     if t is E.Mul:
         (ca, a), (cb, b) = _split(kids[0]), _split(kids[1])
-        return E.scale(ca * cb, E.mul(a, b))
+        return E.scale(ca * cb, _cancelled(E.mul(a, b)))
     if t is E.MatMul:
         (ca, a), (cb, b) = _split(kids[0]), _split(kids[1])
         return E.scale(ca * cb, _chain(a, b))
@@ -109,6 +112,21 @@ def _rewrite(e: E.Expr, kids: list) -> E.Expr:
         if named is not None:
             return named
     return E.rebuild(e, kids)
+
+
+def _cancelled(e: E.Expr) -> E.Expr:
+    """A product of one shape with each pair of factors u and 1/u dropped
+    (`dY / exp(z) * exp(z)` is `dY`): the same wherever 1/u is defined."""
+    factors = mul_factors(e)
+    for n, f in enumerate(factors):
+        if isinstance(f, E.Apply) and (f.fn, f.order) == ("recip", 0) and f.a in factors:
+            rest = [g for m, g in enumerate(factors) if m != n]
+            rest.remove(f.a)
+            out = E.broadcast(E.const(1), e.shape)
+            for g in rest:
+                out = g if out.shape == g.shape and isinstance(_unbroadcast(out), E.Const) else E.mul(out, g)
+            return _cancelled(out)
+    return e
 
 
 def _chain(a: E.Expr, b: E.Expr) -> E.Expr:

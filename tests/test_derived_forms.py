@@ -181,3 +181,18 @@ def test_every_catalogue_and_table_form_is_reviewed():
     for f in files:
         for wrt in load(ROOT / f).inputs:
             assert (f, wrt) in EXPECTED
+
+
+@pytest.mark.parametrize("forward, derived", [
+    ("log(exp(Z))", "dY"),                 # dY / exp(Z) * exp(Z)
+    ("sqrt(Z) ** 2", "dY"),                # 2 * sqrt(Z) * (1 / sqrt(Z)) / 2
+    ("Z * sigmoid(Z)", "dY * sigmoid(Z) + dY * Z * sigmoid'(Z)"),   # nothing to cancel: left as it is
+])
+def test_a_factor_and_its_reciprocal_cancel_in_a_derived_form(tmp_path, forward, derived):
+    f = tmp_path / "cancel.toml"
+    f.write_text('output = "Y"\nupstream = "dY"\n[dims]\nk = "k"\n[inputs]\nZ = "k x 1"\n'
+                 f'[forward]\nY = "{forward}"\n', encoding="utf-8")
+    d = load(f)
+    form = derive(d).closed["Z"]
+    assert text(form) == derived
+    assert proves_every_size(d, form, "Z")
