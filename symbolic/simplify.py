@@ -16,8 +16,9 @@ is defined:
   exp(z)` is `dY`; the same wherever 1/u is defined).
 
 Every rewrite is an identity of the expression algebra (for `1 / (c u)`,
-c != 0; for `u (1/u)`, where 1/u is defined), so a form proved before the pass is proved after it; the tests
-prove every catalogue form again after the pass.
+c != 0; for `u (1/u)`, where 1/u is defined), so a form proved before the
+pass is proved after it; the tests prove every catalogue form again after
+the pass.
 """
 from __future__ import annotations
 
