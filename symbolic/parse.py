@@ -88,8 +88,8 @@ def parse_tree(text: str) -> ast.expr:
 
 
 REDUCTIONS = ("mean", "var", "softmax", "log_softmax", "logsumexp")
-PIECEWISE = {"abs": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> arguments
-PIECEWISE_USAGE = {"abs": "abs(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
+PIECEWISE = {"abs": 1, "sign": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> arguments
+PIECEWISE_USAGE = {"abs": "abs(z)", "sign": "sign(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
                    "clip": "clip(z, -1, 1)"}
 GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
 LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
@@ -293,8 +293,9 @@ class Parser:
         return E.mul(e, E.apply("recip", E.sum_axis(e, axis)))
 
     def _piecewise(self, name: str, node) -> E.Expr:
-        """abs, maximum, minimum and clip, written with relu (so their kinks,
-        derivatives and code are relu's): |a| = relu(a) + relu(-a),
+        """abs, sign, maximum, minimum and clip, written with relu and step (so
+        their kinks, derivatives and code are theirs): |a| = relu(a) + relu(-a),
+        sign(a) = step(a) - step(-a),
         maximum(a, b) = b + relu(a - b), minimum(a, b) = a - relu(a - b),
         clip(a, lo, hi) = lo + relu(a - lo) - relu(a - hi) for numbers lo <= hi."""
         arity = PIECEWISE[name]
@@ -305,6 +306,8 @@ class Parser:
         relu = lambda x: E.apply("relu", x)  # noqa: E731
         if name == "abs":
             return E.add(relu(args[0]), relu(E.scale(-1, args[0])))
+        if name == "sign":
+            return E.sub(E.apply("step", args[0]), E.apply("step", E.scale(-1, args[0])))
         if name == "maximum":
             return E.add(args[1], relu(E.sub(args[0], args[1])))
         if name == "minimum":

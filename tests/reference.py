@@ -53,7 +53,7 @@ def _gelu(a, approximate=None):
 
 
 ELEMENTWISE = {  # NumPy's own functions of several arguments
-    "abs": np.abs, "maximum": np.maximum, "minimum": np.minimum, "clip": np.clip, "gelu": _gelu,
+    "abs": np.abs, "sign": np.sign, "maximum": np.maximum, "minimum": np.minimum, "clip": np.clip, "gelu": _gelu,
     # linear algebra (a size or a power arrives as a 1 x 1 array)
     "eye": lambda n: np.eye(int(np.asarray(n).reshape(-1)[0])),
     "trace": lambda a: np.trace(a).reshape(1, 1),

@@ -189,6 +189,29 @@ def _mse(v, f, fp):
     return np.array([[np.mean(e ** 2)]]), {"Yhat": 2 * e / e.size, "Y": -2 * e / e.size}
 
 
+def _mae(v, f, fp):
+    e = v["Yhat"] - v["Y"]
+    return np.array([[np.mean(np.abs(e))]]), {"Yhat": np.sign(e) / e.size, "Y": -np.sign(e) / e.size}
+
+
+def _hinge(v, f, fp):
+    m = v["X"].shape[1]
+    z = v["w"].T @ v["X"] + v["b"]
+    t = 2 * v["y"] - 1
+    active = (1 - t * z > 0).astype(float)  # step(0) = 0
+    J = np.sum(np.maximum(1 - t * z, 0)) / m
+    return np.array([[J]]), {"w": -v["X"] @ (t * active).T / m, "b": -np.sum(t * active, keepdims=True) / m,
+                             "X": -v["w"] @ (t * active) / m, "y": -2 * z * active / m}
+
+
+def _log_softmax_ce(v, f, fp):
+    Z = v["Z"] - v["Z"].max(axis=0, keepdims=True)
+    L = Z - np.log(np.exp(Z).sum(axis=0, keepdims=True))
+    m = v["Z"].shape[1]
+    return (np.array([[-np.sum(v["Y"] * L) / m]]),
+            {"Z": (np.exp(L) * v["Y"].sum(axis=0, keepdims=True) - v["Y"]) / m, "Y": -L / m})
+
+
 def _softmax_ce(v, f, fp):
     e = np.exp(v["Z"] - v["Z"].max(axis=0, keepdims=True))
     P = e / e.sum(axis=0, keepdims=True)
@@ -274,6 +297,9 @@ REFERENCES = {
     (("z", "w.T @ X + b"), ("p", "g(z)"), ("J", "-sum(y * g(p) + (1 - y) * g(1 - p)) / m")): _logistic,
     (("J", "sum(g(z) - y * z) / m"),): _bce_logits,
     (("J", "mean((Yhat - Y) ** 2)"),): _mse,
+    (("J", "mean(abs(Yhat - Y))"),): _mae,
+    (("z", "w.T @ X + b"), ("t", "2 * y - 1"), ("J", "sum(maximum(1 - t * z, 0)) / m")): _hinge,
+    (("L", "log_softmax(Z, axis=0)"), ("J", "-sum(Y * L) / m")): _log_softmax_ce,
     (("P", "softmax(Z, axis=0)"), ("J", "-sum(Y * g(P)) / m")): _softmax_ce,
     (("z", "w * x + b"), ("yhat", "g(z)")): _perceptron,
     (("z", "W @ x + b"), ("yhat", "g(z)")): _layer("x", "z"),
