@@ -114,14 +114,12 @@ def _fast_names(grads) -> list:
 
 
 def _with_twins(grads: GradientFunction) -> GradientFunction:
-    """`grads` loaded once more, its helpers with a compiled twin replaced."""
-    module = types.ModuleType(grads.module.__name__)
-    module.__file__ = grads.module.__file__
-    exec(compile(grads.source, module.__file__, "exec"), module.__dict__)  # the checked text, once more
+    """`grads` with its helpers that have a compiled twin replaced (in its
+    module, which `_gradients` ran for this call alone)."""
     found = fast.twins(_fast_names(grads))
-    module.__dict__.update(found)
-    module._COMPILED = tuple(found)
-    return GradientFunction(module, grads.source, grads.name, grads.activation, grads.cached, grads.path)
+    grads.module.__dict__.update(found)
+    grads.module._COMPILED = tuple(found)
+    return GradientFunction(grads.module, grads.source, grads.name, grads.activation, grads.cached, grads.path)
 
 
 def _gradients(derivation, activation) -> GradientFunction:
