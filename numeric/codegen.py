@@ -72,7 +72,7 @@ OPS = {
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
     "power":    ("{a} ** {p}",               "_np.power({a}, {p}, out={out})",         "_np.power({t}, {p}, out={t})"),
     "helper":   ("{p}({a})",                 "{p}({a}, out={out})",                    "{p}({t}, out={t})"),
-    # (`{s}`: `, sums=db` where the helper also sums the result along its rows into `db`)
+    # (`{s}`: `, sums=True` where the helper also returns the result's sums along its rows, `db`)
     "slope":    ("{p}({a}, {b}{s})",         "{p}({a}, {b}, out={out}{s})",            "{p}({t}, {b}, out={t}{s})"),
     # dy * fn'(a + c) for a column c (`slope` after `add_column`): one helper call, one pass for a compiled twin
     "slope_column": ("{p}({a}, {b}, column={c}{s})", "{p}({a}, {b}, out={out}, column={c}{s})",
@@ -317,8 +317,7 @@ class Function:
             ops = chain(e)
             donor = self._donor(i, e, ops, holders, last)
             sums = self.sums.get(s.name)
-            if sums is not None:  # filled by the slope's helper, in its pass
-                lines.append(f"{sums} = _np.empty({_shape_text(self.shapes[sums])}, dtype={self.params[0]}.dtype)")
+            if sums is not None:  # returned by the slope's helper, from its pass
                 buffer[sums], holders[sums] = sums, [sums]
             if len(ops) > 1 or (s.original is not None and E.text(s.original) != text(e)):
                 lines.append(f"# {s.name} = {text(s.original if s.original is not None else e)}")
@@ -376,8 +375,9 @@ class Function:
 
 def _sums_into_slopes(body: list) -> dict:
     """{name: name of its sum}: `db = sum(dZ, axis=1)` where `dZ`'s last op
-    is a slope helper's, which then sums along the rows itself (a compiled
-    twin in its pass over `dZ`, while the rows are in cache)."""
+    is a slope helper's, which then returns the sums along the rows beside
+    `dZ` (a compiled twin takes them in its pass over `dZ`, while each row
+    is in cache)."""
     slopes = {s.name for s in body if not _leaf(s.expr) and _constant(s.expr) is None
               and chain(s.expr)[-1][0].startswith("slope")}
     out = {}
@@ -500,15 +500,16 @@ def _reads(op) -> set:
 
 def render(ops: list, target: str, donor: str | None, scratch: str | None = None, sums: str | None = None) -> list:
     """Lines running `ops` into `target`: a new array, `donor`'s memory, or
-    the array the expression `scratch` gives; `sums`, the array the last op
-    (a slope's helper) sums its result along rows into."""
+    the array the expression `scratch` gives; `sums`, the name given the
+    sums along rows of the result that the last op (a slope's helper)
+    returns beside it."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
         show = _full if kind in ("matmul", "sum") else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("abc", names), p=args[-1] if len(args) > len(operands) else None,
-                    s=f", sums={sums}" if sums and i == len(ops) - 1 else "")
+                    s=", sums=True" if sums and i == len(ops) - 1 else "")
         new, into, in_place = OPS[kind]
         if i == 0 and donor is None and scratch is not None:
             lines.append(f"{target} = {into.format(out=scratch, **text)}")
@@ -523,6 +524,11 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
         else:
             other = names[-1] if operands[0] is T else names[0]  # the operand that is not `t`
             lines.append(in_place.format(t=target, other=other, **text))
+            if text["s"]:
+                lines[-1] = f"{target}, {sums} = {lines[-1]}"
+                continue
+        if text["s"]:
+            lines[-1] = lines[-1].replace(f"{target} = ", f"{target}, {sums} = ", 1)
     return lines
 
 

@@ -163,28 +163,26 @@ _row_sum = None  # compiled with the first loop; a global, so that no loop's clo
 
 # ---------------------------------------------------------------- the twins
 
-def sigmoid_slope(z, dy, out=None, column=None, sums=None):
+def sigmoid_slope(z, dy, out=None, column=None, sums=False):
     """`stable.sigmoid_slope`, one compiled pass over the arrays: dy *
-    sigmoid'(z + column), and its sums along rows into `sums`.  `out` may
-    be `z`, not `dy`.  In one pass where the generated modules call it, in
-    place on a C-contiguous `z` (`out` is `z`); otherwise on a copy (so are
-    a `dy` or `column` that is not C-contiguous or that broadcasts)."""
+    sigmoid'(z + column), and with `sums=True` its sums along rows too.
+    `out` may be `z`, not `dy`.  In one pass where the generated modules
+    call it, in place on a C-contiguous `z` (`out` is `z`); otherwise on a
+    copy (so are a `dy` or `column` that is not C-contiguous or that
+    broadcasts)."""
     if z.size <= SMALL or z.ndim != 2 or z.dtype not in _FLOATS or dy.dtype != z.dtype:
-        return stable.sigmoid_slope(z, dy, out, column, sums)
+        return _numpy_slope(z, dy, out, column, sums)
     k, m = z.shape
     c = np.zeros(k, z.dtype) if column is None else _contiguous(column, (k, 1)).reshape(k)
     dy = _contiguous(dy, (k, m))
-    into = sums if sums is not None and sums.shape == (k, 1) and sums.dtype == z.dtype \
-        and sums.flags.c_contiguous else None
+    into = np.empty((k, 1), z.dtype) if sums else _NO_SUMS[z.dtype]
     loop = _kernels.get((z.dtype, False)) or kernel(z.dtype)
     work = z if out is z and z.flags.c_contiguous else np.array(z, order="C")  # the loop works in place
-    loop(work, c, dy, _NO_SUMS[z.dtype] if into is None else into.reshape(k), into is not None)
-    if sums is not None and into is None:
-        sums[...] = stable.sum_along(work, 1)
-    if out is None or out is work:
-        return work
-    out[...] = work
-    return out
+    loop(work, c, dy, into.reshape(-1), bool(sums))
+    if out is not None and out is not work:
+        out[...] = work
+        work = out
+    return (work, into) if sums else work
 
 
 def _contiguous(a, shape):
@@ -196,5 +194,6 @@ def _contiguous(a, shape):
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_NO_SUMS = {d: np.zeros(1, d) for d in _FLOATS}
+_NO_SUMS = {d: np.zeros((1, 1), d) for d in _FLOATS}
+_numpy_slope = stable.sigmoid_slope
 _TWINS = {"_sigmoid_slope": sigmoid_slope}

@@ -65,11 +65,10 @@ def sigmoid(z, out=None):
     return np.reciprocal(out, out=out)
 
 
-def sigmoid_slope(z, dy, out=None, column=None, sums=None):
+def sigmoid_slope(z, dy, out=None, column=None, sums=False):
     """dy * sigmoid'(z), as dy / (2 + 2 cosh(z)); of z + column, a column
     broadcast along the rows (the bias of a layer), if `column` is given;
-    and, if `sums` (k x 1) is given, the result's sums along its rows
-    written into it.
+    with `sums=True`, (that, its sums along rows) for a 2-D `z`.
 
     Four passes over z, against seven from z by way of s = sigmoid(z) and
     s * (1 - s) * dy, and accurate to the last digits for every z (s * (1 - s)
@@ -98,9 +97,7 @@ def sigmoid_slope(z, dy, out=None, column=None, sums=None):
         out += one
         np.divide(dy, out, out=out)
         out *= half
-    if sums is not None:
-        sums[...] = sum_along(out, 1)
-    return out
+    return (out, sum_along(out, 1)) if sums else out
 
 
 def tanh(z, out=None):

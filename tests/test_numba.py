@@ -141,16 +141,17 @@ def test_compiled_slope_matches_the_table_and_is_quiet_at_1e4(dtype, monkeypatch
         # the bias column and the row sums: in place, as the generated code calls it
         column = np.array([[0.75], [-2.0]], dtype=dtype)
         for c in (column, np.asfortranarray(np.repeat(column, 2, axis=1))[:, :1]):
-            t, want_sums = z.copy(), np.empty((2, 1), dtype)
-            want = stable.sigmoid_slope(t, dy, out=t, column=c, sums=want_sums)
-            u, sums = z.copy(), np.full((2, 1), np.nan, dtype)
-            assert twin(u, dy, out=u, column=c, sums=sums) is u
+            t = z.copy()
+            want, want_sums = stable.sigmoid_slope(t, dy, out=t, column=c, sums=True)
+            u = z.copy()
+            got, sums = twin(u, dy, out=u, column=c, sums=True)
+            assert got is u and sums.shape == (2, 1) and sums.dtype == dtype
             np.testing.assert_allclose(u, want, rtol=8 * eps, atol=tiny)
             np.testing.assert_allclose(sums, want_sums, rtol=8 * eps, atol=tiny)
             np.testing.assert_allclose(sums[:, 0], u.sum(axis=1), rtol=8 * eps, atol=tiny)
-        strided_sums = np.full((2, 2), np.nan, dtype)[:, :1]  # not C-contiguous: summed after the pass
-        twin(z.copy(), dy, column=column, sums=strided_sums)
-        np.testing.assert_allclose(strided_sums, want_sums, rtol=8 * eps, atol=tiny)
+            got, sums = twin(np.asfortranarray(z), dy, column=c, sums=True)  # on a copy
+            np.testing.assert_allclose(got, want, rtol=8 * eps, atol=tiny)
+            np.testing.assert_allclose(sums, want_sums, rtol=8 * eps, atol=tiny)
         grads = gradients("layer_batch", activation="sigmoid", numba=True)
         b = np.array([[-1e4], [-100.0], [0.5], [100.0], [1e4]], dtype=dtype)
         g = grads(W=np.zeros((5, 2), dtype), X=np.ones((2, 3), dtype), b=b, dY=np.ones((5, 3), dtype))

@@ -354,10 +354,9 @@ def test_layer_over_a_batch_is_three_products_and_one_sigmoid():
     body = inspect.getsource(grads.module.gradients)
     # dY * sigmoid'(W @ X + b) in the product's buffer, which comes from the scratch store; the
     # bias and the row sum (db) by the slope's helper, in its pass over the buffer
-    assert "    db = _np.empty((k, 1), dtype=W.dtype)\n" \
-           "    # dZ = dY * sigmoid'(W @ X + b)\n" \
+    assert "    # dZ = dY * sigmoid'(W @ X + b)\n" \
            "    dZ = _np.matmul(W, X, out=_SCRATCH.pop((0, (k, m), W.dtype), None))\n" \
-           "    _sigmoid_slope(dZ, dY, out=dZ, column=b, sums=db)\n" \
+           "    dZ, db = _sigmoid_slope(dZ, dY, out=dZ, column=b, sums=True)\n" \
            "    dW = dZ @ X.T\n" in body
     assert "    _SCRATCH[0, (k, m), W.dtype] = dZ\n" in body and "_sum_along(" not in body
 
