@@ -98,11 +98,6 @@ def _compile(f, parallel: bool):
     DOWN = f(2.0 ** -64)  # 2**k as 2**(k + 64) * 2**-64: subnormal values of exp too
     rows = numba.prange if parallel else range
 
-    # cache=True: a new process reads the machine code numba wrote to disk
-    # (0.05 s) rather than compiling it again (0.4 to 1 s).  `contract` lets
-    # LLVM fuse a * b + c into one rounding; the other fastmath flags would
-    # let it reassociate away the rounding to an integer below
-    @numba.njit(nogil=True, parallel=parallel, cache=True, error_model="numpy", fastmath={"contract"})
     def sigmoid_slope_loop(z, c, dy, sums, summed):
         """z = dy * sigmoid'(z + c) in place, for z, dy (k x m) and c (k,):
         e / (1 + e)**2 with e = exp(-|z + c|) (sigmoid' is even); and, if
@@ -131,7 +126,15 @@ def _compile(f, parallel: bool):
             if summed:
                 sums[r] = _row_sum(z[r])
 
-    return sigmoid_slope_loop
+    # `contract` lets LLVM fuse a * b + c into one rounding; the other fastmath
+    # flags would let it reassociate away the rounding to an integer above
+    options = dict(nogil=True, parallel=parallel, error_model="numpy", fastmath={"contract"})
+    try:
+        # a new process reads the machine code numba wrote to disk (0.05 s)
+        # rather than compiling it again (0.4 to 1 s)
+        return numba.njit(cache=True, **options)(sigmoid_slope_loop)
+    except RuntimeError:  # nowhere to write numba's cache
+        return numba.njit(**options)(sigmoid_slope_loop)
 
 
 # exp(r) for |r| <= log(2)/2, highest power first: Chebyshev interpolants of
