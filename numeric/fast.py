@@ -85,16 +85,16 @@ def _compile(f, parallel: bool):
     if _row_sum is None:
         _row_sum = numba.njit(fastmath={"reassoc", "nsz", "contract"})(_row_sum_python)
     if f is np.float64:
-        i, bits, bias, low, magic = np.int64, 52, 1023, -745.0, 6755399441055744.0
+        i, bits, bias, low, magic = np.int64, 52, 1023, -750.0, 6755399441055744.0
         ln2 = (0.6931471803691238, 1.9082149292705877e-10)  # log 2, high part exact in k * high
     else:
-        i, bits, bias, low, magic = np.int32, 23, 127, -104.0, 12582912.0
+        i, bits, bias, low, magic = np.int32, 23, 127, -105.0, 12582912.0
         ln2 = (0.693145751953125, 1.428606765330187e-06)
     head, *tail = (f(c) for c in _EXP[np.dtype(f)])
     tail = tuple(tail)
     LOW, MAGIC, LOG2E = f(low), f(magic), f(1.4426950408889634)
     HIGH, LOW2 = f(ln2[0]), f(ln2[1])
-    ZERO, ONE, BIAS, BITS = f(0.0), f(1.0), i(bias + 64), i(bits)
+    ONE, BIAS, BITS = f(1.0), i(bias + 64), i(bits)
     DOWN = f(2.0 ** -64)  # 2**k as 2**(k + 64) * 2**-64: subnormal values of exp too
     rows = numba.prange if parallel else range
 
@@ -110,9 +110,10 @@ def _compile(f, parallel: bool):
             cr = c[r]
             for j in range(z.shape[1]):
                 x = -abs(z[r, j] + cr)
-                # e = exp(x), subnormal numbers included, 0 below `LOW` (below
-                # half the smallest subnormal number): no branch before the
-                # work, a select at the end, so that the loop vectorizes
+                # e = exp(x), subnormal numbers included: x is held at `LOW`,
+                # whose exp rounds to 0 (2**k of it still a normal number before
+                # the last factor, 2**-64); no branch, so that the loop
+                # vectorizes, and a nan stays nan (max keeps it)
                 y = max(x, LOW)
                 k = (y * LOG2E + MAGIC) - MAGIC  # round(y / log 2)
                 t = (y - k * HIGH) - k * LOW2
@@ -120,7 +121,6 @@ def _compile(f, parallel: bool):
                 for a in tail:
                     p = p * t + a
                 e = (p * i((i(k) + BIAS) << BITS).view(f)) * DOWN
-                e = e if x >= LOW else ZERO
                 q = ONE + e
                 z[r, j] = dy[r, j] * (e / (q * q))
             if summed:

@@ -173,3 +173,17 @@ def test_compiled_slope_is_accurate_over_the_whole_range(dtype, monkeypatch):
     exact = e / (1 + e) ** 2
     ulps = np.abs(got - exact) / (exact * float(np.finfo(dtype).eps))
     assert float(ulps.max()) < 4, float(ulps.max())
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_slope_keeps_nan_and_takes_infinities_as_numpy_does(dtype, monkeypatch):
+    monkeypatch.setattr(numeric.fast, "SMALL", 0)
+    z = np.array([[np.nan, np.inf, -np.inf, 1.0]], dtype=dtype)
+    dy = np.ones_like(z)
+    with np.errstate(invalid="ignore"):
+        got, sums = numeric.fast.sigmoid_slope(z.copy(), dy, sums=True)
+        want = stable.sigmoid_slope(z.copy(), dy)
+    assert np.isnan(got[0, 0]) and np.isnan(sums[0, 0]) and np.isnan(want[0, 0])
+    np.testing.assert_allclose(got[0, 1:], want[0, 1:], rtol=8 * float(np.finfo(dtype).eps),
+                               atol=float(np.finfo(dtype).tiny))
