@@ -13,9 +13,9 @@ place; the tests run both paths against each other.
 layer from `Z = W @ X` (the bias `column` added first, the row sums `db`
 taken while each row is in cache), is one pass over the arrays where NumPy
 makes six (`Z += b`, cosh, + 1, the division by dY, * 1/2, the sum), in
-the input's own dtype: 0.37 ms for 262,144 entries in float64 against
-NumPy's 0.69, 0.14 ms in float32 against 0.26 (CPU time, one core of the
-2-core machine of the benchmarks).  Below `SMALL` entries the twin is the
+the input's own dtype: 0.36 to 0.38 ms for 262,144 entries in float64
+against NumPy's 0.67 to 0.74, 0.14 ms in float32 against 0.27 (CPU
+time, one core of the 2-core machine of the benchmarks).  Below `SMALL` entries the twin is the
 NumPy helper itself: there numba's dispatch (about 1 us) costs more than
 the work.  numba is imported, and the loop compiled (or read from numba's
 cache on disk), at the first call above it, so that loading a module
