@@ -5,9 +5,9 @@ by side in one run, for the shapes of `SHAPES`:
 
 - floor: the three matrix products alone (`W @ X`, `D @ X.T`, `W.T @ D`);
 - plain: NumPy as written by hand, `S = 1/(1+exp(-Z)); D = dY*S*(1-S); ...`;
-- generated: `numeric.gradients("layer_batch", activation="sigmoid", numba=False)`;
+- generated: `numeric.gradients("layer_batch", activation="sigmoid", numba=False)`, NumPy's helpers;
 - export: the same NumPy module as `gradproof export` writes it, imported from the file;
-- numba: `numeric.gradients(..., numba=True)`, where numba is installed;
+- numba: `numeric.gradients(..., numba=True)`, the compiled twins (the default where numba is installed);
 - torch, jax: PyTorch's CPU autograd and JAX's `jit`-ed `vjp`, where installed.
 
 Each round times every contender once (an untimed call first, so each
@@ -218,7 +218,12 @@ def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
     that stay in place (as in a call: `Z` is the product's buffer).  The
     products (BLAS, on every core) in wall time; the elementwise passes,
     which run on the calling thread alone, in that thread's CPU time, which
-    other processes on the machine change less than they change wall time."""
+    other processes on the machine change less than they change wall time.
+    The NumPy helper's passes one by one (the bias, the slope, the row sum:
+    the helper makes them in turn), then, where numba is installed, the
+    compiled twin's one pass doing all three ("numba"), and the same loop
+    over rows on every core ("numba, all cores", in wall time: not what
+    `gradients` runs, see `numeric.fast`)."""
     module = gradients("layer_batch", activation="sigmoid", numba=False).module
     W = (rng.standard_normal((k, n)) / np.sqrt(n)).astype(dtype)
     X = rng.standard_normal((n, m)).astype(dtype)
@@ -226,18 +231,24 @@ def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
     dY = rng.standard_normal((k, m)).astype(dtype)
     Z = W @ X
     Z0 = Z.copy()
+    db = np.empty((k, 1), dtype)
     steps = {"W @ X": lambda: np.matmul(W, X, out=Z),
              "Z += b": lambda: module._with_column(np.add, Z, b),
              "sigmoid slope": lambda: module._sigmoid_slope(Z, dY, out=Z),
              "dZ @ X.T": lambda: Z @ X.T,
              "W.T @ dZ": lambda: W.T @ Z,
              "db = sum": lambda: module._sum_along(Z, 1)}
+    if fast.available():
+        parallel = fast.kernel(dtype, parallel=True)
+        steps["numba"] = lambda: fast.sigmoid_slope(Z, dY, out=Z, column=b, sums=True)
+        steps["numba, all cores"] = lambda: parallel(Z, b.reshape(-1), dY, db.reshape(-1), True)
     out = {}
     for name, step in steps.items():
+        step()  # numba compiles at its first call
         best = float("inf")
         for _ in range(repeat):
             np.copyto(Z, Z0)  # the slope's input is Z + b, not what the last run left
-            clock = time.perf_counter if "@" in name else time.thread_time
+            clock = time.perf_counter if "@" in name or "cores" in name else time.thread_time
             start = clock()
             step()
             best = min(best, clock() - start)
@@ -246,17 +257,19 @@ def passes(k, n, m, dtype, rng, repeat: int = 30) -> dict:
 
 
 def load_times() -> dict:
-    """Seconds to `gradients(...)` in a new process: empty cache, then warm."""
+    """Seconds to `gradients(...)` (the default: numba's twins where it is
+    installed, imported at their first large call) in a new process: empty
+    cache, then warm."""
     code = ("import time; t = time.perf_counter(); import numpy; u = time.perf_counter(); "
-            "from numeric import gradients; gradients('layer_batch', activation='sigmoid', numba=False); "
-            "import sys; print(time.perf_counter() - t, u - t, 'sympy' in sys.modules)")
+            "from numeric import gradients; gradients('layer_batch', activation='sigmoid'); "
+            "import sys; print(time.perf_counter() - t, u - t, 'sympy' in sys.modules, 'numba' in sys.modules)")
     out = {}
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, GRADPROOF_CACHE=cache)
         for label in ("cold", "warm"):
             run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-            total, numpy_import, sympy = run.stdout.split()
-            out[label] = (float(total), float(numpy_import), sympy == "True")
+            total, numpy_import, sympy, numba = run.stdout.split()
+            out[label] = (float(total), float(numpy_import), sympy == "True", numba == "True")
     return out
 
 
@@ -331,14 +344,18 @@ def main(argv=None) -> int:
         for size, dtype in shapes:
             got = passes(*size, dtype, rng)
             products = sum(got[s] for s in ("W @ X", "dZ @ X.T", "W.T @ dZ"))
-            rest = sum(got.values()) - products
+            rest = sum(got[s] for s in ("Z += b", "sigmoid slope", "db = sum"))
             label = f"{', '.join(map(str, size)):<17}{np.dtype(dtype).name:<8}"
-            print(label + "  ".join(f"{s} {_time(t)}" for s, t in got.items()) +
+            print(label + "  ".join(f"{s} {_time(t)}" for s, t in got.items() if "numba" not in s) +
                   f"; products {_time(products)}, elementwise {_time(rest)} ({rest / products:.1%})")
+            if "numba" in got:
+                print(f"{'':25}numba: bias, slope and row sum in one pass {_time(got['numba'])} "
+                      f"({got['numba'] / products:.1%}); the same loop on all cores "
+                      f"{_time(got['numba, all cores'])} ({got['numba, all cores'] / products:.1%})")
     if not args.no_load:
-        for label, (total, numpy_import, sympy) in load_times().items():
+        for label, (total, numpy_import, sympy, numba) in load_times().items():
             print(f"load, {label} cache: {total:.3f} s in a new process (of which import numpy {numpy_import:.3f} s); "
-                  f"SymPy imported: {'yes' if sympy else 'no'}")
+                  f"SymPy imported: {'yes' if sympy else 'no'}; numba: {'yes' if numba else 'no'}")
     return 0
 
 

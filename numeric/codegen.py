@@ -72,7 +72,11 @@ OPS = {
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
     "power":    ("{a} ** {p}",               "_np.power({a}, {p}, out={out})",         "_np.power({t}, {p}, out={t})"),
     "helper":   ("{p}({a})",                 "{p}({a}, out={out})",                    "{p}({t}, out={t})"),
-    "slope":    ("{p}({a}, {b})",            "{p}({a}, {b}, out={out})",               "{p}({t}, {b}, out={t})"),
+    # (`{s}`: `, sums=True` where the helper also returns the result's sums along its rows, `db`)
+    "slope":    ("{p}({a}, {b}{s})",         "{p}({a}, {b}, out={out}{s})",            "{p}({t}, {b}, out={t}{s})"),
+    # dy * fn'(a + c) for a column c (`slope` after `add_column`): one helper call, one pass for a compiled twin
+    "slope_column": ("{p}({a}, {b}, column={c}{s})", "{p}({a}, {b}, out={out}, column={c}{s})",
+                     "{p}({t}, {b}, out={t}, column={c}{s})"),
     # `{t} += b` for a column b (k x 1) against t (k x m): NumPy would copy b, broadcast, first
     "add_column":      ("{a} + {b}", "_np.add({a}, {b}, out={out})",      "_with_column(_np.add, {t}, {other})"),
     "subtract_column": ("{a} - {b}", "_np.subtract({a}, {b}, out={out})", "_with_column(_np.subtract, {t}, {b})"),
@@ -174,12 +178,14 @@ class Function:
         for name, e, _ in reversed(statements):
             if name in needed:
                 needed |= E.variables(e)
-        body = [Statement(n, e, o) for n, e, o in statements if n in needed]
+        body = _bias_into_slope([Statement(n, e, o) for n, e, o in statements if n in needed], self.results)
         self.body = []
         for s in self._share(body):
             self.body.extend(self._flatten(s))
         for s in self.body:
             self.shapes[s.name] = s.expr.shape
+        self.sums = _sums_into_slopes(self.body)  # {slope's value: its sum along rows}
+        self.body = [s for s in self.body if s.name not in self.sums.values()]
 
     def values_also_needed(self) -> set:
         """(fn, u) of each `Slope` whose fn(u) the function computes anyway:
@@ -310,6 +316,9 @@ class Function:
                 continue
             ops = chain(e)
             donor = self._donor(i, e, ops, holders, last)
+            sums = self.sums.get(s.name)
+            if sums is not None:  # returned by the slope's helper, from its pass
+                buffer[sums], holders[sums] = sums, [sums]
             if len(ops) > 1 or (s.original is not None and E.text(s.original) != text(e)):
                 lines.append(f"# {s.name} = {text(s.original if s.original is not None else e)}")
             # `out=` names the buffer by the value it holds now
@@ -322,7 +331,7 @@ class Function:
                     fresh = f"_SCRATCH.pop(({slot}, {_shape_text(e.shape)}, {self.params[0]}.dtype), None)"
             # the donor's memory by a name that holds it whole: not a broadcast or transposed view of it
             by = [n for n in holders[donor] if n not in self.views][-1] if donor else None
-            lines.extend(render(ops, s.name, by, fresh))
+            lines.extend(render(ops, s.name, by, fresh, sums))
             owner = donor or s.name
             buffer[s.name] = owner
             holders.setdefault(owner, []).append(s.name)
@@ -345,7 +354,7 @@ class Function:
                 continue
             if ops[0][0] == "matmul" and set(names) & first:
                 continue  # NumPy would copy an operand that overlaps `out`
-            if any(op[0] == "slope" and set(names) & E.variables(op[2]) for op in ops):
+            if any(op[0].startswith("slope") and set(names) & E.variables(op[2]) for op in ops):
                 continue  # a slope helper may write into its `z`, not its `dy`
             return owner
         return None
@@ -362,6 +371,46 @@ class Function:
                 out.append(r)
             seen.add(owner)
         return out
+
+
+def _sums_into_slopes(body: list) -> dict:
+    """{name: name of its sum}: `db = sum(dZ, axis=1)` where `dZ`'s last op
+    is a slope helper's, which then returns the sums along the rows beside
+    `dZ` (a compiled twin takes them in its pass over `dZ`, while each row
+    is in cache)."""
+    slopes = {s.name for s in body if not _leaf(s.expr) and _constant(s.expr) is None
+              and chain(s.expr)[-1][0].startswith("slope")}
+    out = {}
+    for s in body:
+        e = s.expr
+        if isinstance(e, E.Sum) and e.axis == 1 and isinstance(e.a, E.Var) and e.a.name in slopes \
+                and e.a.name not in out:
+            out[e.a.name] = s.name
+    return out
+
+
+def _bias_into_slope(body: list, results: list) -> list:
+    """`Z = W @ X + b; dZ = dY * g'(Z)` as `dZ = dY * g'(W @ X + b)` where
+    nothing else reads `Z`: the bias is then added by the slope's helper,
+    in its pass (`slope_column`), not in a pass of its own."""
+    reads: dict = {}
+    for s in body:
+        for n in E.walk(s.expr):
+            if isinstance(n, E.Var):
+                reads[n.name] = reads.get(n.name, 0) + 1
+    defined = {s.name: s for s in body}
+    out, gone = [], set()
+    for s in body:
+        e = s.expr
+        if isinstance(e, Slope) and isinstance(e.a, E.Var) and e.a.name in defined \
+                and reads.get(e.a.name) == 1 and e.a.name not in results:
+            z = defined[e.a.name].expr
+            if isinstance(z, E.Add) and not _leaf(z.a) and _column(z.b):
+                gone.add(e.a.name)
+                out.append(Statement(s.name, Slope(e.fn, z, e.dy)))
+                continue
+        out.append(s)
+    return [s for s in out if s.name not in gone]
 
 
 def _negative(e: E.Expr) -> E.Expr:
@@ -415,8 +464,12 @@ def chain(e: E.Expr) -> list:
     if k is E.Apply:
         return _unary(e.a, "helper", helper(e.fn, e.order))
     if k is Slope:
-        return [("slope", e.a, e.dy, slope_helper(e.fn))] if _leaf(e.a) else \
-            chain(e.a) + [("slope", T, e.dy, slope_helper(e.fn))]
+        if _leaf(e.a):
+            return [("slope", e.a, e.dy, slope_helper(e.fn))]
+        before = chain(e.a)
+        if before[-1][0] == "add_column" and before[-1][1] is T:  # the bias goes into the slope's pass
+            return before[:-1] + [("slope_column", T, e.dy, before[-1][2], slope_helper(e.fn))]
+        return before + [("slope", T, e.dy, slope_helper(e.fn))]
     if k in (E.Add, E.Mul):
         op, a, b = ("multiply" if k is E.Mul else "add"), e.a, e.b
         if k is E.Add and _negated(b):
@@ -445,15 +498,18 @@ def _reads(op) -> set:
     return set().union(*(E.variables(a) for a in op[1:] if isinstance(a, E.Expr)))
 
 
-def render(ops: list, target: str, donor: str | None, scratch: str | None = None) -> list:
+def render(ops: list, target: str, donor: str | None, scratch: str | None = None, sums: str | None = None) -> list:
     """Lines running `ops` into `target`: a new array, `donor`'s memory, or
-    the array the expression `scratch` gives."""
+    the array the expression `scratch` gives; `sums`, the name given the
+    sums along rows of the result that the last op (a slope's helper)
+    returns beside it."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
         show = _full if kind in ("matmul", "sum") else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
-        text = dict(zip("ab", names), p=args[-1] if len(args) > len(operands) else None)
+        text = dict(zip("abc", names), p=args[-1] if len(args) > len(operands) else None,
+                    s=", sums=True" if sums and i == len(ops) - 1 else "")
         new, into, in_place = OPS[kind]
         if i == 0 and donor is None and scratch is not None:
             lines.append(f"{target} = {into.format(out=scratch, **text)}")
@@ -468,6 +524,11 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
         else:
             other = names[-1] if operands[0] is T else names[0]  # the operand that is not `t`
             lines.append(in_place.format(t=target, other=other, **text))
+            if text["s"]:
+                lines[-1] = f"{target}, {sums} = {lines[-1]}"
+                continue
+        if text["s"]:
+            lines[-1] = lines[-1].replace(f"{target} = ", f"{target}, {sums} = ", 1)
     return lines
 
 

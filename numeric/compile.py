@@ -62,8 +62,8 @@ class GradientFunction:
         for fn in (module.forward, module.gradients):  # errors say whose function it is
             fn.__qualname__ = f"{name}.{fn.__name__}"
 
-    def __reduce__(self):  # pickles as the call that makes it
-        return gradients, (str(self.path), self.activation, bool(self.compiled))
+    def __reduce__(self):  # pickles as the call that makes it (with numba's twins where they can be had)
+        return gradients, (str(self.path), self.activation, None if self.compiled else False)
 
     def __repr__(self):
         act = f", {self.activation}" if self.activation else ""
@@ -79,7 +79,7 @@ def _shape(dims) -> str:
     return " x ".join(str(d) for d in dims)
 
 
-def gradients(derivation, activation: str | None = None, numba: bool = False) -> GradientFunction:
+def gradients(derivation, activation: str | None = None, numba: bool | None = None) -> GradientFunction:
     """NumPy gradients of a derivation: a catalogue name (`"layer_batch"`) or
     the path of a derivation file.
 
@@ -91,17 +91,20 @@ def gradients(derivation, activation: str | None = None, numba: bool = False) ->
 
     for J = <dY, Yhat>, with the steps `symbolic.derive` found and proved.
 
-    `numba=True` replaces the helpers that have a compiled twin in
-    `numeric.fast` by it (`pip install gradproof[fast]`; an `ImportError`
-    without numba).  Off by default: on the 2-core machine of the
-    benchmarks it was no faster than NumPy in float64 and slower in
-    float32 (`python -m numeric.bench`, column numba).  The module text,
-    `grads.source`, is the same NumPy code either way.
+    `numba`: where numba can be imported (`pip install gradproof[fast]`),
+    the helpers that have a compiled twin in `numeric.fast` are replaced by
+    it, one pass over the arrays where NumPy makes several (the same values
+    to a few units in the last place; `grads.compiled` names them).  That
+    is the default, `numba=None`; `numba=False` keeps NumPy's helpers;
+    `numba=True` requires numba (an `ImportError` without it).  The module
+    text, `grads.source`, is the same NumPy code either way.
     """
     grads = _gradients(derivation, activation)
-    if numba:
-        if not fast.available():
-            raise ImportError("`numba=True` needs numba: pip install gradproof[fast]")
+    if numba is None:
+        numba = fast.available()
+    elif numba and not fast.available():
+        raise ImportError("`numba=True` needs numba: pip install gradproof[fast]")
+    if numba and _fast_names(grads):
         grads = _with_twins(grads)
     return grads
 
@@ -111,14 +114,12 @@ def _fast_names(grads) -> list:
 
 
 def _with_twins(grads: GradientFunction) -> GradientFunction:
-    """`grads` loaded once more, its helpers with a compiled twin replaced."""
-    module = types.ModuleType(grads.module.__name__)
-    module.__file__ = grads.module.__file__
-    exec(compile(grads.source, module.__file__, "exec"), module.__dict__)  # the checked text, once more
+    """`grads` with its helpers that have a compiled twin replaced (in its
+    module, which `_gradients` ran for this call alone)."""
     found = fast.twins(_fast_names(grads))
-    module.__dict__.update(found)
-    module._COMPILED = tuple(found)
-    return GradientFunction(module, grads.source, grads.name, grads.activation, grads.cached, grads.path)
+    grads.module.__dict__.update(found)
+    grads.module._COMPILED = tuple(found)
+    return GradientFunction(grads.module, grads.source, grads.name, grads.activation, grads.cached, grads.path)
 
 
 def _gradients(derivation, activation) -> GradientFunction:

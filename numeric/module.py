@@ -81,8 +81,8 @@ def module_source(d, grads, info: Source) -> str:
         both = prepare(list(d.forward.items()) + list(grads.steps), skip=computed)
         g_fn = Function(params_g, shapes, both, results, taken)
     ops = [op for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr) for op in chain(s.expr)]
-    used = sorted({op[-1] for op in ops if op[0] in ("helper", "slope")} | {HELPERS[op[0]] for op in ops
-                                                                             if op[0] in HELPERS})
+    used = sorted({op[-1] for op in ops if op[0] in ("helper", "slope", "slope_column")}
+                  | {HELPERS[op[0]] for op in ops if op[0] in HELPERS})
 
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
         var_name(E.Var(v, (E.ONE, E.ONE)))  # every name the bodies print, checked once more

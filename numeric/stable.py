@@ -65,30 +65,39 @@ def sigmoid(z, out=None):
     return np.reciprocal(out, out=out)
 
 
-def sigmoid_slope(z, dy, out=None):
-    """dy * sigmoid'(z), as dy / (2 + 2 cosh(z)).
+def sigmoid_slope(z, dy, out=None, column=None, sums=False):
+    """dy * sigmoid'(z), as dy / (2 + 2 cosh(z)); of z + column, a column
+    broadcast along the rows (the bias of a layer), if `column` is given;
+    with `sums=True`, (that, its sums along rows) for a 2-D `z`.
 
     Four passes over z, against seven from z by way of s = sigmoid(z) and
     s * (1 - s) * dy, and accurate to the last digits for every z (s * (1 - s)
     loses them where s is near 1).  Where cosh(z) overflows (|z| above 710)
     the slope is 0, its value to the dtype's precision, with the overflow
     silenced (below `_QUIET_ABOVE` entries, |z| is capped at 710, or at
-    89 in float32).  `out` may be `z`, not `dy`."""
+    89 in float32).  `out` may be `z`, not `dy`.  (The bias and the row
+    sums are here, not the caller's, so that a compiled twin can do all of
+    it in one pass.)"""
+    if column is not None:
+        if out is z:
+            with_column(np.add, z, column)
+        else:
+            z = out = np.add(z, column, out=out)
     if z.size > _QUIET_ABOVE:
         with np.errstate(over="ignore"):
             out = np.cosh(z, out=out)
         out += 1.0
         np.divide(dy, out, out=out)
         out *= 0.5
-        return out
-    cap, one, half = _SMALL[z.dtype]
-    out = np.abs(z, out=out)
-    np.minimum(out, cap, out=out)
-    np.cosh(out, out=out)
-    out += one
-    np.divide(dy, out, out=out)
-    out *= half
-    return out
+    else:
+        cap, one, half = _SMALL[z.dtype]
+        out = np.abs(z, out=out)
+        np.minimum(out, cap, out=out)
+        np.cosh(out, out=out)
+        out += one
+        np.divide(dy, out, out=out)
+        out *= half
+    return (out, sum_along(out, 1)) if sums else out
 
 
 def tanh(z, out=None):
