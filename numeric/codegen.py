@@ -53,6 +53,7 @@ PRINT = {
     E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
     Slope:       lambda e, p: f"{slope_helper(e.fn)}({p(e.a, 0)}, {p(e.dy, 0)})",
+    E.MatFn:     lambda e, p: f"_{stable.MATRIX[e.fn].__name__}({p(e.a, 0)})",  # inv, det, logdet
 }
 
 # The same work as steps into one buffer (see `chain`): each op kind as it
@@ -67,6 +68,7 @@ OPS = {
     "multiply": ("{a} * {b}",                "_np.multiply({a}, {b}, out={out})",      "{t} *= {other}"),
     "matmul":   ("{a} @ {b}",                "_np.matmul({a}, {b}, out={out})",        None),
     "sum":      ("_sum_along({a}, axis={p})", None,                                   None),
+    "matrix":   ("{p}({a})",                 None,                                     None),
     "negative": ("-{a}",                     "_np.negative({a}, out={out})",           "_np.negative({t}, out={t})"),
     "scale":    ("{p} * {a}",                "_np.multiply({a}, {p}, out={out})",      "{t} *= {p}"),
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
@@ -244,6 +246,8 @@ class Function:
                 return E.MatMul(hoist(e.a), hoist(e.b))
             if k is E.Sum:
                 return E.Sum(hoist(e.a), e.axis)
+            if k is E.MatFn:
+                return E.MatFn(e.fn, hoist(e.a))
             if k in (E.Add, E.Mul):
                 # a - b keeps its minus outside, so that it prints as a subtraction
                 signs = [k is E.Add and _negated(x) for x in (e.a, e.b)]
@@ -332,7 +336,7 @@ class Function:
     def _donor(self, i, e, ops, holders, last):
         """A buffer `e` may be written into: one of `e`'s shape, allocated
         here, that no later statement and no later op of this one reads."""
-        if ops[0][0] == "sum":
+        if ops[0][0] in ("sum", "matrix"):
             return None
         later = set()
         for op in ops[1:]:
@@ -408,6 +412,8 @@ def chain(e: E.Expr) -> list:
         return [("matmul", e.a, e.b)]
     if k is E.Sum:
         return [("sum", e.a, repr(e.axis))]
+    if k is E.MatFn:
+        return [("matrix", e.a, f"_{stable.MATRIX[e.fn].__name__}")]
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
@@ -450,7 +456,7 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
     the array the expression `scratch` gives."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
-        show = _full if kind in ("matmul", "sum") else _operand
+        show = _full if kind in ("matmul", "sum", "matrix") else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("ab", names), p=args[-1] if len(args) > len(operands) else None)

@@ -491,6 +491,20 @@ def _x_sum(p, e, i, j):
     return Tex(out + wrap(body, PROD), ADD, "sum") if out else body
 
 
+def _m_matfn(p, e):
+    r"""inv(A) as `A^{-1}`, det(A) as `\det(A)`, logdet(A) as `\log\det(A)`."""
+    a = p.m(e.a)
+    if e.fn == "inv":
+        return Tex(f"{wrap(a, ATOM)}^{{-1}}", POW)
+    head = r"\det" if e.fn == "det" else r"\log\det"
+    return Tex(head + (group(a.s) if a.prec < ATOM else f"({a.s})"), ATOM)
+
+
+def _x_matfn(p, e, i, j):
+    """Entry (i, j) of inv(A), `(A^{-1})_{ij}`; det and logdet are numbers."""
+    return Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)
+
+
 @dataclass(frozen=True)
 class Rule:
     matrix: Callable  # (printer, node) -> Tex
@@ -509,6 +523,7 @@ RULES = {
     E.Pow:       Rule(_m_pow, _x_pow),
     E.Broadcast: Rule(_m_broadcast, _x_broadcast),
     E.Sum:       Rule(_m_sum, _x_sum),
+    E.MatFn:     Rule(_m_matfn, _x_matfn),
 }
 
 
