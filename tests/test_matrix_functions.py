@@ -109,6 +109,10 @@ def test_orthogonal_data_is_used_by_the_proofs_and_met_by_counterexamples(tmp_pa
         q = reference.matrix(v.counterexample.point["Q"])
         np.testing.assert_allclose(q.T @ q, np.eye(len(q)), atol=1e-12)
         reference.check_counterexample(f, wrong, "x", v.counterexample.to_dict())
+    rng = np.random.default_rng(2)
+    for n in (1, 2, 3):  # the proof, by finite differences at orthogonal points
+        values = reference.random_values(f, {"n": n, "m": 2}, rng)
+        np.testing.assert_allclose(values["dY"], reference.File(f).fd_gradient(values, "x"), rtol=1e-6, atol=1e-7)
     plain = _file(tmp_path, 'Q = "n x n"\nx = "n x m"\n', 'y = "Q.T @ (Q @ x)"\n', 'x = "dY"\n',
                   head='output = "y"\nupstream = "dY"\n')
     assert [v.status for v in verify(load(plain))] == ["refuted"]
@@ -124,6 +128,13 @@ def test_a_positive_constant_is_positive_at_every_point_and_has_no_claim(tmp_pat
     assert v.status == "refuted"
     assert float(reference.matrix(v.counterexample.point["eps"])[0, 0]) > 0
     reference.check_counterexample(f, "2 * x / (x * x)", "x", v.counterexample.to_dict())
+    neg = _file(tmp_path, 'c = { shape = "scalar", constant = "negative" }\nx = "n x 1"\n',
+                'J = "sum(log(x * x - c))"\n', 'x = "2 * x / (x * x - c)"\n')
+    d = load(neg)
+    assert [v.status for v in verify(d)] == ["proved"]
+    v = verify_claim(d, _claim(d, "x", "2 * x / (x * x + c)"), derive(d), max_size=3, seconds=60)
+    assert v.status == "refuted" and float(reference.matrix(v.counterexample.point["c"])[0, 0]) < 0
+    reference.check_counterexample(neg, "2 * x / (x * x + c)", "x", v.counterexample.to_dict())
     with pytest.raises(DerivationError) as err:
         load(_file(tmp_path, 'eps = { shape = "scalar", constant = "positive" }\nx = "n x 1"\n',
                    'J = "sum(log(x * x + eps))"\n', 'eps = "0 * eps"\n'))
@@ -167,3 +178,10 @@ def test_misuse_is_refused_by_name(tmp_path, inputs, formula, key, words):
     assert "f.toml" in message and f"`{key}`" in message, message
     for w in words:
         assert w in message, message
+
+
+def test_the_catalogue_has_the_linear_algebra_files():
+    from symbolic import catalogue_files
+    names = {p.stem for p in catalogue_files()}
+    assert {"gaussian_nll", "ridge"} <= names
+    assert load(GAUSSIAN).facts == {"S": "positive definite"} and load(RIDGE).constants == {"lam"}
