@@ -30,7 +30,7 @@ from symbolic import expr as E
 
 from . import stable
 from .quote import generated, identifier
-from .rewrite import Slope, _constant, _leaf, _replace, rebuild, text
+from .rewrite import Slope, Solve, _constant, _leaf, _replace, rebuild, text
 
 # ---------------------------------------------------------------- the printer table
 # One entry per IR node: how it reads as a NumPy expression (`p(child, prec)`
@@ -54,6 +54,7 @@ PRINT = {
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
     Slope:       lambda e, p: f"{slope_helper(e.fn)}({p(e.a, 0)}, {p(e.dy, 0)})",
     E.MatFn:     lambda e, p: f"_{stable.MATRIX[e.fn].__name__}({p(e.a, 0)})",  # inv, det, logdet
+    Solve:       lambda e, p: f"_np.linalg.solve({p(e.a, 0)}, {p(e.b, 0)})",
 }
 
 # The same work as steps into one buffer (see `chain`): each op kind as it
@@ -69,6 +70,7 @@ OPS = {
     "matmul":   ("{a} @ {b}",                "_np.matmul({a}, {b}, out={out})",        None),
     "sum":      ("_sum_along({a}, axis={p})", None,                                   None),
     "matrix":   ("{p}({a})",                 None,                                     None),
+    "solve":    ("_np.linalg.solve({a}, {b})", None,                                   None),
     "negative": ("-{a}",                     "_np.negative({a}, out={out})",           "_np.negative({t}, out={t})"),
     "scale":    ("{p} * {a}",                "_np.multiply({a}, {p}, out={out})",      "{t} *= {p}"),
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
@@ -242,6 +244,8 @@ class Function:
                 return E.Broadcast(hoist(e.a), e.shape)
             if k is E.Transpose:
                 return E.Transpose(hoist(e.a))
+            if k is E.MatMul and isinstance(e.a, E.MatFn) and e.a.fn == "inv":
+                return Solve(hoist(e.a.a), hoist(e.b))  # inv(A) @ B: solve, no inverse formed
             if k is E.MatMul:
                 return E.MatMul(hoist(e.a), hoist(e.b))
             if k is E.Sum:
@@ -336,7 +340,7 @@ class Function:
     def _donor(self, i, e, ops, holders, last):
         """A buffer `e` may be written into: one of `e`'s shape, allocated
         here, that no later statement and no later op of this one reads."""
-        if ops[0][0] in ("sum", "matrix"):
+        if ops[0][0] in ("sum", "matrix", "solve"):
             return None
         later = set()
         for op in ops[1:]:
@@ -414,6 +418,8 @@ def chain(e: E.Expr) -> list:
         return [("sum", e.a, repr(e.axis))]
     if k is E.MatFn:
         return [("matrix", e.a, f"_{stable.MATRIX[e.fn].__name__}")]
+    if k is Solve:
+        return [("solve", e.a, e.b)]
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
@@ -456,7 +462,7 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
     the array the expression `scratch` gives."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
-        show = _full if kind in ("matmul", "sum", "matrix") else _operand
+        show = _full if kind in ("matmul", "sum", "matrix", "solve") else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("ab", names), p=args[-1] if len(args) > len(operands) else None)
