@@ -30,7 +30,7 @@ from symbolic import expr as E
 
 from . import stable
 from .quote import generated, identifier
-from .rewrite import Slope, _constant, _leaf, _replace, rebuild, text
+from .rewrite import Slope, Solve, _constant, _leaf, _replace, rebuild, text
 
 # ---------------------------------------------------------------- the printer table
 # One entry per IR node: how it reads as a NumPy expression (`p(child, prec)`
@@ -53,6 +53,8 @@ PRINT = {
     E.Broadcast: lambda e, p: p(e.a, 0),  # NumPy broadcasts by itself
     E.Sum:       lambda e, p: f"{p(e.a, 6)}.sum({_axis(e.axis)}keepdims=True)",
     Slope:       lambda e, p: f"{slope_helper(e.fn)}({p(e.a, 0)}, {p(e.dy, 0)})",
+    E.MatFn:     lambda e, p: f"_{stable.MATRIX[e.fn].__name__}({p(e.a, 0)})",  # inv, det, logdet
+    Solve:       lambda e, p: f"_np.linalg.solve({p(e.a, 0)}, {p(e.b, 0)})",
 }
 
 # The same work as steps into one buffer (see `chain`): each op kind as it
@@ -67,6 +69,8 @@ OPS = {
     "multiply": ("{a} * {b}",                "_np.multiply({a}, {b}, out={out})",      "{t} *= {other}"),
     "matmul":   ("{a} @ {b}",                "_np.matmul({a}, {b}, out={out})",        None),
     "sum":      ("_sum_along({a}, axis={p})", None,                                   None),
+    "matrix":   ("{p}({a})",                 None,                                     None),
+    "solve":    ("_np.linalg.solve({a}, {b})", None,                                   None),
     "negative": ("-{a}",                     "_np.negative({a}, out={out})",           "_np.negative({t}, out={t})"),
     "scale":    ("{p} * {a}",                "_np.multiply({a}, {p}, out={out})",      "{t} *= {p}"),
     "square":   ("_np.square({a})",          "_np.square({a}, out={out})",             "_np.square({t}, out={t})"),
@@ -246,10 +250,14 @@ class Function:
                 return E.Broadcast(hoist(e.a), e.shape)
             if k is E.Transpose:
                 return E.Transpose(hoist(e.a))
+            if k is E.MatMul and isinstance(e.a, E.MatFn) and e.a.fn == "inv":
+                return Solve(hoist(e.a.a), hoist(e.b))  # inv(A) @ B: solve, no inverse formed
             if k is E.MatMul:
                 return E.MatMul(hoist(e.a), hoist(e.b))
             if k is E.Sum:
                 return E.Sum(hoist(e.a), e.axis)
+            if k is E.MatFn:
+                return E.MatFn(e.fn, hoist(e.a))
             if k in (E.Add, E.Mul):
                 # a - b keeps its minus outside, so that it prints as a subtraction
                 signs = [k is E.Add and _negated(x) for x in (e.a, e.b)]
@@ -341,7 +349,7 @@ class Function:
     def _donor(self, i, e, ops, holders, last):
         """A buffer `e` may be written into: one of `e`'s shape, allocated
         here, that no later statement and no later op of this one reads."""
-        if ops[0][0] == "sum":
+        if ops[0][0] in ("sum", "matrix", "solve"):
             return None
         later = set()
         for op in ops[1:]:
@@ -457,6 +465,10 @@ def chain(e: E.Expr) -> list:
         return [("matmul", e.a, e.b)]
     if k is E.Sum:
         return [("sum", e.a, repr(e.axis))]
+    if k is E.MatFn:
+        return [("matrix", e.a, f"_{stable.MATRIX[e.fn].__name__}")]
+    if k is Solve:
+        return [("solve", e.a, e.b)]
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
@@ -505,7 +517,7 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
     returns beside it."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
-        show = _full if kind in ("matmul", "sum") else _operand
+        show = _full if kind in ("matmul", "sum", "matrix", "solve") else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("abc", names), p=args[-1] if len(args) > len(operands) else None,

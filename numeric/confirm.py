@@ -116,6 +116,11 @@ def evaluate(e: E.Expr, env: dict, sizes: dict) -> np.ndarray:
         return kids[0] ** int(e.p)
     if k is E.Apply:
         return scalar(e.fn, e.order)(kids[0])
+    if k is E.MatFn:  # inv, det, logdet: NumPy's own, not the generated code's helpers
+        if e.fn == "inv":
+            return np.linalg.inv(kids[0])
+        d = np.linalg.det(kids[0])
+        return np.array([[d if e.fn == "det" else np.log(d) if d > 0 else np.nan]])
     if k is E.Broadcast:
         return np.broadcast_to(kids[0], _concrete(e.shape, sizes)).copy()
     if k is E.Sum:

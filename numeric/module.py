@@ -81,7 +81,7 @@ def module_source(d, grads, info: Source) -> str:
         both = prepare(list(d.forward.items()) + list(grads.steps), skip=computed)
         g_fn = Function(params_g, shapes, both, results, taken)
     ops = [op for f in (f_fn, g_fn) for s in f.body if not _leaf(s.expr) for op in chain(s.expr)]
-    used = sorted({op[-1] for op in ops if op[0] in ("helper", "slope", "slope_column")}
+    used = sorted({op[-1] for op in ops if op[0] in ("helper", "slope", "slope_column", "matrix")}
                   | {HELPERS[op[0]] for op in ops if op[0] in HELPERS})
 
     for v in set(params_g) | {str(s) for s in d.dims.values()} | {s.name for f in (f_fn, g_fn) for s in f.body}:
@@ -123,7 +123,8 @@ def module_source(d, grads, info: Source) -> str:
 
 _HELPER_NAMES = ["_" + s.numpy.__name__ for s in stable.FUNCTIONS.values()] + \
     ["_" + s.derivative.__name__ for s in stable.FUNCTIONS.values() if s.derivative is not stable.RULE] + \
-    ["_" + s.slope.__name__ for s in stable.FUNCTIONS.values() if s.slope is not None] + list(HELPERS.values())
+    ["_" + s.slope.__name__ for s in stable.FUNCTIONS.values() if s.slope is not None] + list(HELPERS.values()) + \
+    ["_" + f.__name__ for f in stable.MATRIX.values()]
 
 
 def _helper_source(name: str) -> str:

@@ -39,8 +39,27 @@ class Slope(E.Expr):
         return f"<Slope {text(self)}>"
 
 
+@dataclass(frozen=True, eq=True, repr=False)
+class Solve(E.Expr):
+    """`inv(a) @ b`, computed as `solve(a, b)` (an LU factorisation, no
+    inverse formed): made by `codegen` where a product's left factor is an
+    inverse that nothing else uses."""
+    a: E.Expr
+    b: E.Expr
+
+    @cached_property
+    def shape(self):
+        return (self.a.shape[0], self.b.shape[1])
+
+    def children(self):
+        return (self.a, self.b)
+
+    def __repr__(self):
+        return f"<Solve {text(self)}>"
+
+
 def text(e: E.Expr) -> str:
-    """`E.text`, a `Slope` read as the product it stands for."""
+    """`E.text`, a `Slope` (a `Solve`) read as the product it stands for."""
     return E.text(_unslope(e))
 
 
@@ -50,6 +69,8 @@ def _unslope(e: E.Expr) -> E.Expr:
     kids = [_unslope(c) for c in e.children()]
     if type(e) is Slope:
         return E.Mul(kids[1], E.Apply(e.fn, 1, kids[0]))
+    if type(e) is Solve:
+        return E.MatMul(E.MatFn("inv", kids[0]), kids[1])
     return E.rebuild(e, kids)
 
 
@@ -57,6 +78,8 @@ def rebuild(e: E.Expr, kids: list) -> E.Expr:
     """`E.rebuild`, knowing `Slope` too."""
     if type(e) is Slope:
         return Slope(e.fn, *kids)
+    if type(e) is Solve:
+        return Solve(*kids)
     return E.rebuild(e, kids)
 
 

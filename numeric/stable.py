@@ -298,6 +298,32 @@ def sum_along(a, axis):
     return a.sum(axis, keepdims=True)
 
 
+# ---------------------------------------------------------------- functions of a square matrix
+# `inv`, `det` and `logdet` of `symbolic.linalg`, each of a 2-D array, the
+# result 2-D (det and logdet 1 x 1).  The determinant comes from the LU
+# factors (`slogdet`): no overflow where the product of the pivots would.
+
+def inv(a):
+    """The inverse of a square matrix, by `solve` against the identity (an
+    LU factorisation): `LinAlgError` where it is singular."""
+    return np.linalg.solve(a, np.eye(a.shape[0], dtype=a.dtype))
+
+
+def det(a):
+    """det(a), 1 x 1, from `slogdet`."""
+    sign, log = np.linalg.slogdet(a)
+    return (sign * np.exp(log)).astype(a.dtype).reshape(1, 1)
+
+
+def logdet(a):
+    """log(det(a)), 1 x 1, from `slogdet`: `nan` where det(a) <= 0, as `log` there."""
+    sign, log = np.linalg.slogdet(a)
+    return np.where(sign > 0, log, np.nan).astype(a.dtype).reshape(1, 1)
+
+
+MATRIX = {"inv": inv, "det": det, "logdet": logdet}
+
+
 # ---------------------------------------------------------------- the table
 
 RULE = "the rule table"  # the derivative comes from `symbolic.functions.prime`

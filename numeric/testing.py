@@ -363,6 +363,12 @@ class Evaluator:
             return np.broadcast_to(self(e.a), self.shape(e.shape))
         if t is E.Sum:
             return np.sum(self(e.a), axis=e.axis, keepdims=e.axis is not None).reshape(self.shape(e.shape))
+        if t is E.MatFn:
+            a = np.atleast_2d(self(e.a))
+            if e.fn == "inv":
+                return np.linalg.inv(a)
+            sign, log = np.linalg.slogdet(a)
+            return np.array([[sign * np.exp(log) if e.fn == "det" else log if sign > 0 else np.nan]])
         a, b = self(e.a), self(e.b)
         if t is E.MatMul:
             return a * b if a.ndim == 0 or b.ndim == 0 else a @ b

@@ -185,6 +185,7 @@ class Composition:
             ex = Explicit(self.d, {s: 2 for s in self.d.dims.values()})
             rng = random.Random(seed)
             point = {s: sympy.Rational(rng.randint(-12, 12), 8) for m in ex.symbols.values() for s in m}
+            point = ex.respect(point, rng)  # data meets its facts: a symmetric S is symmetric
             self._at = ex.at(point, _bounded_value)  # forward values computed once for every claim
         at = self._at
         for x, y in zip(at.value(claim), at.value(self.grads.closed[wrt])):

@@ -19,7 +19,12 @@ MAX_SIZE = 100_000  # the largest whole-number size in a shape
 # counterexamples then take as given (`[inputs] Y = { shape = "c x m",
 # data = "one-hot columns" }`): each column (row) one 1 and zeros, so that
 # it sums to 1; "binary": every entry 0 or 1; "positive": every entry > 0.
-FACTS = ("one-hot columns", "one-hot rows", "binary", "positive")
+# A square data input may also be "symmetric" (S = S.T), "positive definite" (symmetric, every
+# eigenvalue > 0, so det(S) > 0) or "orthogonal" (Q.T @ Q = Q @ Q.T = I).
+FACTS = ("one-hot columns", "one-hot rows", "binary", "positive", "symmetric", "positive definite", "orthogonal")
+# A constant (`eps = { shape = "scalar", constant = "positive" }`) is a value that is not
+# differentiated either, of one sign: each entry > 0, or < 0.
+SIGNS = ("positive", "negative")
 
 
 def dim_values(dims: dict) -> dict:
@@ -72,6 +77,7 @@ class Derivation:
     claims: dict = field(default_factory=dict)  # input name -> Claim
     facts: dict = field(default_factory=dict)  # data input name -> its fact (`FACTS`): "one-hot columns", ...
     max_size: int = 3
+    constants: set = field(default_factory=set)  # inputs declared `constant = ...` (their sign in `facts`)
     notation: dict = field(default_factory=dict)  # name -> LaTeX tree it stands for (see `steps`)
     steps: list = field(default_factory=list)  # `steps.Step`, the notes' chain of equalities
     cache: dict = field(default_factory=dict, repr=False, compare=False)  # results derived from it

@@ -21,6 +21,7 @@ import keyword
 from dataclasses import dataclass, field
 
 from . import expr as E
+from . import linalg
 from .functions import derivative
 from .derivation import Derivation
 from .simplify import simplify
@@ -36,6 +37,7 @@ BACKWARD = {
     E.Broadcast: lambda e, G: [(e.a, E.unbroadcast(G, e.a.shape))],
     E.Sum:       lambda e, G: [(e.a, E.broadcast(G, e.a.shape))],
     E.Const:     lambda e, G: [],
+    E.MatFn:     linalg.backward,  # inv, det, logdet of a square matrix
 }
 
 

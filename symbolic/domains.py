@@ -8,6 +8,7 @@ from . import expr as E
 from .functions import domain, sign
 from .forms import P, Q, Form, Term, form, indices, intern
 from .index import Context, canon, entry, objective
+from .linalg import DOMAIN, det_of
 
 
 def conditions(terms) -> set:
@@ -19,6 +20,13 @@ def conditions(terms) -> set:
     stack = [f for t in terms for f in (t.factors if isinstance(t, Term) else t[1])]
     while stack:
         f = stack.pop()
+        if f[0] == "M":  # inv, det: det(A) != 0; logdet: det(A) > 0
+            _, fn, key, n = f[:4]
+            out.add((DOMAIN[fn], intern(canon([Term(1, {}, [("M", "det", key, n, 0, 0, False)])]))))
+            if key not in seen:
+                seen.add(key)
+                stack.extend(g for _, factors, _ in form(key) for g in factors)
+            continue
         if f[0] != "F":
             continue
         _, fn, _, key, _ = f
@@ -64,6 +72,8 @@ def expression_conditions(e: E.Expr, forward: dict) -> set:
         if isinstance(node, E.Apply) and domain(node.fn) is not None:
             kind = domain(node.fn) if node.order == 0 else "nonzero"  # log' = 1/u
             out.add((kind, ctx.intern(canon(entry(node.a, P, Q, ctx)))))
+        if isinstance(node, E.MatFn):  # on its determinant
+            out.add((DOMAIN[node.fn], ctx.intern(canon(entry(det_of(node), P, Q, ctx)))))
         stack.extend(node.children())
     return out
 
@@ -119,7 +129,9 @@ def with_facts(form: tuple, facts: dict) -> tuple:
     """A canonical form with the data facts applied to its terms: a sum
     over the first index of one-hot columns `Y` (the second, of one-hot
     rows) that no other factor uses is 1; an entry of one-hot or binary
-    data times itself is itself."""
+    data times itself is itself; for an orthogonal Q, a sum over the first
+    (second) index of Q_ki Q_kj that no other factor uses is the delta of
+    i and j (Q.T Q = Q Q.T = I)."""
     if not facts:
         return form
     out = []
@@ -136,6 +148,9 @@ def with_facts(form: tuple, facts: dict) -> tuple:
                     del factors[n]  # 0 and 1 are their own squares
                     changed = True
                     break
+                if fact == "orthogonal" and _orthogonal(n, factors, bound):
+                    changed = True
+                    break
                 k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
                 if k in bound and sum(k in indices(g) for g in factors) == 1:
                     del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
@@ -143,6 +158,28 @@ def with_facts(form: tuple, facts: dict) -> tuple:
                     break
         out.append(Term(coeff, bound, factors))
     return canon(out)
+
+
+def _orthogonal(mine: int, factors: list, bound: dict) -> bool:
+    """Q_ki Q_kj (factors `mine` and another) summed over a bound k nothing
+    else uses -> delta(i, j), in place; the same along the second index;
+    False if there is none."""
+    f = factors[mine]
+    for pos in (2, 3):
+        k = f[pos]
+        if k not in bound or sum(k in indices(g) for g in factors) != 2:
+            continue
+        other = next((n for n, g in enumerate(factors) if n != mine and g[0] == "E" and g[1] == f[1]
+                      and len(g) == 4 and g[pos] == k), None)
+        if other is None:
+            continue
+        i, j = f[5 - pos], factors[other][5 - pos]
+        for n in sorted((mine, other), reverse=True):
+            del factors[n]
+        del bound[k]
+        factors.append(("D", *sorted((i, j), key=repr)))
+        return True
+    return False
 
 
 # ---------------------------------------------------------------- kinks

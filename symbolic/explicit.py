@@ -14,6 +14,7 @@ import sympy
 from . import expr as E
 from .functions import ACTIVATIONS, concretize, domain, sign, sympy_apply
 from .index import objective
+from .linalg import DOMAIN, MATRIX_FACTS, SYMMETRIC, explicit_value, fact_point, symmetric_given
 
 
 class Explicit:
@@ -49,6 +50,11 @@ class Explicit:
                 point.update({s: sympy.Integer(rng.randint(0, 1)) for s in m})
             elif fact == "positive":
                 point.update({s: abs(point[s]) or sympy.Integer(1) for s in m if s in point})
+            elif fact == "negative":  # a constant's sign
+                point.update({s: -abs(point[s]) or sympy.Integer(-1) for s in m if s in point})
+            elif fact in MATRIX_FACTS:  # symmetric, positive definite, orthogonal (`linalg.fact_point`)
+                value = fact_point(fact, m.rows, rng)
+                point.update({m[i, j]: value[i, j] for i in range(m.rows) for j in range(m.cols)})
         return point
 
     def given(self, m: sympy.Matrix) -> sympy.Matrix:
@@ -63,6 +69,8 @@ class Explicit:
                 subs.update({y[i, y.cols - 1]: 1 - sum(y[i, j] for j in range(y.cols - 1)) for i in range(y.rows)})
             elif fact in ("one-hot columns", "one-hot rows"):
                 subs.update({s: sympy.Integer(1) for s in y})  # one class: every entry is 1
+            elif fact in SYMMETRIC:
+                subs.update(symmetric_given(y))
         return m.xreplace(subs) if subs else m
 
     def size(self, s) -> int:
@@ -122,6 +130,8 @@ class Explicit:
             if e.axis == 0:
                 return sympy.Matrix(1, a.cols, lambda _, j: sum(a[:, j]))
             return sympy.Matrix(a.rows, 1, lambda i, _: sum(a[i, :]))
+        if t is E.MatFn:
+            return explicit_value(e.fn, self.value(e.a))
         if t is E.Apply:
             if self.functions is not None:
                 return self.value(e.a).applyfunc(lambda v: self.functions(e.fn, e.order, v))
@@ -160,6 +170,9 @@ class Explicit:
             kind = domain(node.fn) if isinstance(node, E.Apply) else None
             if kind is not None:
                 out.update((kind, sympy.expand(u)) for u in self.value(node.a))
+            if isinstance(node, E.MatFn):  # a condition on the determinant
+                a = self.value(node.a)
+                out.add((DOMAIN[node.fn], sympy.expand(a.det(method="berkowitz")) if a.rows > 1 else a[0, 0]))
             stack.extend(node.children())
         return out
 
@@ -306,6 +319,8 @@ def is_zero(x) -> bool | None:
     if x == 0:
         return True
     real = concretize(x, None)
+    if real == x and not x.atoms(sympy.Function):  # a rational function (an inverse, a determinant)
+        return True if sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0 else None
     if real == x:
         return None
     if real.has(sympy.nan, sympy.zoo):

@@ -146,6 +146,24 @@ class Sum(_Unary):
         return {0: (ONE, c), 1: (r, ONE), None: (ONE, ONE)}[self.axis]
 
 
+@dataclass(frozen=True, eq=True, repr=False)
+class MatFn(Expr):
+    """A function of a whole square matrix: `inv` (its inverse, of its
+    shape), `det` and `logdet` (the log of its determinant; 1 x 1)."""
+    fn: str
+    a: Expr
+
+    @property
+    def shape(self):
+        return self.a.shape if self.fn == "inv" else (ONE, ONE)
+
+    def children(self):
+        return (self.a,)
+
+
+MATRIX_FUNCTIONS = ("inv", "det", "logdet")
+
+
 # ---------------------------------------------------------------- constructors
 
 def const(value) -> Const:
@@ -302,6 +320,22 @@ def apply(fn: str, a: Expr, order: int = 0) -> Expr:
 
 # ---------------------------------------------------------------- traversal
 
+def matfn(fn: str, a: Expr) -> Expr:
+    """`inv(a)`, `det(a)` or `logdet(a)` of a square matrix `a`; of a 1 x 1
+    value, the scalar functions themselves (1 / a, a, log(a))."""
+    if fn not in MATRIX_FUNCTIONS:
+        raise ValueError(f"no matrix function `{fn}`")
+    if a.shape[0] != a.shape[1]:
+        raise ShapeError(f"`{fn}` needs a square matrix, got {fmt_shape(a.shape)}")
+    if a.shape == (ONE, ONE):
+        return a if fn == "det" else apply("recip" if fn == "inv" else "log", a)
+    if fn == "inv" and isinstance(a, Transpose):
+        return Transpose(MatFn("inv", a.a))  # inv(A.T) = inv(A).T: one form for both
+    if fn != "inv" and isinstance(a, Transpose):
+        return MatFn(fn, a.a)  # det(A.T) = det(A)
+    return MatFn(fn, a)
+
+
 def walk(e: Expr):
     """Every node of `e`, parents before children."""
     yield e
@@ -364,6 +398,8 @@ def rebuild(e: Expr, kids: list) -> Expr:
         return broadcast(kids[0], e.shape)
     if t is Sum:
         return sum_axis(kids[0], e.axis)
+    if t is MatFn:
+        return matfn(e.fn, kids[0])
     return e
 
 
@@ -402,6 +438,8 @@ def text(e: Expr) -> str:
         return f"{fn_text(e.fn, e.order)}({text(e.a)})"
     if t is Sum:
         return f"sum({text(e.a)})" if e.axis is None else f"sum({text(e.a)}, axis={e.axis})"
+    if t is MatFn:
+        return f"{e.fn}({text(e.a)})"
     if t is Transpose:
         return _wrap(e.a, 5) + ".T"
     if t is Pow:

@@ -108,8 +108,15 @@ def args_of(key, i, j):
 
 def rename_factor(f, m):
     kind = f[0]
+    if kind == "E" and len(f) > 4:  # a symmetric input's entry
+        return ("E", f[1], *sorted((m.get(f[2], f[2]), m.get(f[3], f[3])), key=repr), "sym")
     if kind == "E":
         return ("E", f[1], m.get(f[2], f[2]), m.get(f[3], f[3]))
+    if kind == "M":
+        a, b = m.get(f[4], f[4]), m.get(f[5], f[5])
+        if f[6]:
+            a, b = sorted((a, b), key=repr)
+        return f[:4] + (a, b, f[6])
     if kind == "F":
         return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
     a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
@@ -131,6 +138,8 @@ def instantiate(key, args, ctx) -> list:
 def indices(f):
     if f[0] == "E":
         return (f[2], f[3])
+    if f[0] == "M":
+        return (f[4], f[5])
     if f[0] == "F":
         return tuple(a for a in f[4] if a is not None)
     return (f[1], f[2])

@@ -8,6 +8,9 @@ times a sum over bound indices of a product of factors:
                                       matrix whose own index form is `key`
                                       (placeholders %P, %Q), taken at `args`
     ('D', i, j)                       Kronecker delta
+    ('M', fn, key, n, i, j, sym)      entry (i, j) of inv, or det or logdet
+                                      (i = j = 0), of the n x n matrix whose
+                                      index form is `key` (`symbolic.linalg`)
 
 An index over a size-1 axis is the constant 0, so shapes of size one need
 no special case.  `canon` puts a sum of terms in a canonical form: deltas
@@ -50,6 +53,7 @@ class Context:
         self.counter = itertools.count()
         self.keys: dict = {}  # id(argument) -> (argument, the `Form` of its canonical form)
         self.forms: dict = {}  # canonical form -> its one `Form` in this context
+        self.symmetric: dict = {}  # Form -> whether entry (p, q) and (q, p) have one form
 
     def key(self, a: E.Expr) -> Form:
         """The `Form` of entry (%P, %Q) of `a`, computed once per argument."""
@@ -68,6 +72,13 @@ class Context:
     def fresh(self) -> str:
         return f"~{next(self.counter)}"
 
+    def is_symmetric(self, key: Form) -> bool:
+        """Whether the matrix of form `key` equals its transpose, by its form."""
+        found = self.symmetric.get(key)
+        if found is None:
+            found = self.symmetric[key] = rename(form(key), {P: Q, Q: P}) == form(key)
+        return found
+
 
 def _ix(i, size):
     return 0 if size == 1 else i
@@ -85,7 +96,12 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             return [Term(sympy.Integer(1), {}, [("D", i, j)])]
         if e.role == "dim":  # a dim used as a value: a coefficient, a symbol for every size
             return [Term(sympy.Symbol(e.name, integer=True, positive=True))]
+        if e.role == "symmetric":  # S_ij = S_ji: its two indices kept sorted
+            return [Term(sympy.Integer(1), {}, [("E", e.name, *sorted((i, j), key=repr), "sym")])]
         return [Term(sympy.Integer(1), {}, [("E", e.name, i, j)])]
+    if t is E.MatFn:
+        key = ctx.key(e.a)
+        return [Term(sympy.Integer(1), {}, [matrix_factor(e.fn, key, e.a.shape[0], i, j, ctx)])]
     if t is E.Const:
         return [Term(e.value)]
     if t is E.MatMul:
@@ -129,6 +145,18 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
             e = E.apply("step", step_argument(e.a, ctx))
         return function_terms(e.fn, e.order, ctx.key(e.a), args_of(ctx.key(e.a), i, j), ctx)
     raise TypeError(f"index form: no rule for {t.__name__}")
+
+
+def matrix_factor(fn: str, key: Form, n, i, j, ctx) -> tuple:
+    """The factor of entry (i, j) of fn(A), A of the form `key` and size n x n
+    (for det and logdet, a scalar, i = j = 0); an inverse of a symmetric A
+    is symmetric, and keeps its indices sorted."""
+    if fn != "inv":
+        return ("M", fn, key, n, 0, 0, False)
+    if ctx.is_symmetric(key):
+        i, j = sorted((i, j), key=repr)
+        return ("M", fn, key, n, i, j, True)
+    return ("M", fn, key, n, i, j, False)
 
 
 def function_terms(fn, order, key, args, ctx) -> list:
@@ -308,7 +336,27 @@ def _factor_derivative(f, name, p, q, ctx) -> list:
         if not inner:
             return []
         return product(function_terms(fn, order + 1, key, args, ctx), inner)
+    if f[0] == "M":
+        return _matrix_derivative(f, name, p, q, ctx)
     return []
+
+
+def _matrix_derivative(f, name, p, q, ctx) -> list:
+    """d/d name[p, q] of an `M` factor, through dA_kl: d inv_ij = -inv_ik dA_kl inv_lj,
+    d det = det inv_lk dA_kl, d logdet = inv_lk dA_kl."""
+    _, fn, key, n, i, j, _ = f
+    k, l = (0, 0) if n == 1 else (ctx.fresh(), ctx.fresh())
+    inner = differentiate(instantiate(key, (k, l), ctx), name, p, q, ctx)
+    if not inner:
+        return []
+    bound = {} if n == 1 else {k: n, l: n}
+    if fn == "inv":
+        term = Term(sympy.Integer(-1), bound, [matrix_factor("inv", key, n, i, k, ctx),
+                                               matrix_factor("inv", key, n, l, j, ctx)])
+    else:
+        own = [f] if fn == "det" else []
+        term = Term(sympy.Integer(1), bound, own + [matrix_factor("inv", key, n, l, k, ctx)])
+    return product([term], inner)
 
 
 def free_indices(shape):

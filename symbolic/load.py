@@ -17,8 +17,9 @@ import sympy
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
 from .catalogue import is_file_name, resolve
-from .derivation import (FACTS, MAX_SIZE, Claim, Derivation, dim_values, size_of,  # noqa: F401  (and from here)
+from .derivation import (FACTS, MAX_SIZE, SIGNS, Claim, Derivation, dim_values, size_of,  # noqa: F401
                          split_shape)
+from .linalg import MATRIX_FACTS, SYMMETRIC
 from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
 from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, Parser, check_constants, parse_tree
@@ -147,7 +148,7 @@ class _Reader:
 
     def derivation(self) -> Derivation:
         self.known_keys(None, self.data, TOP_KEYS)
-        self.taken, self.facts = {}, {}
+        self.taken, self.facts, self.constants = {}, {}, set()
         dims = self.read_dims()
         inputs = self.read_inputs(dims)
         functions = self.read_functions()
@@ -160,7 +161,8 @@ class _Reader:
             self.fail("check.max_size", f"expected an integer from 1 to 6, got {max_size!r}")
         d = Derivation(self.path, self.string("title", self.data.get("title", self.path.stem)),
                        self.string("source", self.data.get("source", "")), dims, inputs, functions,
-                       forward, forward_text, output, upstream, max_size=max_size, facts=self.facts)
+                       forward, forward_text, output, upstream, max_size=max_size, facts=self.facts,
+                       constants=self.constants)
         d.claims = self.read_claims(d)
         if "steps" in self.data or "notation" in self.data:
             self.key = "notation"
@@ -212,16 +214,25 @@ class _Reader:
             key = f"inputs.{name}"
             self.name(key, name)
             if isinstance(shape, dict):  # data: `{ shape = "c x m", data = "one-hot columns" }`
-                self.known_keys(key, shape, {"shape", "data"})
-                if "shape" not in shape or "data" not in shape:
+                what = "constant" if "constant" in shape else "data"  # `{ shape = "scalar", constant = "positive" }`
+                allowed = FACTS if what == "data" else SIGNS
+                self.known_keys(key, shape, {"shape", "data"} if what == "data" else {"shape", "constant"})
+                if "shape" not in shape or what not in shape:
                     self.fail(key, f"a data input takes `shape` and `data` (one of {', '.join(FACTS)}), "
+                                   f"a constant `shape` and `constant` (one of {', '.join(SIGNS)}), "
                                    f"got keys {sorted(shape)}")
-                fact = self.string(f"{key}.data", shape["data"])
-                if fact not in FACTS:
-                    self.fail(f"{key}.data", f"expected one of {', '.join(FACTS)}, got {fact!r}")
+                fact = self.string(f"{key}.{what}", shape[what])
+                if fact not in allowed:
+                    self.fail(f"{key}.{what}", f"expected one of {', '.join(allowed)}, got {fact!r}")
                 self.facts[name] = fact
+                if what == "constant":
+                    self.constants.add(name)
                 shape = shape["shape"]
-            inputs[name] = E.Var(name, self.shape(key, self.string(key, shape), dims), "input")
+            role = "symmetric" if self.facts.get(name) in SYMMETRIC else "input"
+            inputs[name] = E.Var(name, self.shape(key, self.string(key, shape), dims), role)
+            if self.facts.get(name) in MATRIX_FACTS and inputs[name].shape[0] != inputs[name].shape[1]:
+                self.fail(f"{key}.shape", f"`{self.facts[name]}` is a fact of a square matrix (n x n), "
+                                          f"got {shape!r}")
             self.taken[name] = "an input"
         return inputs
 
@@ -396,7 +407,8 @@ class _Reader:
         if wrt not in d.inputs:
             self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
         if wrt in d.facts:
-            self.fail(key, f"`{wrt}` is data ({d.facts[wrt]}): it is not differentiated, so it has no claim")
+            what = "a constant" if wrt in d.constants else "data"
+            self.fail(key, f"`{wrt}` is {what} ({d.facts[wrt]}): it is not differentiated, so it has no claim")
         try:
             e = parser.parse(text)
             self.check_depth(key, e)
@@ -416,6 +428,9 @@ class _Reader:
         text = self.string(f"{key}.latex", spec["latex"])
         if wrt not in d.inputs:
             self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+        if wrt in d.facts:
+            what = "a constant" if wrt in d.constants else "data"
+            self.fail(key, f"`{wrt}` is {what} ({d.facts[wrt]}): it is not differentiated, so it has no claim")
         try:
             e = to_core(text, d.parser().names, d.functions)
             check_constants(e)

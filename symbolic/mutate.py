@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import expr as E
 from . import steptree as T
-from .parse import _PRIME, PIECEWISE, REDUCTIONS, parse_tree, split_function
+from .parse import _PRIME, LINEAR, PIECEWISE, REDUCTIONS, parse_tree, split_function
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
@@ -330,6 +330,12 @@ def _simple_call_or_name(text: str) -> bool:
     return isinstance(tree, (ast.Name, ast.Call, ast.Attribute))
 
 
+def _is_size(n: Node) -> bool:
+    """A size, as the `n` of `eye(n)`: no value to transpose."""
+    p = n.parent.ast if n.parent else None
+    return isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and p.func.id == "eye"
+
+
 def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
     need_outer = _need_outer(n)
 
@@ -342,7 +348,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
         v = n.children[0]
         yield whole, _replace(n, src.src(v), v.prec), ""
     elif isinstance(node, (ast.Name, ast.Call, ast.BinOp, ast.UnaryOp)) and not _is_sum(node) \
-            and not (n.parent and _is_t(n.parent.ast)):
+            and not (n.parent and _is_t(n.parent.ast)) and not _is_size(n):
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
             yield whole, _replace(n, *_transposed(src, n, inside=True)), ""
         elif scope.extended or not isinstance(node, ast.UnaryOp):
@@ -389,7 +395,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
-        elif base in REDUCTIONS or base in PIECEWISE:  # mean, softmax, ...: its axis, never a prime
+        elif base in REDUCTIONS or base in PIECEWISE or base in LINEAR:  # its axis (mean, ...), never a prime
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))

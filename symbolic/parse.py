@@ -93,7 +93,8 @@ PIECEWISE_USAGE = {"abs": "abs(z)", "sign": "sign(z)", "maximum": "maximum(z, 0)
                    "clip": "clip(z, -1, 1)"}
 GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
 LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
-          "matrix_power": (2, "matrix_power(A, 3)")}  # name -> (arguments, usage)
+          "matrix_power": (2, "matrix_power(A, 3)"),
+          "inv": (1, "inv(A)"), "det": (1, "det(A)"), "logdet": (1, "logdet(A)")}  # name -> (arguments, usage)
 
 
 def size_value(size) -> E.Expr:
@@ -329,6 +330,10 @@ class Parser:
             return E.eye(size)
         a = self.build(node.args[0])
         r, c = a.shape
+        if name in E.MATRIX_FUNCTIONS:  # inv, det, logdet: nodes of their own (see `symbolic.linalg`)
+            if r != c:
+                raise E.ShapeError(f"`{name}` needs a square matrix (n x n), got {E.fmt_shape(a.shape)}")
+            return E.matfn(name, a)
         if name == "trace":
             if r != c:
                 raise E.ShapeError(f"`trace` needs a square matrix, got {E.fmt_shape(a.shape)}")

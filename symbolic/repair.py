@@ -71,6 +71,15 @@ def _numpy_value(x, t, v):
     raise ValueError(f"no numeric value for {x.func}")
 
 
+def _matrix_function(fn: str, a):
+    if fn == "inv":
+        return np.linalg.inv(a)
+    sign, log = np.linalg.slogdet(a)
+    if fn == "det":
+        return np.array([[sign * np.exp(log)]])
+    return np.array([[log if sign > 0 else np.nan]])
+
+
 def _as_fact(a, fact: str, rng):
     """Random data of `a`'s shape that meets `fact` (`derivation.FACTS`)."""
     if fact == "one-hot columns":
@@ -79,6 +88,14 @@ def _as_fact(a, fact: str, rng):
         return np.eye(a.shape[1])[rng.integers(0, a.shape[1], a.shape[0])]
     if fact == "binary":
         return rng.integers(0, 2, a.shape).astype(float)
+    if fact == "symmetric":
+        return (a + a.T) / 2
+    if fact == "positive definite":
+        return a @ a.T + a.shape[0] * np.eye(a.shape[0])
+    if fact == "orthogonal":
+        return np.linalg.qr(a)[0]
+    if fact == "negative":
+        return -np.abs(a)
     return np.abs(a)  # positive
 
 
@@ -164,6 +181,11 @@ class Screen:
             elif t is E.Apply:
                 with np.errstate(all="ignore"):
                     v = self.function(e.fn, e.order)(kids[0])
+            elif t is E.MatFn:
+                try:
+                    v = _matrix_function(e.fn, kids[0])
+                except np.linalg.LinAlgError:
+                    raise ValueError("singular") from None
             else:
                 raise ValueError(f"no numeric rule for {t.__name__}")
         memo[key] = (e, v)

@@ -233,11 +233,17 @@ class Printer:
 
     # ---- helpers for the rules
     def fresh(self) -> str:
+        """A summation index not yet used: a letter, then, past the sixteen
+        letters, k_{1}, k_{2}, ..."""
         for letter in "jilrstuvabcdefgh":
             if letter not in self.reserved and letter not in self.used and letter not in "pq":
                 self.used.append(letter)
                 return letter
-        raise ValueError("no free index letter left")  # an expression of more than 16 nested sums
+        n = 1
+        while f"k_{{{n}}}" in self.used or f"k_{{{n}}}" in self.reserved:
+            n += 1
+        self.used.append(f"k_{{{n}}}")
+        return f"k_{{{n}}}"
 
     def derivative(self, e: E.Apply) -> E.Expr | None:
         """The table's rule for fn'(a), when the notation writes it out."""
@@ -491,6 +497,20 @@ def _x_sum(p, e, i, j):
     return Tex(out + wrap(body, PROD), ADD, "sum") if out else body
 
 
+def _m_matfn(p, e):
+    r"""inv(A) as `A^{-1}`, det(A) as `\det(A)`, logdet(A) as `\log\det(A)`."""
+    a = p.m(e.a)
+    if e.fn == "inv":
+        return Tex(f"{wrap(a, ATOM)}^{{-1}}", POW)
+    head = r"\det" if e.fn == "det" else r"\log\det"
+    return Tex(head + (group(a.s) if a.prec < ATOM else f"({a.s})"), ATOM)
+
+
+def _x_matfn(p, e, i, j):
+    """Entry (i, j) of inv(A), `(A^{-1})_{ij}`; det and logdet are numbers."""
+    return Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)
+
+
 @dataclass(frozen=True)
 class Rule:
     matrix: Callable  # (printer, node) -> Tex
@@ -509,6 +529,7 @@ RULES = {
     E.Pow:       Rule(_m_pow, _x_pow),
     E.Broadcast: Rule(_m_broadcast, _x_broadcast),
     E.Sum:       Rule(_m_sum, _x_sum),
+    E.MatFn:     Rule(_m_matfn, _x_matfn),
 }
 
 

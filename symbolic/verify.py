@@ -448,12 +448,28 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
     """Whether `e` equals dJ/d`wrt` in index form, for every size, wherever
     J is defined: `e` must be defined there too (no 1/u or log(u) whose
     argument J does not already need nonzero or positive)."""
+    if d.inputs[wrt].role == "symmetric":  # S_ij is S_ji in the index form: no derivative by S
+        return _proves_for_any(d, e, wrt)
     key = ("index gradient", wrt)
     if key not in d.cache:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
     if not defined_where_j_is(d, e):
         return False
     return domains.with_facts(index.difference(index.index_form(e, d.forward), d.cache[key]), d.facts) == ()
+
+
+def _proves_for_any(d: Derivation, e: E.Expr, wrt: str) -> bool:
+    """`proves_every_size` for a derived form of symmetric data `wrt` (never
+    a claim): with `wrt` a matrix like any other, so that the form is proved
+    the gradient for every value of it, symmetric or not."""
+    plain = {wrt: E.Var(wrt, d.inputs[wrt].shape, "input")}
+    forward = {n: E.substitute(x, plain) for n, x in d.forward.items()}
+    e = E.substitute(e, plain)
+    known = domains.objective_conditions(forward, d.output, d.upstream)
+    if not all(domains.implied(c, known) for c in domains.expression_conditions(e, forward)):
+        return False
+    true = index.gradient(forward, d.output, d.upstream, plain[wrt])
+    return domains.with_facts(index.difference(index.index_form(e, forward), true), d.facts) == ()
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:

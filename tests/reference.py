@@ -60,6 +60,9 @@ ELEMENTWISE = {  # NumPy's own functions of several arguments
     "diag": np.diagflat,
     "outer": lambda a, b: a @ b.T,
     "matrix_power": lambda a, p: np.linalg.matrix_power(a, int(np.asarray(p).reshape(-1)[0])),
+    "inv": np.linalg.inv,
+    "det": lambda a: np.array([[np.linalg.det(a)]]),
+    "logdet": lambda a: np.array([[np.log(np.linalg.det(a)) if np.linalg.det(a) > 0 else np.nan]]),
 }
 
 
@@ -190,8 +193,8 @@ def random_values(path, sizes: dict, rng) -> dict:
     out_shape = None
     values = {}
     for name, shape in shapes.items():
-        if isinstance(shape, dict):  # data that meets its declared fact
-            values[name] = _data(shape["data"], _shape(shape["shape"], sizes), rng)
+        if isinstance(shape, dict):  # data that meets its declared fact, a constant of its sign
+            values[name] = _data(shape.get("data", shape.get("constant")), _shape(shape["shape"], sizes), rng)
         else:
             values[name] = rng.uniform(-1.5, 1.5, size=_shape(shape, sizes))
     if data.get("upstream"):
@@ -208,6 +211,16 @@ def _data(fact, shape, rng):
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
     if fact == "binary":
         return rng.integers(0, 2, shape).astype(float)
+    if fact == "symmetric":
+        a = rng.uniform(-1.5, 1.5, size=shape)
+        return a + a.T
+    if fact == "positive definite":
+        a = rng.uniform(-1.5, 1.5, size=shape)
+        return a @ a.T + shape[0] * np.eye(shape[0])
+    if fact == "orthogonal":
+        return np.linalg.qr(rng.standard_normal(shape))[0]
+    if fact == "negative":
+        return -rng.uniform(0.2, 1.5, size=shape)
     assert fact == "positive", fact
     return rng.uniform(0.2, 1.5, size=shape)
 

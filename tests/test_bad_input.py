@@ -63,6 +63,19 @@ CASES = [
     ("deep unary chain", make(claims='[claims]\nW = "' + "-" * 5000 + '(dY @ x.T)"\n'), "claims.W", ["nested"]),
     ("name shadows a function", make(dims='[dims]\nn = "inputs"\nk = "neurons"\nsigmoid = "x"\n'),
      "dims.sigmoid", ["built-in function name"]),
+    # ---- matrix functions and matrix facts
+    ("inv of a non-square matrix", make(forward='[forward]\nz = "inv(W) @ x + b"\nyhat = "g(z)"\n'),
+     "forward.z", ["`inv` needs a square matrix (n x n)", "got (k, n)"]),
+    ("det of a vector", make(forward='[forward]\nz = "W @ x * det(b) + b"\nyhat = "g(z)"\n'),
+     "forward.z", ["`det` needs a square matrix (n x n)", "got (k, 1)"]),
+    ("symmetric on a non-square input",
+     make(inputs='[inputs]\nW = { shape = "k x n", data = "symmetric" }\nx = "n x 1"\nb = "k x 1"\n',
+          claims="[claims]\nx = \"W.T @ (dY * g'(z))\"\n"),
+     "inputs.W.shape", ["`symmetric` is a fact of a square matrix (n x n)", "got 'k x n'"]),
+    ("a fact misspelt",
+     make(inputs='[inputs]\nW = { shape = "k x n", data = "ortogonal" }\nx = "n x 1"\nb = "k x 1"\n',
+          claims="[claims]\nx = \"W.T @ (dY * g'(z))\"\n"),
+     "inputs.W.data", ["expected one of", "orthogonal", "got 'ortogonal'"]),
 ]
 
 HOSTILE = [

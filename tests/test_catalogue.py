@@ -34,7 +34,8 @@ def test_derived_forms_match_sympy_diff_at_explicit_sizes(path):
         ex = Explicit(d, sizes)
         for name, form in g.closed.items():
             diff = ex.value(form) - ex.gradient(name)
-            assert all(sympy.expand(x) == 0 for x in diff), (name, text(form), sizes)
+            assert all(sympy.expand(x) == 0 or sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0
+                       for x in diff), (name, text(form), sizes)  # inv, det: rational functions
 
 
 @pytest.mark.parametrize("path", FILES, ids=_id)

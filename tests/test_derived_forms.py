@@ -171,6 +171,12 @@ EXPECTED = {
     ('tests/data/mistakes/two_sigmoid.toml', 'W1'): "((W2.T @ (dY * sigmoid'(z2))) * sigmoid'(z1)) @ v.T",
     ('tests/data/mistakes/two_sigmoid.toml', 'W2'): "(dY * sigmoid'(z2)) @ a1.T",
     ('tests/data/mistakes/two_sigmoid.toml', 'v'): "W1.T @ ((W2.T @ (dY * sigmoid'(z2))) * sigmoid'(z1))",
+    ('derivations/gaussian_nll.toml', 'X'): 'inv(S) @ R / 2 + inv(S).T @ R / 2',
+    ('derivations/gaussian_nll.toml', 'mu'): '-sum(inv(S) @ R / 2 + inv(S).T @ R / 2, axis=1)',
+    ('derivations/gaussian_nll.toml', 'S'): 'm * inv(S).T / 2 - inv(S).T @ R @ R.T @ inv(S).T / 2',
+    ('derivations/ridge.toml', 'X'): 'dY @ w.T - X @ inv(X.T @ X + lam * eye(d)) @ X.T @ y @ dY.T @ X @ inv(X.T @ X + lam * eye(d)) - X @ inv(X.T @ X + lam * eye(d)).T @ X.T @ dY @ y.T @ X @ inv(X.T @ X + lam * eye(d)).T + y @ dY.T @ X @ inv(X.T @ X + lam * eye(d))',
+    ('derivations/ridge.toml', 'y'): 'X @ inv(X.T @ X + lam * eye(d)).T @ X.T @ dY',
+    ('derivations/ridge.toml', 'lam'): '-sum((inv(X.T @ X + lam * eye(d)).T @ X.T @ dY @ y.T @ X @ inv(X.T @ X + lam * eye(d)).T) * eye(d))',
 }
 
 

@@ -209,3 +209,13 @@ def test_a_renamed_adjoint_is_printed_as_the_gradient_of_its_own_value(tmp_path)
     assert r"\frac{\partial J}{\partial z} = " in text, text
     assert r"\frac{\partial J}{\partial \mathrm{dz}} = \frac{\partial J}{\partial z}" in text, text
     assert "z_{1}" not in text, text
+
+
+def test_an_entry_form_with_more_sums_than_letters_names_its_indices_k_1_k_2():
+    n = sympy.Symbol("n", integer=True, positive=True)
+    A = E.Var("A", (n, n))
+    e = A
+    for _ in range(20):
+        e = E.matmul(e, A)
+    out = latex(e, index=True)
+    assert r"k_{1}" in out and r"k_{4}" in out and out.count(r"\sum") == 20

@@ -46,6 +46,7 @@ SAMPLES = {
     "Pow": "Z ** 3",
     "Broadcast": "Z + b",
     "Sum": "Z * sum(Z, axis=0) + sum(Z * Z, axis=1) + sum(Z)",
+    "MatFn": "inv(W @ W.T + eye(k)) @ Z * logdet(W @ W.T + eye(k)) + det(W @ W.T + eye(k)) * Z",
 }
 
 

@@ -292,6 +292,23 @@ def _rmsnorm(v, f, fp):
                         "gamma": (dY * Xh).sum(axis=1, keepdims=True)}
 
 
+def _gaussian_nll(v, f, fp):
+    X, mu, S = v["X"], v["mu"], v["S"]
+    R, m = X - mu, X.shape[1]
+    Si = np.linalg.inv(S)
+    with np.errstate(invalid="ignore"):
+        J = (m * np.log(np.linalg.det(S)) + np.sum(R * (Si @ R))) / 2
+    dX = (Si + Si.T) @ R / 2
+    return np.array([[J]]), {"X": dX, "mu": -dX.sum(axis=1, keepdims=True),
+                             "S": (m * Si.T - Si.T @ R @ R.T @ Si.T) / 2}
+
+
+def _ridge(v, f, fp):
+    X, y, lam = v["X"], v["y"], v["lam"]
+    M = X.T @ X + lam * np.eye(X.shape[1])
+    return X @ np.linalg.solve(M, X.T @ y), {"y": X @ np.linalg.inv(M).T @ X.T @ v["dY"]}
+
+
 # forward definitions as written (a named activation read as `g`) -> reference
 REFERENCES = {
     (("z", "w.T @ X + b"), ("p", "g(z)"), ("J", "-sum(y * g(p) + (1 - y) * g(1 - p)) / m")): _logistic,
@@ -318,6 +335,8 @@ REFERENCES = {
     (("mu", "mean(X, axis=1)"), ("Xc", "X - mu"), ("v", "mean(Xc ** 2, axis=1)"), ("s", "(v + 0.00001) ** 0.5"),
      ("Xh", "Xc / s"), ("Y", "gamma * Xh + beta")): _norm(1),
     (("r", "(mean(X ** 2, axis=0) + 0.00001) ** 0.5"), ("Xh", "X / r"), ("Y", "gamma * Xh")): _rmsnorm,
+    (("R", "X - mu"), ("J", "(m * logdet(S) + sum(R * (inv(S) @ R))) / 2")): _gaussian_nll,
+    (("w", "inv(X.T @ X + lam * eye(d)) @ X.T @ y"), ("yhat", "X @ w")): _ridge,
 }
 
 
