@@ -339,6 +339,7 @@ class Evaluator:
 
     def value(self, e):
         from symbolic import expr as E
+        from symbolic import windows as W
         from symbolic.functions import ACTIVATIONS
         t = type(e)
         if t is E.Var and e.role == "eye":
@@ -363,6 +364,8 @@ class Evaluator:
             return np.broadcast_to(self(e.a), self.shape(e.shape))
         if t is E.Sum:
             return np.sum(self(e.a), axis=e.axis, keepdims=e.axis is not None).reshape(self.shape(e.shape))
+        if t in W.NODES:
+            return _window(e, [np.asarray(self(c), dtype=np.float64) for c in e.children()])
         a, b = self(e.a), self(e.b)
         if t is E.MatMul:
             return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
@@ -373,7 +376,32 @@ class Evaluator:
         raise ValueError(f"no NumPy value for a {t.__name__} node")
 
     def shape(self, shape) -> tuple:
-        return tuple(int(s) if s.is_Integer else self.sizes[str(s)] for s in shape)
+        return tuple(int(s) if s.is_Integer else self.sizes[str(s)] if s.is_Symbol
+                     else int(s.subs({x: self.sizes[str(x)] for x in s.free_symbols})) for s in shape)
+
+
+def _window(e, kids):
+    """The value of a node of `symbolic.windows` from its children's (NumPy's own spellings)."""
+    kind = type(e).__name__
+    if kind == "Conv":
+        a, b = kids[0].reshape(-1), kids[1].reshape(-1)
+        out = np.correlate(a, b, mode="valid") if e.mode == "valid" else np.convolve(a, b)
+        return out.reshape(-1, 1)
+    a = np.atleast_2d(kids[0])
+    if kind == "Flip":
+        return a[::-1]
+    top = a.max(axis=e.axis, keepdims=True) if e.axis is not None else a.max().reshape(1, 1)
+    if kind == "Max":
+        return top
+    mask = np.zeros_like(a)
+    first = np.argmax(a, axis=e.axis) if e.axis is not None else np.argmax(a)
+    if e.axis is None:
+        mask.flat[first] = 1
+    elif e.axis == 0:
+        mask[first, np.arange(a.shape[1])] = 1
+    else:
+        mask[np.arange(a.shape[0]), first] = 1
+    return mask
 
 
 # ---------------------------------------------------------------- the pytest fixture

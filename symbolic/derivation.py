@@ -19,7 +19,10 @@ MAX_SIZE = 100_000  # the largest whole-number size in a shape
 # counterexamples then take as given (`[inputs] Y = { shape = "c x m",
 # data = "one-hot columns" }`): each column (row) one 1 and zeros, so that
 # it sums to 1; "binary": every entry 0 or 1; "positive": every entry > 0.
-FACTS = ("one-hot columns", "one-hot rows", "binary", "positive")
+FACTS = ("one-hot columns", "one-hot rows", "binary", "positive", "mask")
+# Another name for a fact, read as that fact: a mask (dropout's, a padding
+# mask) is data of zeros and ones, "binary".
+FACT_ALIASES = {"mask": "binary"}
 
 
 def dim_values(dims: dict) -> dict:

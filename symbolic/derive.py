@@ -24,6 +24,7 @@ from . import expr as E
 from .functions import derivative
 from .derivation import Derivation
 from .simplify import simplify
+from .windows import BACKWARD as WINDOW_RULES
 
 BACKWARD = {
     E.MatMul:    lambda e, G: [(e.a, E.matmul(G, E.transpose(e.b))), (e.b, E.matmul(E.transpose(e.a), G))],
@@ -37,6 +38,7 @@ BACKWARD = {
     E.Sum:       lambda e, G: [(e.a, E.broadcast(G, e.a.shape))],
     E.Const:     lambda e, G: [],
 }
+BACKWARD.update(WINDOW_RULES)  # conv1d, convolve, flip, max (`symbolic.windows`)
 
 
 @dataclass

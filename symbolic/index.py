@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sys
 from dataclasses import dataclass, field
 
 import sympy
@@ -37,8 +38,11 @@ from . import expr as E
 from .errors import FormTooLarge
 from .functions import ACTIVATIONS, domain, prime, scalar_value
 from .kinks import absorb_steps, mul_factors, step_argument
+from . import windex
+from . import windows as W
 
 P, Q = "%P", "%Q"
+_SELF = sys.modules[__name__]  # this module, as `windex` takes the index form's functions
 
 
 @dataclass
@@ -186,7 +190,13 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         if e.fn == "step" and e.order == 0:
             e = E.apply("step", step_argument(e.a, ctx))
         return function_terms(e.fn, e.order, ctx.key(e.a), _args(ctx.key(e.a), i, j), ctx)
+    if isinstance(e, W.NODES):
+        return windex.window_entry(e, i, j, ctx, _SELF)
     raise TypeError(f"index form: no rule for {t.__name__}")
+
+
+def _pair(a, b) -> tuple:
+    return tuple(sorted((a, b), key=repr))
 
 
 def intern(form: tuple) -> Form:
@@ -213,6 +223,8 @@ def function_terms(fn, order, key, args, ctx) -> list:
     sigmoid - sigmoid**2, ...), so forms written either way meet.  A table
     function of a nonzero constant (1 / m, for a dim m) is a coefficient."""
     f = form(key)
+    if fn in ("exp", "recip") and order == 0 and windex.shifted(f, _SELF):
+        return windex.shift_terms(fn, f, args, ctx, _SELF)
     if fn in ACTIVATIONS and order == 0 and len(f) == 1 and not f[0][0] and not f[0][1] \
             and f[0][2].is_zero is False and (domain(fn) != "positive" or f[0][2].is_positive):
         return [Term(scalar_value(fn, f[0][2]))]
@@ -269,6 +281,10 @@ def _rename_factor(f, m):
         return ("E", f[1], m.get(f[2], f[2]), m.get(f[3], f[3]))
     if kind == "F":
         return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
+    if kind == "T":
+        return ("T", m.get(f[1], f[1])) + _pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
+    if kind == "R":
+        return ("R", f[1]) + _pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
     a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
     return ("D",) + tuple(sorted((a, b), key=repr))
 
@@ -354,6 +370,10 @@ def _indices(f):
         return (f[2], f[3])
     if f[0] == "F":
         return tuple(a for a in f[4] if a is not None)
+    if f[0] == "T":
+        return (f[1], f[2], f[3])
+    if f[0] == "R":
+        return (f[2], f[3])
     return (f[1], f[2])
 
 
@@ -365,6 +385,7 @@ def canon(terms: list) -> tuple:
         t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(t.factors)))
         if t is None or t.coeff == 0:
             continue
+        t = windex.cancel_exps(t, _SELF)
         shape, coeff = _canonical_term(t)
         collected[shape] = collected.get(shape, 0) + coeff
     out = []
@@ -463,6 +484,8 @@ def _factor_derivative(f, name, p, q, ctx) -> list:
         if f[1] != name:
             return []
         return [Term(sympy.Integer(1), {}, [("D", f[2], p), ("D", f[3], q)])]
+    if f[0] == "F" and isinstance(f[1], tuple):
+        return windex.max_derivative(f, name, p, q, ctx, _SELF)
     if f[0] == "F":
         _, fn, order, key, args = f
         inner = differentiate(instantiate(key, args, ctx), name, p, q, ctx)

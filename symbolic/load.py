@@ -17,7 +17,7 @@ import sympy
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
 from .catalogue import is_file_name, resolve
-from .derivation import (FACTS, MAX_SIZE, Claim, Derivation, dim_values, size_of,  # noqa: F401  (and from here)
+from .derivation import (FACT_ALIASES, FACTS, MAX_SIZE, Claim, Derivation, dim_values, size_of,  # noqa: F401  (and from here)
                          split_shape)
 from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
@@ -219,7 +219,7 @@ class _Reader:
                 fact = self.string(f"{key}.data", shape["data"])
                 if fact not in FACTS:
                     self.fail(f"{key}.data", f"expected one of {', '.join(FACTS)}, got {fact!r}")
-                self.facts[name] = fact
+                self.facts[name] = FACT_ALIASES.get(fact, fact)
                 shape = shape["shape"]
             inputs[name] = E.Var(name, self.shape(key, self.string(key, shape), dims), "input")
             self.taken[name] = "an input"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import expr as E
 from . import steptree as T
-from .parse import _PRIME, PIECEWISE, REDUCTIONS, parse_tree, split_function
+from .parse import _PRIME, PIECEWISE, REDUCTIONS, WINDOWS, parse_tree, split_function
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
@@ -389,7 +389,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
-        elif base in REDUCTIONS or base in PIECEWISE:  # mean, softmax, ...: its axis, never a prime
+        elif base in REDUCTIONS or base in PIECEWISE or base in WINDOWS:  # mean, softmax, max: its axis, never a prime
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
