@@ -98,6 +98,17 @@ def check_backward(fn, derivation, activation: str | None = None, *, seed: int =
                                 at_kinks=True)
 
 
+def _length(text: str, sizes: dict) -> int:
+    """A length such as "-k + n + 1" (a convolution's) at `sizes`."""
+    total = 0
+    for term in text.replace(" ", "").replace("-", "+-").split("+"):
+        if term:
+            sign, term = (-1, term[1:]) if term.startswith("-") else (1, term)
+            factor, _, name = term.rpartition("*")
+            total += sign * int(factor or 1) * (int(name) if name.isdigit() else sizes[name])
+    return total
+
+
 class _Checker:
     def __init__(self, fn, derivation, activation, framework=None):
         from symbolic import derive, load
@@ -109,7 +120,8 @@ class _Checker:
         self.closed = derive(self.d).closed
         self.label = self.grads.name + (f" ({activation})" if activation else "")
         self.kinked = {e.fn for e in self._applies() if ACTIVATIONS[e.fn].kink is not None}
-        self.dims = sorted({s for shape in self.grads.shapes.values() for s in shape if isinstance(s, str)})
+        self.dims = sorted({s for shape in self.grads.shapes.values() for s in shape
+                            if isinstance(s, str) and s.isidentifier()})  # not a length like "-k + n + 1"
 
     def _applies(self):
         from symbolic import expr as E
@@ -125,10 +137,18 @@ class _Checker:
         show); distinct (a transpose changes the shape); distinct and larger."""
         distinct = dict(zip(self.dims, (2, 3, 5, 4, 6, 7, 8, 9)))
         larger = dict(zip(self.dims, (7, 5, 9, 6, 8, 10, 11, 12)))
-        return [{d: 1 for d in self.dims}, {d: 3 for d in self.dims}, distinct, larger]
+        out = []
+        for sizes in [{d: 1 for d in self.dims}, {d: 3 for d in self.dims}, distinct, larger]:
+            for tried in (sizes, dict(zip(self.dims, reversed(list(sizes.values()))))):
+                if all(_length(s, tried) >= 1 for shape in self.grads.shapes.values() for s in shape
+                       if isinstance(s, str) and not s.isidentifier()):  # a convolution's length, positive
+                    out.append(tried)
+                    break
+        return out
 
     def shape(self, name, sizes) -> tuple:
-        return tuple(s if isinstance(s, int) else sizes[s] for s in self.grads.shapes[name])
+        return tuple(s if isinstance(s, int) else sizes[s] if s.isidentifier() else _length(s, sizes)
+                     for s in self.grads.shapes[name])
 
     def point(self, rng, sizes, scale) -> dict:
         for _ in range(200):

@@ -107,6 +107,18 @@ def test_slips_are_refuted_with_counterexamples_numpy_confirms(path, wrt, text):
     reference.check_counterexample(path, text, wrt, v.counterexample.to_dict())
 
 
+@pytest.mark.parametrize("path,wrt,text,kind,repaired", [
+    (CONV, "x", "conv1d_full(dy, w)", "flip", "conv1d_full(dy, flip(w))"),
+    (CONV, "x", "convolve(dy, flip(w))", "flip", "convolve(dy, w)"),
+    (CONV, "w", "conv1d(dy, x)", "swap", "conv1d(x, dy)"),
+    (POOL, "Z", "dY * max_mask(Z, axis=1)", "sum axis", "dY * max_mask(Z, axis=0)"),
+])
+def test_slips_get_their_likely_mistake_and_a_proved_repair(path, wrt, text, kind, repaired):
+    v = _verdict(path, wrt, text, seconds=60)
+    assert v.repair is not None and (v.repair.kind, v.repair.text) == (kind, repaired), v.repair
+    assert v.repair.proof == "proved"
+
+
 def test_a_correlation_of_the_wrong_length_is_a_shape_error():
     v = _verdict(CONV, "w", "conv1d(dy, x)")
     assert v.status == "shape-error" and "(2 - k, 1)" in v.detail
@@ -168,3 +180,26 @@ def test_the_generated_code_checks_a_convolution_s_length():
     g = gradients(CONV)
     with pytest.raises(ValueError, match=r"expected dy of shape \(4, 1\)"):
         g(x=np.ones((5, 1)), w=np.ones((2, 1)), dy=np.ones((3, 1)))
+
+
+def _conv_backward(x, w, dy):
+    k, dx = len(w), np.zeros_like(x)
+    for i in range(len(dy)):  # y[i] reads x[i:i + k]
+        dx[i:i + k] += dy[i] * w
+    return {"x": dx, "w": np.array([[x[j:j + len(dy), 0] @ dy[:, 0]] for j in range(k)])}
+
+
+def test_check_backward_takes_a_convolution_and_a_max_pool():
+    from numeric.testing import check_backward
+
+    def pool_backward(Z, dY):
+        out = np.zeros_like(Z)
+        out[Z.argmax(axis=0), np.arange(Z.shape[1])] = dY[0]
+        return {"Z": out}
+    check_backward(_conv_backward, "conv1d")
+    check_backward(pool_backward, "max_pool")
+
+    def unflipped(x, w, dy):
+        return {**_conv_backward(x, w, dy), "x": np.convolve(dy[:, 0], w[::-1, 0])[:, None]}
+    with pytest.raises(AssertionError, match=r"dx is wrong[\s\S]*a flip missing or extra"):
+        check_backward(unflipped, "conv1d")
