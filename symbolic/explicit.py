@@ -64,7 +64,10 @@ class Explicit:
                 subs.update({y[i, y.cols - 1]: 1 - sum(y[i, j] for j in range(y.cols - 1)) for i in range(y.rows)})
             elif fact in ("one-hot columns", "one-hot rows"):
                 subs.update({s: sympy.Integer(1) for s in y})  # one class: every entry is 1
-        return m.xreplace(subs) if subs else m
+        m = m.xreplace(subs) if subs else m
+        if any(x.has(windows.MaxAt) for x in m):  # the arg-max indicators' own identities
+            m = m.applyfunc(windows.indicator_identities)
+        return m
 
     def size(self, s) -> int:
         if s in self.sizes:

@@ -385,7 +385,7 @@ def canon(terms: list) -> tuple:
         t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(t.factors)))
         if t is None or t.coeff == 0:
             continue
-        t = windex.cancel_exps(t, _SELF)
+        t = windex.identities(t, _SELF)
         shape, coeff = _canonical_term(t)
         collected[shape] = collected.get(shape, 0) + coeff
     out = []

@@ -131,3 +131,32 @@ def cancel_exps(t, ix):
             rest = [x for n, x in enumerate(t.factors) if n not in (a, b)]
             return cancel_exps(ix.Term(t.coeff, t.bound, rest), ix)
     return t
+
+
+def identities(t, ix):
+    """The term `t` with the identities of its max factors applied:
+    exp(u) exp(-u) = 1 (`cancel_exps`); an arg-max indicator times itself
+    is itself; and the sum of an indicator over the whole axis it is the
+    arg max along, an index no other factor uses, is 1 (one first arg max
+    in every column, row or matrix, ties or not)."""
+    t = cancel_exps(t, ix)
+    if not any(x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax" for x in t.factors):
+        return t
+    factors, bound = [], dict(t.bound)
+    for x in t.factors:
+        if not (x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax"):
+            factors.append(x)
+        elif x not in factors:  # 0 and 1 are their own squares
+            factors.append(x)
+    for x in list(factors):
+        if not (x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax"):
+            continue
+        _, (_, axis, r, c), _, _, (u, v) = x
+        summed = {0: [(u, r)], 1: [(v, c)], None: [(u, r), (v, c)]}[axis]
+        used = {i for g in factors if g is not x for i in ix._indices(g)}
+        if len({i for i, _ in summed}) == len(summed) \
+                and all(i in bound and bound[i] == size and i not in used for i, size in summed):
+            factors.remove(x)
+            for i, _ in summed:
+                del bound[i]
+    return ix.Term(t.coeff, bound, factors)

@@ -252,6 +252,40 @@ class MaxAt(sympy.Function):
         return sympy.Integer(0)
 
 
+def indicator_identities(x):
+    """`x` (a SymPy value) with what the arg-max indicators of one max
+    satisfy, ties or not (the first arg max): the last is 1 minus the
+    others, each is its own square, and two of them multiply to 0; so an
+    exact zero in what is left is one on every region."""
+    atoms = [a for a in x.atoms(MaxAt)]
+    if not atoms:
+        return x
+    groups: dict = {}
+    for a in atoms:
+        groups.setdefault(a.args[1:], set()).add(int(a.args[0]))
+    subs = {}
+    for args in groups:
+        last = len(args) - 1
+        subs[MaxAt(sympy.Integer(last), *args)] = 1 - sympy.Add(*[MaxAt(sympy.Integer(k), *args)
+                                                                  for k in range(last)])
+    out = []
+    for term in sympy.Add.make_args(sympy.expand(x.xreplace(subs))):
+        seen: dict = {}
+        factors = []
+        for f in sympy.Mul.make_args(term):
+            base, power = f.as_base_exp()
+            if isinstance(base, MaxAt) and power.is_Integer and power > 0:
+                seen.setdefault(base.args[1:], set()).add(base)
+                if base not in factors:
+                    factors.append(base)
+            else:
+                factors.append(f)
+        if any(len(found) > 1 for found in seen.values()):
+            continue  # two indicators of one max: never both 1
+        out.append(sympy.Mul(*factors))
+    return sympy.Add(*out)
+
+
 def tied(args) -> bool:
     """Whether the arguments of a `MaxOf` atom, evaluated at a point, tie for the largest."""
     values = _numbers(args)

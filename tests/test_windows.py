@@ -203,3 +203,38 @@ def test_check_backward_takes_a_convolution_and_a_max_pool():
         return {**_conv_backward(x, w, dy), "x": np.convolve(dy[:, 0], w[::-1, 0])[:, None]}
     with pytest.raises(AssertionError, match=r"dx is wrong[\s\S]*a flip missing or extra"):
         check_backward(unflipped, "conv1d")
+
+
+@pytest.mark.parametrize("forward,wrt,claim,status", [
+    ("max(Z * Z, axis=0)", "Z", "2 * Z * dY * max_mask(Z * Z, axis=0)", "proved"),
+    ("max(Z * Z, axis=0)", "Z", "2 * Z * dY * max_mask(Z * Z, axis=0) * max_mask(Z * Z, axis=0)", "proved"),
+    ("max(Z * Z, axis=0)", "Z", "2 * Z * dY * max_mask(-Z * Z, axis=0)", "refuted"),  # the arg min
+    ("max(Z * Z, axis=0)", "Z", "2 * Z * dY * max_mask(Z, axis=0)", "refuted"),       # the arg max of Z
+    # every column's entries tie, always: J = sum(dY * v) is smooth, and the indicators sum to 1
+    ("max(v + 0 * Z, axis=0)", "v", "dY", "proved"),
+    ("max(v + 0 * Z, axis=0)", "v", "sum(dY * max_mask(v + 0 * Z, axis=0), axis=0)", "proved"),
+])
+def test_the_arg_max_indicator_s_identities(tmp_path, forward, wrt, claim, status):
+    f = tmp_path / "pool.toml"
+    f.write_text(POOL.read_text().replace('Z = "n x m"', 'Z = "n x m"\nv = "1 x m"')
+                 .replace('Y = "max(Z, axis=0)"', f'Y = "{forward}"')
+                 .replace('Z = "dY * max_mask(Z, axis=0)"', f'{wrt} = "{claim}"'))
+    [v] = verify(load(f))
+    assert v.status == status, v.detail
+    if status == "refuted":
+        reference.check_counterexample(f, claim, wrt, v.counterexample.to_dict())
+    else:
+        _confirm(f, {wrt: claim})
+
+
+def test_the_indicators_of_one_max_are_a_partition_at_explicit_sizes():
+    import sympy
+    from symbolic.windows import MaxAt, indicator_identities
+    a, b, c = sympy.symbols("a b c", real=True)
+    one = [MaxAt(sympy.Integer(k), a, b, c) for k in range(3)]
+    assert indicator_identities(one[0] + one[1] + one[2] - 1) == 0
+    assert indicator_identities(one[0] * one[1]) == 0
+    assert indicator_identities(one[2] ** 2 - one[2]) == 0
+    assert indicator_identities(one[0] - one[1]) != 0
+    other = MaxAt(sympy.Integer(0), b, a)  # another max's indicator: independent
+    assert indicator_identities(one[0] * other) != 0
