@@ -68,6 +68,19 @@ def _shape_error(shapes, names, arrays):
             raise ValueError(f"{name} has shape {shape}: expected {name} of shape {expected}, "
                              f"a 2-D array{hint}")
         for size, dim in zip(shape, dims):
+            if isinstance(dim, str) and not dim.isidentifier():  # a length such as "-k + n + 1"
+                total, known = 0, True
+                for term in dim.replace(" ", "").replace("-", "+-").split("+"):
+                    sign, term = (-1, term[1:]) if term.startswith("-") else (1, term)
+                    factor, _, t = term.rpartition("*")
+                    if t.isdigit() or t in bound:
+                        total += sign * int(factor or 1) * (int(t) if t.isdigit() else bound[t][0])
+                    elif t:
+                        known = False
+                if known and size != total:
+                    raise ValueError(f"{name} has shape {shape}: expected {name} of shape "
+                                     f"{expected.replace(dim, str(total))}")
+                continue
             if isinstance(dim, int):
                 if size != dim:
                     raise ValueError(f"{name} has shape {shape}: expected {name} of shape {expected}")

@@ -27,6 +27,7 @@ from fractions import Fraction
 import sympy
 
 from symbolic import expr as E
+from symbolic import windows as W
 
 from . import stable
 from .quote import generated, identifier
@@ -55,6 +56,10 @@ PRINT = {
     Slope:       lambda e, p: f"{slope_helper(e.fn)}({p(e.a, 0)}, {p(e.dy, 0)})",
     E.MatFn:     lambda e, p: f"_{stable.MATRIX[e.fn].__name__}({p(e.a, 0)})",  # inv, det, logdet
     Solve:       lambda e, p: f"_np.linalg.solve({p(e.a, 0)}, {p(e.b, 0)})",
+    W.Conv:      lambda e, p: f"{'_conv_valid' if e.mode == 'valid' else '_convolve'}({p(e.a, 0)}, {p(e.b, 0)})",
+    W.Flip:      lambda e, p: f"_flip({p(e.a, 0)})",
+    W.Max:       lambda e, p: f"_max_along({p(e.a, 0)}, axis={e.axis!r})",
+    W.MaxMask:   lambda e, p: f"_max_mask({p(e.a, 0)}, axis={e.axis!r})",
 }
 
 # The same work as steps into one buffer (see `chain`): each op kind as it
@@ -86,7 +91,13 @@ OPS = {
     "subtract_column": ("{a} - {b}", "_np.subtract({a}, {b}, out={out})", "_with_column(_np.subtract, {t}, {b})"),
     "multiply_column": ("{a} * {b}", "_np.multiply({a}, {b}, out={out})", "_with_column(_np.multiply, {t}, {other})"),
 }
-HELPERS = {"sum": "_sum_along", "add_column": "_with_column", "subtract_column": "_with_column",
+# windows (`symbolic.windows`): each a helper of `numeric.stable` that makes a new array
+WINDOW_OPS = {"conv1d": "_conv_valid", "convolve": "_convolve", "flip": "_flip", "max": "_max_along",
+              "max_mask": "_max_mask"}
+OPS.update({"conv1d": ("_conv_valid({a}, {b})", None, None), "convolve": ("_convolve({a}, {b})", None, None),
+            "flip": ("_flip({a})", None, None), "max": ("_max_along({a}, axis={p})", None, None),
+            "max_mask": ("_max_mask({a}, axis={p})", None, None)})
+HELPERS = {**WINDOW_OPS, "sum": "_sum_along", "add_column": "_with_column", "subtract_column": "_with_column",
            "multiply_column": "_with_column"}  # op kind -> the helper of `numeric.stable` its text calls
 
 
@@ -271,6 +282,8 @@ class Function:
                 return _with_child(e, visit(e.a))
             if k is Slope:  # computed in `a`'s buffer: `dy` must be a value of its own
                 return Slope(e.fn, visit(e.a), hoist(e.dy))
+            if isinstance(e, W.NODES):  # a window's helper takes plain operands
+                return E.rebuild(e, [hoist(c) for c in e.children()])
             return e
 
         top = visit(s.expr)
@@ -349,7 +362,7 @@ class Function:
     def _donor(self, i, e, ops, holders, last):
         """A buffer `e` may be written into: one of `e`'s shape, allocated
         here, that no later statement and no later op of this one reads."""
-        if ops[0][0] in ("sum", "matrix", "solve"):
+        if ops[0][0] in ("sum", "matrix", "solve", *WINDOW_OPS):
             return None
         later = set()
         for op in ops[1:]:
@@ -469,6 +482,8 @@ def chain(e: E.Expr) -> list:
         return [("matrix", e.a, f"_{stable.MATRIX[e.fn].__name__}")]
     if k is Solve:
         return [("solve", e.a, e.b)]
+    if isinstance(e, W.NODES):
+        return [_window_op(e)]
     if k is E.Scale:
         return _unary(e.a, "negative") if e.c == -1 else _unary(e.a, "scale", number(e.c))
     if k is E.Pow:
@@ -496,6 +511,15 @@ def chain(e: E.Expr) -> list:
     raise NotImplementedError(f"cannot print `{k.__name__}` as NumPy")
 
 
+def _window_op(e: E.Expr) -> tuple:
+    """The op of a window node: its helper's kind, operands and axis."""
+    if type(e) is W.Conv:
+        return ("conv1d" if e.mode == "valid" else "convolve", e.a, e.b)
+    if type(e) is W.Flip:
+        return ("flip", e.a)
+    return ("max" if type(e) is W.Max else "max_mask", e.a, repr(e.axis))
+
+
 def _column(e: E.Expr) -> bool:
     """A column (k x 1) broadcast along the rows of a k x m batch."""
     return isinstance(e, E.Broadcast) and e.a.shape[1] == E.ONE and e.a.shape[0] == e.shape[0] != E.ONE \
@@ -517,7 +541,7 @@ def render(ops: list, target: str, donor: str | None, scratch: str | None = None
     returns beside it."""
     lines = []
     for i, (kind, *args) in enumerate(ops):
-        show = _full if kind in ("matmul", "sum", "matrix", "solve") else _operand
+        show = _full if kind in ("matmul", "sum", "matrix", "solve", *WINDOW_OPS) else _operand
         operands = [a for a in args if a is T or isinstance(a, E.Expr)]
         names = [target if a is T else show(a) for a in operands]
         text = dict(zip("abc", names), p=args[-1] if len(args) > len(operands) else None,

@@ -11,6 +11,7 @@ fails, or cannot be checked at any point is refused with a
 """
 from __future__ import annotations
 
+import itertools
 import math
 import types
 from functools import cache
@@ -19,6 +20,7 @@ import numpy as np
 import sympy
 
 from symbolic import expr as E
+from symbolic import windows as W
 from symbolic.functions import ACTIVATIONS
 
 from .quote import GenerationError
@@ -40,7 +42,7 @@ def confirm(d, grads, source: str) -> None:
         raise GenerationError(f"{d.path}: the generated module does not load ({type(err).__name__}: {err})") \
             from None
     rng = np.random.default_rng(20240611)
-    sizes = {dim: 2 + i for i, dim in enumerate(d.dims.values())}  # distinct, so a transpose shows
+    sizes = _sizes(d)
     checked = 0
     for low, high in RANGES:
         args = {n: rng.uniform(low, high, _concrete(v.shape, sizes)) for n, v in d.inputs.items()}
@@ -74,6 +76,18 @@ def confirm(d, grads, source: str) -> None:
                               "tried, the output or a gradient is not finite; it is not handed out")
 
 
+def _sizes(d) -> dict:
+    """Distinct sizes from 2 up, so that a transpose shows: the first
+    order of them at which every convolution's length is positive."""
+    dims = list(d.dims.values())
+    lengths = W.size_conditions(list(d.forward.values()))
+    for order in itertools.islice(itertools.permutations(range(2, 2 + len(dims))), 500):
+        sizes = dict(zip(dims, order))
+        if W.fits(lengths, sizes):
+            return sizes
+    return {dim: 2 + i for i, dim in enumerate(dims)}
+
+
 def _run(d, module, args) -> dict:
     try:
         out = {None: np.asarray(module.forward(**{n: args[n].copy() for n in d.inputs}))}
@@ -86,7 +100,7 @@ def _run(d, module, args) -> dict:
 
 
 def _concrete(shape, sizes) -> tuple:
-    return tuple(int(s) if s.is_Integer else sizes[s] for s in shape)
+    return tuple(int(s) if s.is_Integer else sizes[s] if s in sizes else int(s.subs(sizes)) for s in shape)
 
 
 def evaluate(e: E.Expr, env: dict, sizes: dict) -> np.ndarray:
@@ -127,6 +141,23 @@ def evaluate(e: E.Expr, env: dict, sizes: dict) -> np.ndarray:
         if e.axis is None:
             return kids[0].sum().reshape(1, 1)
         return kids[0].sum(axis=e.axis, keepdims=True)
+    if k is W.Conv:
+        a, b = kids[0][:, 0], kids[1][:, 0]
+        if e.mode == "valid":
+            return np.array([[a[i:i + len(b)] @ b] for i in range(len(a) - len(b) + 1)])
+        return np.array([[sum(a[i] * b[t - i] for i in range(len(a)) if 0 <= t - i < len(b))]
+                         for t in range(len(a) + len(b) - 1)])
+    if k is W.Flip:
+        return kids[0][::-1].copy()
+    if k in (W.Max, W.MaxMask):
+        a = kids[0]
+        top = a.max(axis=e.axis, keepdims=True) if e.axis is not None else a.max().reshape(1, 1)
+        if k is W.Max:
+            return top
+        mask = (a == top).astype(float)
+        if (mask.sum(axis=e.axis) > 1).any():
+            return np.full(a.shape, math.nan)  # a tie: no derivative there, not a point to check
+        return mask
     raise NotImplementedError(f"no evaluation of `{k.__name__}`")
 
 

@@ -95,7 +95,10 @@ def _dims(inputs):
 
 def _output_struct(inputs):
     dims = _dims(inputs)
-    shape = tuple(dims[d] if isinstance(d, str) else d for d in OUTPUT_SHAPE)
+    if all(not isinstance(d, str) or d in dims for d in OUTPUT_SHAPE):
+        shape = tuple(dims[d] if isinstance(d, str) else d for d in OUTPUT_SHAPE)
+    else:  # a length such as "-k + n + 1" (a convolution's): the output's own, at zeros
+        shape = np.shape(forward(*(np.zeros(np.shape(a)) for a in inputs)))
     return jax.ShapeDtypeStruct(shape, inputs[0].dtype)
 
 

@@ -178,6 +178,8 @@ def _checks(params, shapes) -> list:
     for p in params:
         new, want = [], [str(d) for d in shapes[p]]
         for i, dim in enumerate(shapes[p]):
+            if not dim.is_Integer and not dim.is_Symbol:
+                continue  # a length such as n - k + 1: compared whole, once its dims are bound
             if not dim.is_Integer and want[i] not in bound:
                 bound.add(want[i])
                 new.append(i)

@@ -324,6 +324,45 @@ def logdet(a):
 MATRIX = {"inv": inv, "det": det, "logdet": logdet}
 
 
+# ---------------------------------------------------------------- windows
+# `symbolic.windows`: 1-D convolutions of columns and the max along an axis.
+
+def conv_valid(x, w):
+    """conv1d(x, w): the valid cross-correlation of the column x (n x 1) with
+    the kernel w (k x 1), y[i] = sum_j x[i + j] w[j], as an (n - k + 1) x 1 column."""
+    return np.correlate(x[:, 0], w[:, 0], mode="valid")[:, None]
+
+
+def convolve(a, b):
+    """The full convolution of two columns, c[t] = sum over i + j = t of a[i] b[j]."""
+    return np.convolve(a[:, 0], b[:, 0])[:, None]
+
+
+def flip(a):
+    """A column upside down, as a new array."""
+    return a[::-1].copy()
+
+
+def max_along(a, axis):
+    """a.max(axis, keepdims=True); axis None: the largest entry, 1 x 1."""
+    if axis is None:
+        return a.max().reshape(1, 1)
+    return a.max(axis, keepdims=True)
+
+
+def max_mask(a, axis):
+    """1 at the first arg max along `axis` (None: of all entries), 0 elsewhere:
+    where max(a, axis) takes its value, the gradient of a max goes."""
+    out = np.zeros_like(a)
+    if axis is None:
+        out.flat[np.argmax(a)] = 1
+    elif axis == 0:
+        out[np.argmax(a, axis=0), np.arange(a.shape[1])] = 1
+    else:
+        out[np.arange(a.shape[0]), np.argmax(a, axis=1)] = 1
+    return out
+
+
 # ---------------------------------------------------------------- the table
 
 RULE = "the rule table"  # the derivative comes from `symbolic.functions.prime`

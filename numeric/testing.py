@@ -98,6 +98,17 @@ def check_backward(fn, derivation, activation: str | None = None, *, seed: int =
                                 at_kinks=True)
 
 
+def _length(text: str, sizes: dict) -> int:
+    """A length such as "-k + n + 1" (a convolution's) at `sizes`."""
+    total = 0
+    for term in text.replace(" ", "").replace("-", "+-").split("+"):
+        if term:
+            sign, term = (-1, term[1:]) if term.startswith("-") else (1, term)
+            factor, _, name = term.rpartition("*")
+            total += sign * int(factor or 1) * (int(name) if name.isdigit() else sizes[name])
+    return total
+
+
 class _Checker:
     def __init__(self, fn, derivation, activation, framework=None):
         from symbolic import derive, load
@@ -109,7 +120,8 @@ class _Checker:
         self.closed = derive(self.d).closed
         self.label = self.grads.name + (f" ({activation})" if activation else "")
         self.kinked = {e.fn for e in self._applies() if ACTIVATIONS[e.fn].kink is not None}
-        self.dims = sorted({s for shape in self.grads.shapes.values() for s in shape if isinstance(s, str)})
+        self.dims = sorted({s for shape in self.grads.shapes.values() for s in shape
+                            if isinstance(s, str) and s.isidentifier()})  # not a length like "-k + n + 1"
 
     def _applies(self):
         from symbolic import expr as E
@@ -125,10 +137,18 @@ class _Checker:
         show); distinct (a transpose changes the shape); distinct and larger."""
         distinct = dict(zip(self.dims, (2, 3, 5, 4, 6, 7, 8, 9)))
         larger = dict(zip(self.dims, (7, 5, 9, 6, 8, 10, 11, 12)))
-        return [{d: 1 for d in self.dims}, {d: 3 for d in self.dims}, distinct, larger]
+        out = []
+        for sizes in [{d: 1 for d in self.dims}, {d: 3 for d in self.dims}, distinct, larger]:
+            for tried in (sizes, dict(zip(self.dims, reversed(list(sizes.values()))))):
+                if all(_length(s, tried) >= 1 for shape in self.grads.shapes.values() for s in shape
+                       if isinstance(s, str) and not s.isidentifier()):  # a convolution's length, positive
+                    out.append(tried)
+                    break
+        return out
 
     def shape(self, name, sizes) -> tuple:
-        return tuple(s if isinstance(s, int) else sizes[s] for s in self.grads.shapes[name])
+        return tuple(s if isinstance(s, int) else sizes[s] if s.isidentifier() else _length(s, sizes)
+                     for s in self.grads.shapes[name])
 
     def point(self, rng, sizes, scale) -> dict:
         for _ in range(200):
@@ -339,6 +359,7 @@ class Evaluator:
 
     def value(self, e):
         from symbolic import expr as E
+        from symbolic import windows as W
         from symbolic.functions import ACTIVATIONS
         t = type(e)
         if t is E.Var and e.role == "eye":
@@ -369,6 +390,8 @@ class Evaluator:
                 return np.linalg.inv(a)
             sign, log = np.linalg.slogdet(a)
             return np.array([[sign * np.exp(log) if e.fn == "det" else log if sign > 0 else np.nan]])
+        if t in W.NODES:
+            return _window(e, [np.asarray(self(c), dtype=np.float64) for c in e.children()])
         a, b = self(e.a), self(e.b)
         if t is E.MatMul:
             return a * b if a.ndim == 0 or b.ndim == 0 else a @ b
@@ -379,7 +402,32 @@ class Evaluator:
         raise ValueError(f"no NumPy value for a {t.__name__} node")
 
     def shape(self, shape) -> tuple:
-        return tuple(int(s) if s.is_Integer else self.sizes[str(s)] for s in shape)
+        return tuple(int(s) if s.is_Integer else self.sizes[str(s)] if s.is_Symbol
+                     else int(s.subs({x: self.sizes[str(x)] for x in s.free_symbols})) for s in shape)
+
+
+def _window(e, kids):
+    """The value of a node of `symbolic.windows` from its children's (NumPy's own spellings)."""
+    kind = type(e).__name__
+    if kind == "Conv":
+        a, b = kids[0].reshape(-1), kids[1].reshape(-1)
+        out = np.correlate(a, b, mode="valid") if e.mode == "valid" else np.convolve(a, b)
+        return out.reshape(-1, 1)
+    a = np.atleast_2d(kids[0])
+    if kind == "Flip":
+        return a[::-1]
+    top = a.max(axis=e.axis, keepdims=True) if e.axis is not None else a.max().reshape(1, 1)
+    if kind == "Max":
+        return top
+    mask = np.zeros_like(a)
+    first = np.argmax(a, axis=e.axis) if e.axis is not None else np.argmax(a)
+    if e.axis is None:
+        mask.flat[first] = 1
+    elif e.axis == 0:
+        mask[first, np.arange(a.shape[1])] = 1
+    else:
+        mask[np.arange(a.shape[0]), first] = 1
+    return mask
 
 
 # ---------------------------------------------------------------- the pytest fixture

@@ -20,8 +20,12 @@ MAX_SIZE = 100_000  # the largest whole-number size in a shape
 # data = "one-hot columns" }`): each column (row) one 1 and zeros, so that
 # it sums to 1; "binary": every entry 0 or 1; "positive": every entry > 0.
 # A square data input may also be "symmetric" (S = S.T), "positive definite" (symmetric, every
-# eigenvalue > 0, so det(S) > 0) or "orthogonal" (Q.T @ Q = Q @ Q.T = I).
-FACTS = ("one-hot columns", "one-hot rows", "binary", "positive", "symmetric", "positive definite", "orthogonal")
+# eigenvalue > 0, so det(S) > 0) or "orthogonal" (Q.T @ Q = Q @ Q.T = I); a "mask" is "binary".
+FACTS = ("one-hot columns", "one-hot rows", "binary", "positive", "symmetric", "positive definite", "orthogonal",
+         "mask")
+# Another name for a fact, read as that fact: a mask (dropout's, a padding
+# mask) is data of zeros and ones, "binary".
+FACT_ALIASES = {"mask": "binary"}
 # A constant (`eps = { shape = "scalar", constant = "positive" }`) is a value that is not
 # differentiated either, of one sign: each entry > 0, or < 0.
 SIGNS = ("positive", "negative")

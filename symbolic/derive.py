@@ -25,6 +25,7 @@ from . import linalg
 from .functions import derivative
 from .derivation import Derivation
 from .simplify import simplify
+from .windows import BACKWARD as WINDOW_RULES
 
 BACKWARD = {
     E.MatMul:    lambda e, G: [(e.a, E.matmul(G, E.transpose(e.b))), (e.b, E.matmul(E.transpose(e.a), G))],
@@ -39,6 +40,7 @@ BACKWARD = {
     E.Const:     lambda e, G: [],
     E.MatFn:     linalg.backward,  # inv, det, logdet of a square matrix
 }
+BACKWARD.update(WINDOW_RULES)  # conv1d, convolve, flip, max (`symbolic.windows`)
 
 
 @dataclass

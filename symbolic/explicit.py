@@ -15,6 +15,7 @@ from . import expr as E
 from .functions import ACTIVATIONS, concretize, domain, sign, sympy_apply
 from .index import objective
 from .linalg import DOMAIN, MATRIX_FACTS, SYMMETRIC, explicit_value, fact_point, symmetric_given
+from . import windows
 
 
 class Explicit:
@@ -71,7 +72,10 @@ class Explicit:
                 subs.update({s: sympy.Integer(1) for s in y})  # one class: every entry is 1
             elif fact in SYMMETRIC:
                 subs.update(symmetric_given(y))
-        return m.xreplace(subs) if subs else m
+        m = m.xreplace(subs) if subs else m
+        if any(x.has(windows.MaxAt) for x in m):  # the arg-max indicators' own identities
+            m = m.applyfunc(windows.indicator_identities)
+        return m
 
     def size(self, s) -> int:
         if s in self.sizes:
@@ -136,6 +140,8 @@ class Explicit:
             if self.functions is not None:
                 return self.value(e.a).applyfunc(lambda v: self.functions(e.fn, e.order, v))
             return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v))
+        if isinstance(e, windows.NODES):
+            return windows.explicit_value(e, [self.value(c) for c in e.children()])
         raise TypeError(f"explicit: no rule for {t.__name__}")
 
     def at(self, point: dict, functions=None) -> "Explicit":
@@ -438,6 +444,8 @@ def at_a_kink(values, point) -> bool:
     argument is a constant, never a kink."""
     for v in values:
         for a in v.atoms(sympy.Function):
+            if isinstance(a, windows.MaxOf) and windows.tied([evaluate(x, point) for x in a.args]):
+                return True  # a max at a tie: no derivative there
             key = getattr(type(a), "gradproof", None)
             act = ACTIVATIONS.get(key[0]) if key else None
             if act is not None and act.kink is not None and a.args[0].free_symbols \

@@ -379,6 +379,8 @@ def substitute(e: Expr, mapping: dict) -> Expr:
 
 def rebuild(e: Expr, kids: list) -> Expr:
     """`e` with its children replaced by `kids`, through the constructors."""
+    if hasattr(e, "rebuilt"):  # a node of another module (`windows`): its own constructor
+        return e.rebuilt(kids)
     t = type(e)
     if t is MatMul:
         return matmul(*kids)
@@ -425,6 +427,8 @@ def fn_text(fn: str, order: int) -> str:
 
 def text(e: Expr) -> str:
     """`e` in derivation-file syntax: `W.T @ (dY * g'(z))`."""
+    if hasattr(e, "written"):  # a node of another module (`windows`): a call, written by itself
+        return e.written()
     t = type(e)
     if t is Var:
         return e.name

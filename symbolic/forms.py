@@ -17,6 +17,7 @@ indices; `index` writes entries and puts them in canonical form.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from dataclasses import dataclass, field
 
 import sympy
@@ -119,6 +120,10 @@ def rename_factor(f, m):
         return f[:4] + (a, b, f[6])
     if kind == "F":
         return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
+    if kind == "T":  # a window's shifted entry (`windex`)
+        return ("T", m.get(f[1], f[1])) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
+    if kind == "R":
+        return ("R", f[1]) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
     a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
     return ("D",) + tuple(sorted((a, b), key=repr))
 
@@ -140,6 +145,25 @@ def indices(f):
         return (f[2], f[3])
     if f[0] == "M":
         return (f[4], f[5])
+    if f[0] == "T":
+        return (f[1], f[2], f[3])
+    if f[0] == "R":
+        return (f[2], f[3])
     if f[0] == "F":
         return tuple(a for a in f[4] if a is not None)
     return (f[1], f[2])
+
+
+def pair(a, b) -> tuple:
+    """Two indices in their canonical order."""
+    return tuple(sorted((a, b), key=repr))
+
+
+class Counter:
+    """Fresh names for the bound indices of a form written out (`instantiate`)."""
+
+    def __init__(self):
+        self.counter = itertools.count()
+
+    def fresh(self) -> str:
+        return f"~d{next(self.counter)}"

@@ -10,7 +10,7 @@ import itertools
 
 import sympy
 
-from .forms import P, Q, Term, form, indices, instantiate, intern, product, rename_factor
+from .forms import P, Q, Counter, Term, form, indices, instantiate, intern, product, rename_factor
 from .functions import ACTIVATIONS
 
 INVERSES = {("exp", "log"), ("log", "exp")}  # f(g(u)) = u
@@ -196,7 +196,7 @@ def _quotient(items, members, bound, r, k, one: bool) -> list | None:
     """The terms `members` of `items` with their factor 1/u (`r`) to the
     power k taken out (only one of them, if `one`), divided by u**k, as
     Terms; None unless u**k divides them exactly."""
-    u = instantiate(r[3], r[4], _Counter())
+    u = instantiate(r[3], r[4], Counter())
     if any(t.bound for t in u):
         return None  # a sum in the denominator: not a polynomial in the factors
     atoms: dict = {}
@@ -237,13 +237,3 @@ def _quotient(items, members, bound, r, k, one: bool) -> list | None:
             return None  # not a polynomial after all: leave the terms as they are
         out.append(Term(coeff, dict(bound), factors))
     return out
-
-
-class _Counter:
-    """Fresh names for the bound indices of an instantiated denominator."""
-
-    def __init__(self):
-        self.counter = itertools.count()
-
-    def fresh(self) -> str:
-        return f"~d{next(self.counter)}"

@@ -31,16 +31,21 @@ form of each argument it has seen and hands out one `Form` per form.
 from __future__ import annotations
 
 import itertools
+import sys
 
 import sympy
 
 from . import expr as E
 from .errors import FormTooLarge
-from .forms import (MAX_FACTORS, MAX_TERMS, P, Q, Form, Term, args_of, bind, form, indices, instantiate, intern,  # noqa: F401
-                    product, rename_factor, uses)
+from .forms import (MAX_FACTORS, MAX_TERMS, Counter, P, Q, Form, Term, args_of, bind, form, indices,  # noqa: F401
+                    instantiate, intern, pair, product, rename_factor, uses)
 from .functions import ACTIVATIONS, domain, prime, scalar_value
 from .identities import divide_out, identity
 from .kinks import absorb_steps, mul_factors, step_argument
+from . import windex
+from . import windows as W
+
+_SELF = sys.modules[__name__]  # this module, as `windex` takes the index form's functions
 
 
 class Context:
@@ -144,6 +149,8 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         if e.fn == "step" and e.order == 0:
             e = E.apply("step", step_argument(e.a, ctx))
         return function_terms(e.fn, e.order, ctx.key(e.a), args_of(ctx.key(e.a), i, j), ctx)
+    if isinstance(e, W.NODES):
+        return windex.window_entry(e, i, j, ctx, _SELF)
     raise TypeError(f"index form: no rule for {t.__name__}")
 
 
@@ -165,6 +172,8 @@ def function_terms(fn, order, key, args, ctx) -> list:
     sigmoid - sigmoid**2, ...), so forms written either way meet.  A table
     function of a nonzero constant (1 / m, for a dim m) is a coefficient."""
     f = form(key)
+    if fn in ("exp", "recip") and order == 0 and windex.shifted(f, _SELF):
+        return windex.shift_terms(fn, f, args, ctx, _SELF)
     if fn in ACTIVATIONS and order == 0 and len(f) == 1 and not f[0][0] and not f[0][1] \
             and f[0][2].is_zero is False and (domain(fn) != "positive" or f[0][2].is_positive):
         return [Term(scalar_value(fn, f[0][2]))]
@@ -296,6 +305,7 @@ def canon(terms: list) -> tuple:
         if rewritten is not None:
             pending += rewritten
             continue
+        t = windex.identities(t, _SELF)
         shape, coeff = _canonical_term(t)
         collected[shape] = collected.get(shape, 0) + coeff
     out = []
@@ -330,6 +340,8 @@ def _factor_derivative(f, name, p, q, ctx) -> list:
         if f[1] != name:
             return []
         return [Term(sympy.Integer(1), {}, [("D", f[2], p), ("D", f[3], q)])]
+    if f[0] == "F" and isinstance(f[1], tuple):
+        return windex.max_derivative(f, name, p, q, ctx, _SELF)
     if f[0] == "F":
         _, fn, order, key, args = f
         inner = differentiate(instantiate(key, args, ctx), name, p, q, ctx)

@@ -17,7 +17,7 @@ import sympy
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
 from .catalogue import is_file_name, resolve
-from .derivation import (FACTS, MAX_SIZE, SIGNS, Claim, Derivation, dim_values, size_of,  # noqa: F401
+from .derivation import (FACT_ALIASES, FACTS, MAX_SIZE, SIGNS, Claim, Derivation, dim_values, size_of,  # noqa: F401
                          split_shape)
 from .linalg import MATRIX_FACTS, SYMMETRIC
 from .errors import DerivationError, ExprError
@@ -224,7 +224,7 @@ class _Reader:
                 fact = self.string(f"{key}.{what}", shape[what])
                 if fact not in allowed:
                     self.fail(f"{key}.{what}", f"expected one of {', '.join(allowed)}, got {fact!r}")
-                self.facts[name] = fact
+                self.facts[name] = FACT_ALIASES.get(fact, fact)
                 if what == "constant":
                     self.constants.add(name)
                 shape = shape["shape"]

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import expr as E
 from . import steptree as T
-from .parse import _PRIME, LINEAR, PIECEWISE, REDUCTIONS, parse_tree, split_function
+from .parse import _PRIME, LINEAR, PIECEWISE, REDUCTIONS, WINDOWS, parse_tree, split_function
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
     "derivative": "a function and its derivative confused",
     "derivative factor": "an activation's derivative factor missing or extra",
     "transpose": "a transpose missing or extra",
+    "flip": "a flip missing or extra (a kernel or a gradient upside down)",
     "layout": "the whole result transposed (numerator layout)",
     "swap": "operands swapped",
     "product": "`*` (elementwise) and `@` (matrix product) confused",
@@ -322,6 +323,10 @@ def _linear(n: Node) -> bool:
     return True
 
 
+def _is_call(node, names) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
+
+
 def _simple_call_or_name(text: str) -> bool:
     try:
         tree = parse_tree(text)
@@ -353,6 +358,15 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             yield whole, _replace(n, *_transposed(src, n, inside=True)), ""
         elif scope.extended or not isinstance(node, ast.UnaryOp):
             yield whole, wrap_whole(fit(src.src(n), n.prec, ATOM) + ".T", ATOM), ""
+    # ---- flips: a column of a convolution upside down, or not
+    if _is_call(node, ("flip",)) and n.children:
+        v = n.children[0]
+        yield "flip", _replace(n, src.src(v), v.prec), ""
+    elif n.parent is not None and _is_call(n.parent.ast, ("conv1d", "convolve", "conv1d_full")):
+        yield "flip", wrap_whole(f"flip({src.src(n)})", ATOM), ""
+    if _is_call(node, ("conv1d", "convolve", "conv1d_full")) and len(n.children) == 2:
+        a, b = n.children  # the signal and the kernel swapped
+        yield "swap", Edit(a.start, b.end, src.src(b) + src.text[a.end:b.start] + src.src(a)), ""
     # ---- binary operators
     if isinstance(node, ast.BinOp):
         a, b = n.children
@@ -395,7 +409,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
-        elif base in REDUCTIONS or base in PIECEWISE or base in LINEAR:  # its axis (mean, ...), never a prime
+        elif base in REDUCTIONS or base in PIECEWISE or base in LINEAR or base in WINDOWS:  # its axis, never a prime
             for arg, s, e, value in n.keywords:
                 if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
                     yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))

@@ -18,6 +18,7 @@ import sympy
 from . import expr as E
 from .errors import ExprError  # noqa: F401  defined there, without SymPy
 from .functions import ACTIVATIONS, CALLABLE
+from . import windows as W
 
 
 MAX_LENGTH = 10_000
@@ -95,6 +96,9 @@ GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
 LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
           "matrix_power": (2, "matrix_power(A, 3)"),
           "inv": (1, "inv(A)"), "det": (1, "det(A)"), "logdet": (1, "logdet(A)")}  # name -> (arguments, usage)
+WINDOWS = {"conv1d": (2, "conv1d(x, w)"), "convolve": (2, "convolve(dy, w)"),
+           "conv1d_full": (2, "conv1d_full(dy, flip(w))"), "flip": (1, "flip(w)"),
+           "max": (1, "max(Z, axis=0)"), "max_mask": (1, "max_mask(Z, axis=0)")}  # name -> (arguments, usage)
 
 
 def size_value(size) -> E.Expr:
@@ -249,6 +253,8 @@ class Parser:
             return self._piecewise(base, node)
         if base in LINEAR and order == 0 and base not in self.functions:
             return self._linear(base, node)
+        if base in WINDOWS and order == 0 and base not in self.functions:
+            return self._window(base, node)
         if base == "gelu" and order == 0 and node.keywords and "gelu" not in self.functions:
             return self._gelu_tanh(node)
         if base in self.functions:
@@ -358,6 +364,34 @@ class Parser:
         for k in range(p.value):
             out = a if k == 0 else E.matmul(out, a)
         return out
+
+    def _window(self, name: str, node) -> E.Expr:
+        """conv1d(x, w), convolve(a, b), conv1d_full(a, v) = convolve(a, flip(v)),
+        flip(v) (columns), max(E, axis=...) and max_mask(E, axis=...) (`windows`)."""
+        arity, usage = WINDOWS[name][0], f"as in `{WINDOWS[name][1]}`"
+        if name in ("max", "max_mask"):
+            if len(node.args) != 1:
+                raise ExprError(f"`{name}` takes one matrix and an optional `axis=0` or `axis=1`, {usage}")
+            for kw in node.keywords:
+                if kw.arg == "axis" and not (isinstance(kw.value, ast.Constant) and kw.value.value in (0, 1)
+                                             and not isinstance(kw.value.value, bool)):
+                    got = ast.unparse(kw.value)
+                    raise ExprError(f"`{name}` takes `axis=0` (down the columns), `axis=1` (along the rows) "
+                                    f"or no axis (every entry), got `axis={got if len(got) <= 20 else got[:17] + '...'}`")
+            axis = self._axis(name, node, required=False)
+            a = self.build(node.args[0])
+            return W.max_axis(a, axis) if name == "max" else W.max_mask(a, axis)
+        if node.keywords or len(node.args) != arity:
+            raise ExprError(f"`{name}` takes {arity} positional argument{'s' if arity > 1 else ''}, {usage}")
+        args = [self.build(a) for a in node.args]
+        if name == "flip":
+            return W.flip(args[0])
+        if name == "conv1d":
+            return W.conv1d(*args)
+        if name == "convolve":
+            return W.convolve(*args)
+        W._column(name, args[1], "its kernel")
+        return W.convolve(args[0], W.flip(args[1]))
 
     def _size(self, node, usage: str):
         """A size written as a dim's name or a whole number (`eye(n)`, `eye(3)`)."""

@@ -17,6 +17,7 @@ provable.
 from __future__ import annotations
 
 import ast
+import itertools
 import math
 from fractions import Fraction
 
@@ -24,6 +25,7 @@ import numpy as np
 import sympy
 
 from . import expr as E
+from . import windows as W
 from .budget import cpu_time
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
@@ -99,6 +101,38 @@ def _as_fact(a, fact: str, rng):
     return np.abs(a)  # positive
 
 
+
+def _sizes(d) -> dict:
+    """Distinct sizes from 2 up (a transpose shows), in the first order at
+    which every convolution's length is positive."""
+    dims = list(d.dims.values())
+    lengths = W.size_conditions(list(d.forward.values()))
+    for order in itertools.islice(itertools.permutations(range(2, 2 + len(dims))), 500):
+        if W.fits(lengths, dict(zip(dims, order))):
+            return dict(zip(dims, order))
+    return {s: 2 + i for i, s in enumerate(dims)}
+
+
+def _window(e, kids):
+    """A node of `windows` at a point, in NumPy (the first arg max at a tie)."""
+    if type(e) is W.Conv:
+        a, b = kids[0][:, 0], kids[1][:, 0]
+        out = np.correlate(a, b, mode="valid") if e.mode == "valid" else np.convolve(a, b)
+        return out[:, None]
+    a = kids[0]
+    if type(e) is W.Flip:
+        return a[::-1].copy()
+    top = a.max(axis=e.axis, keepdims=True) if e.axis is not None else a.max().reshape(1, 1)
+    if type(e) is W.Max:
+        return top
+    flat = a if e.axis != 1 else a.T
+    mask = np.zeros_like(flat)
+    if e.axis is None:
+        mask.flat[np.argmax(a)] = 1
+    else:
+        mask[np.argmax(flat, axis=0), np.arange(flat.shape[1])] = 1
+    return mask if e.axis != 1 else mask.T
+
 class Screen:
     """The derived gradient at a few points, and candidates against it."""
 
@@ -108,7 +142,7 @@ class Screen:
         self.d, self.truth = d, truth
         self.fns = {}
         rng = np.random.default_rng(seed)
-        self.sizes = {s: 2 + i for i, s in enumerate(d.dims.values())}
+        self.sizes = _sizes(d)
         values = dict(d.inputs)
         if d.upstream is not None:
             values[d.upstream.name] = d.upstream
@@ -186,6 +220,8 @@ class Screen:
                     v = _matrix_function(e.fn, kids[0])
                 except np.linalg.LinAlgError:
                     raise ValueError("singular") from None
+            elif isinstance(e, W.NODES):
+                v = _window(e, kids)
             else:
                 raise ValueError(f"no numeric rule for {t.__name__}")
         memo[key] = (e, v)

@@ -18,6 +18,7 @@ import sympy
 from . import expr as E
 from .derive import adjoint_names
 from .functions import ACTIVATIONS, prime
+from . import windows as W
 
 # ---------------------------------------------------------------- spellings
 
@@ -531,6 +532,24 @@ RULES = {
     E.Sum:       Rule(_m_sum, _x_sum),
     E.MatFn:     Rule(_m_matfn, _x_matfn),
 }
+
+
+def _m_window(p, e):
+    """A window of `windows` as the call it is written as: `\\operatorname{conv1d}\\left(x, w\\right)`."""
+    head = e.written().split("(", 1)[0]
+    args = [p.m(c).s for c in e.children()]
+    if isinstance(e, (W.Max, W.MaxMask)) and e.axis is not None:
+        args.append(rf"\text{{axis}}={e.axis}")
+    return Tex(rf"\operatorname{{{head.replace('_', chr(92) + '_')}}}\left({', '.join(args)}\right)", ATOM)
+
+
+def _x_window(p, e, i, j):
+    idx = "".join(x for x in (i, j) if x is not None)
+    m = _m_window(p, e)
+    return Tex(f"{group(m.s)}_{{{idx}}}" if idx else m.s, ATOM)
+
+
+RULES.update({node: Rule(_m_window, _x_window) for node in W.NODES})
 
 
 def printer_for(d, notation: Notation | None = None) -> Printer:

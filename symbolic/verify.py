@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from . import domains
 from . import expr as E
 from . import index
+from . import windows
 from .budget import DEFAULT_BUDGET, OutOfTime, budget, cpu_time
 from .compose import Composition
 from .decide import (Difference, Trial, explicit_check, first_difference, sizes_by_bound, sizes_text,
@@ -521,7 +522,8 @@ def _find_difference(ex: Explicit, claim: Claim, d: Derivation, rng, tries: int 
 
 def _explicit(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list):
     rng = random.Random(1)
-    out = explicit_check(sizes_by_bound(d.dims, max_size),
+    lengths = windows.size_conditions([*d.forward.values(), claim.expr])  # a convolution's, positive
+    out = explicit_check(((n, s) for n, s in sizes_by_bound(d.dims, max_size) if windows.fits(lengths, s)),
                          lambda sizes: [_trial(d, claim, Explicit(d, sizes), rng)], stage,
                          proved_up_to=lambda n: setattr(v, "sizes", n),
                          refuted=lambda difference: _refute(d, v, difference))

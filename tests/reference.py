@@ -81,7 +81,34 @@ def _logsumexp(a, axis):
     return top + np.log(np.exp(a - top).sum(axis=axis, keepdims=True))
 
 
+def _conv1d(x, w):
+    """Valid cross-correlation of two columns, by its definition: y[i] = sum_j x[i + j] w[j]."""
+    x, w = np.asarray(x).reshape(-1), np.asarray(w).reshape(-1)
+    return np.array([[sum(x[i + j] * w[j] for j in range(len(w)))] for i in range(len(x) - len(w) + 1)])
+
+
+def _max_mask(a, axis):
+    """1 at the first arg max along `axis` (None: of all entries), 0 elsewhere."""
+    out = np.zeros_like(a, dtype=float)
+    if axis is None:
+        out[np.unravel_index(np.argmax(a), a.shape)] = 1
+    elif axis == 0:
+        out[np.argmax(a, axis=0), np.arange(a.shape[1])] = 1
+    else:
+        out[np.arange(a.shape[0]), np.argmax(a, axis=1)] = 1
+    return out
+
+
+ELEMENTWISE.update({  # windows over a column
+    "conv1d": _conv1d,
+    "convolve": lambda a, b: np.convolve(a.reshape(-1), b.reshape(-1)).reshape(-1, 1),
+    "conv1d_full": lambda a, v: np.correlate(a.reshape(-1), v.reshape(-1), mode="full").reshape(-1, 1),
+    "flip": lambda a: a[::-1].copy(),
+})
+
+
 REDUCTIONS = {
+    "max": _keep(np.max), "max_mask": _max_mask,
     "sum": _keep(np.sum), "mean": _keep(np.mean), "var": _keep(np.var),
     "softmax": _softmax, "logsumexp": _logsumexp,
     "log_softmax": lambda a, axis: a - _logsumexp(a, axis),
@@ -209,7 +236,7 @@ def _data(fact, shape, rng):
         return np.eye(shape[0])[:, rng.integers(0, shape[0], shape[1])]
     if fact == "one-hot rows":
         return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
-    if fact == "binary":
+    if fact in ("binary", "mask"):  # a mask is binary data
         return rng.integers(0, 2, shape).astype(float)
     if fact == "symmetric":
         a = rng.uniform(-1.5, 1.5, size=shape)

@@ -50,7 +50,7 @@ START_UP = {  # (module, function) -> the project modules it imports where it ru
                        ("_Checker.kink_distance", {"symbolic.functions"}),
                        ("_Checker.verified", {"symbolic.expr"}),
                        ("_Checker.variants", {"symbolic.expr", "symbolic.mutate", "symbolic.parse", "symbolic.verify"}),
-                       ("Evaluator.value", {"symbolic.expr", "symbolic.functions"})]},
+                       ("Evaluator.value", {"symbolic.expr", "symbolic.functions", "symbolic.windows"})]},
 }
 
 

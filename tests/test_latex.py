@@ -4,6 +4,7 @@ import sympy
 
 from symbolic import ACTIVATIONS, derive, latex, load
 from symbolic import expr as E
+from symbolic import windows as W
 from symbolic.cli import main
 from symbolic.tex import FUNCTIONS, RULES, Notation, name_tex, shape_tex, value_tex
 
@@ -162,7 +163,7 @@ def test_every_table_function_has_a_spelling():
 def test_every_expression_node_has_a_rule():
     nodes = {c for c in vars(E).values() if isinstance(c, type) and issubclass(c, E.Expr) and c is not E.Expr
              and not c.__name__.startswith("_")}  # `_Unary`, `_Binary`: bases, not nodes
-    assert nodes == set(RULES)
+    assert nodes | set(W.NODES) == set(RULES)  # and the windows' (`symbolic.windows`)
 
 
 def test_gradients_and_derivations_are_accepted_as_sources():

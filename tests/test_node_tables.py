@@ -47,6 +47,10 @@ SAMPLES = {
     "Broadcast": "Z + b",
     "Sum": "Z * sum(Z, axis=0) + sum(Z * Z, axis=1) + sum(Z)",
     "MatFn": "inv(W @ W.T + eye(k)) @ Z * logdet(W @ W.T + eye(k)) + det(W @ W.T + eye(k)) * Z",
+    "Conv": "Z * conv1d(convolve(b, b), b)",
+    "Flip": "Z * flip(b * b)",
+    "Max": "Z * max(Z, axis=0) + max(W @ X, axis=1)",
+    "MaxMask": "Z * max_mask(W @ X, axis=0)",
 }
 
 

@@ -38,13 +38,24 @@ def point(grads, activation, dtype=np.float64, seed=None):
     sizes = {}
     out = {}
     for name in grads.arguments:
-        shape = tuple(d if isinstance(d, int) else sizes.setdefault(d, int(rng.integers(2, 4)))
-                      for d in grads.shapes[name])
+        shape = tuple(d if isinstance(d, int) else _length(d, sizes) if not d.isidentifier()
+                      else sizes.setdefault(d, int(rng.integers(2, 4))) for d in grads.shapes[name])
         if activation in ("log", "sqrt"):
             out[name] = rng.uniform(0.5, 1.5, shape)
         else:
             out[name] = rng.standard_normal(shape)
     return {n: a.astype(dtype) for n, a in out.items()}
+
+
+def _length(text, sizes):
+    """A convolution's length, "-k + n + 1", at `sizes` (its dims bound by the inputs before it)."""
+    total = 0
+    for term in text.replace(" ", "").replace("-", "+-").split("+"):
+        if term:
+            sign, name = (-1, term[1:]) if term.startswith("-") else (1, term)
+            total += sign * (int(name) if name.isdigit() else sizes[name])
+    assert total >= 1, (text, sizes)
+    return total
 
 
 def objective(grads, arrays):
@@ -309,8 +320,29 @@ def _ridge(v, f, fp):
     return X @ np.linalg.solve(M, X.T @ y), {"y": X @ np.linalg.inv(M).T @ X.T @ v["dY"]}
 
 
+def _conv1d(v, f, fp):
+    x, w, dy = v["x"][:, 0], v["w"][:, 0], v["dy"][:, 0]
+    k = len(w)
+    y = np.array([x[i:i + k] @ w for i in range(len(x) - k + 1)])
+    dx = np.zeros_like(x)
+    for i in range(len(dy)):  # y[i] reads x[i:i + k]
+        dx[i:i + k] += dy[i] * w
+    dw = np.array([x[j:j + len(dy)] @ dy for j in range(k)])
+    return y[:, None], {"x": dx[:, None], "w": dw[:, None]}
+
+
+def _max_pool(v, f, fp):
+    Z, dY = v["Z"], v["dY"]
+    top = Z.argmax(axis=0)
+    dZ = np.zeros_like(Z)
+    dZ[top, np.arange(Z.shape[1])] = dY[0]
+    return Z.max(axis=0, keepdims=True), {"Z": dZ}
+
+
 # forward definitions as written (a named activation read as `g`) -> reference
 REFERENCES = {
+    (("y", "conv1d(x, w)"),): _conv1d,
+    (("Y", "max(Z, axis=0)"),): _max_pool,
     (("z", "w.T @ X + b"), ("p", "g(z)"), ("J", "-sum(y * g(p) + (1 - y) * g(1 - p)) / m")): _logistic,
     (("J", "sum(g(z) - y * z) / m"),): _bce_logits,
     (("J", "mean((Yhat - Y) ** 2)"),): _mse,

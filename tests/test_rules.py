@@ -9,6 +9,7 @@ from symbolic import expr as E
 from symbolic.explicit import Explicit, size_combinations
 from symbolic.functions import ACTIVATIONS, scalar_form
 from symbolic.verify import proves_every_size
+from symbolic import windows as W
 
 
 @pytest.mark.parametrize("name", [n for n, a in ACTIVATIONS.items() if a.prime is not None])
@@ -35,6 +36,11 @@ PRIMITIVES = {
     E.Sum: ("J", "sum(sum(A, axis=0) @ B) + sum(sigmoid(C), axis=1).T @ sum(C, axis=1)"),
     E.Const: ("y", "2 * A @ B - 1"),
     E.MatFn: ("y", "inv(A @ A.T + 1) @ C * det(A @ A.T + 1) + logdet(A @ A.T + 1)"),
+    # windows: lengths that are positive at every size (n + k - 1, then n again)
+    W.Conv: ("y", "conv1d(convolve(B, C), C * C) + convolve(conv1d(convolve(B, C), C), v)"),
+    W.Flip: ("y", "flip(B * flip(B)) + flip(A.T @ C) * B"),
+    W.Max: ("y", "max(A, axis=0).T * B + max(A @ B, axis=1).T @ C + max(A * A) + max(B, axis=1)"),
+    W.MaxMask: ("y", "max_mask(A, axis=1).T @ (A @ B) + B * max_mask(B) + max_mask(A, axis=0).T @ C"),
 }
 
 
