@@ -120,7 +120,7 @@ def rename_factor(f, m):
         return f[:4] + (a, b, f[6])
     if kind == "F":
         return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
-    if kind == "T":  # a window's shifted entry (`windex`)
+    if kind == "T":  # a window's bracket (`index`, the windows)
         return ("T", m.get(f[1], f[1])) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
     if kind == "R":
         return ("R", f[1]) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
