@@ -206,3 +206,15 @@ def off_kinks(items: tuple) -> tuple:
             changed = True
         terms = out
     return canon(terms), kinks
+
+
+def kink_texts(kinks, exprs: list, forward: dict) -> tuple:
+    """Each kink's u (a canonical form) as text, sorted: the argument of a
+    step or relu of `exprs` with that form, as the forward pass writes it
+    where it does (`Z`, `1 - t * z`), else its negative."""
+    ctx = Context(forward)
+    args = [n.a for e in exprs for n in E.walk(e) if isinstance(n, E.Apply) and n.fn in ("step", "relu")]
+    names = {ctx.key(a): E.text(a) for a in reversed(args)}
+    for a in args:
+        names.setdefault(ctx.key(E.scale(-1, a)), E.text(E.scale(-1, a)))
+    return tuple(sorted(names.get(k, "the argument of a step") for k in kinks))

@@ -425,13 +425,7 @@ def _off_kinks(d: Derivation, claim: Claim) -> tuple:
     rest, kinks = domains.off_kinks(diff)
     if rest != () or not kinks:
         return ()
-    ctx = index.Context(d.forward)
-    args = [n.a for e in [*d.forward.values(), claim.expr] for n in E.walk(e)
-            if isinstance(n, E.Apply) and n.fn in ("step", "relu")]
-    names = {ctx.key(a): E.text(a) for a in reversed(args)}  # as the forward pass writes it, if it does
-    for a in args:
-        names.setdefault(ctx.key(E.scale(-1, a)), E.text(E.scale(-1, a)))
-    return tuple(sorted(names.get(k, "the argument of a step") for k in kinks))
+    return domains.kink_texts(kinks, [*d.forward.values(), claim.expr], d.forward)
 
 
 def proves_closed_form(d: Derivation, grads: Gradients, e: E.Expr, wrt: str) -> bool:
