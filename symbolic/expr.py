@@ -52,7 +52,7 @@ class Const(Expr):
 
 
 class _Unary(Expr):
-    """A node over one operand `a`."""
+    """A node over one operand `a` (here and in `windows`; a base, not a node)."""
 
     def children(self):
         return (self.a,)

@@ -404,11 +404,7 @@ class _Reader:
                 budget = self.budget(f"{key}.budget", spec["budget"])
             spec = spec["expr"]
         text = self.string(key, spec)
-        if wrt not in d.inputs:
-            self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
-        if wrt in d.facts:
-            what = "a constant" if wrt in d.constants else "data"
-            self.fail(key, f"`{wrt}` is {what} ({d.facts[wrt]}): it is not differentiated, so it has no claim")
+        self.claimable(d, key, wrt)
         try:
             e = parser.parse(text)
             self.check_depth(key, e)
@@ -418,6 +414,14 @@ class _Reader:
         except ExprError as err:
             self.fail(key, str(err))
 
+    def claimable(self, d: Derivation, key, wrt):
+        """Refuse a claim for a name that is not an input, or for data or a constant."""
+        if wrt not in d.inputs:
+            self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
+        if wrt in d.facts:
+            what = "a constant" if wrt in d.constants else "data"
+            self.fail(key, f"`{wrt}` is {what} ({d.facts[wrt]}): it is not differentiated, so it has no claim")
+
     def latex_claim(self, d: Derivation, key, wrt, spec) -> Claim:
         """`[claims.W] latex = '(dY \\odot g'(z)) x^T'`: read by `texparse`."""
         if "expr" in spec:
@@ -426,11 +430,7 @@ class _Reader:
         if budget is not None:
             self.budget(f"{key}.budget", budget)
         text = self.string(f"{key}.latex", spec["latex"])
-        if wrt not in d.inputs:
-            self.fail(key, f"a claim must name an input ({', '.join(d.inputs)}), got `{wrt}`")
-        if wrt in d.facts:
-            what = "a constant" if wrt in d.constants else "data"
-            self.fail(key, f"`{wrt}` is {what} ({d.facts[wrt]}): it is not differentiated, so it has no claim")
+        self.claimable(d, key, wrt)
         try:
             e = to_core(text, d.parser().names, d.functions)
             check_constants(e)

@@ -50,7 +50,7 @@ def _axis_text(axis) -> str:
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Conv(E.Expr):
+class Conv(E._Binary):
     """`conv1d(a, b)` (mode "valid") or `convolve(a, b)` (mode "full") of two columns."""
     a: E.Expr
     b: E.Expr
@@ -61,9 +61,6 @@ class Conv(E.Expr):
         n, k = self.a.shape[0], self.b.shape[0]
         return (sympy.expand(n - k + 1) if self.mode == "valid" else sympy.expand(n + k - 1), E.ONE)
 
-    def children(self):
-        return (self.a, self.b)
-
     def written(self) -> str:
         return f"{'conv1d' if self.mode == 'valid' else 'convolve'}({E.text(self.a)}, {E.text(self.b)})"
 
@@ -72,16 +69,9 @@ class Conv(E.Expr):
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Flip(E.Expr):
+class Flip(E._Elementwise, E._Unary):
     """A column upside down: entry i is a[n - 1 - i]."""
     a: E.Expr
-
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a,)
 
     def written(self) -> str:
         return f"flip({E.text(self.a)})"
@@ -91,7 +81,7 @@ class Flip(E.Expr):
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class Max(E.Expr):
+class Max(E._Unary):
     """The largest entry along `axis` (0: of each column, 1: of each row, None: of all), keeping 2-D."""
     a: E.Expr
     axis: int | None
@@ -101,9 +91,6 @@ class Max(E.Expr):
         r, c = self.a.shape
         return {0: (E.ONE, c), 1: (r, E.ONE), None: (E.ONE, E.ONE)}[self.axis]
 
-    def children(self):
-        return (self.a,)
-
     def written(self) -> str:
         return f"max({E.text(self.a)}{_axis_text(self.axis)})"
 
@@ -112,17 +99,10 @@ class Max(E.Expr):
 
 
 @dataclass(frozen=True, eq=True, repr=False)
-class MaxMask(E.Expr):
+class MaxMask(E._Elementwise, E._Unary):
     """1 at the arg max along `axis`, 0 elsewhere (the first arg max at a tie)."""
     a: E.Expr
     axis: int | None
-
-    @property
-    def shape(self):
-        return self.a.shape
-
-    def children(self):
-        return (self.a,)
 
     def written(self) -> str:
         return f"max_mask({E.text(self.a)}{_axis_text(self.axis)})"
