@@ -7,14 +7,13 @@ them.  Nothing here reads a file or prints: the notebook reprs of a
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import expr as E
 from .parse import Parser
+from .steptree import MAX_SIZE, size_of, split_shape  # noqa: F401  (the shapes a file writes)
 
-MAX_SIZE = 100_000  # the largest whole-number size in a shape
 # What a data input may be declared to be, and what the proofs and the
 # counterexamples then take as given (`[inputs] Y = { shape = "c x m",
 # data = "one-hot columns" }`): each column (row) one 1 and zeros, so that
@@ -34,20 +33,6 @@ SIGNS = ("positive", "negative")
 def dim_values(dims: dict) -> dict:
     """Each dim as a value a formula may use (`/ m`): a 1 x 1 `Var` of role "dim"."""
     return {name: E.Var(name, (E.ONE, E.ONE), "dim") for name in dims}
-
-
-def split_shape(text: str):
-    """`"k x n"` -> ["k", "n"]: split on an `x` with white space on both
-    sides (so a dim may be `n_x`), or on `×`; None if not two parts."""
-    parts = [p.strip() for p in re.split(r"\s+x\s+|×", text.strip())]
-    return parts if len(parts) == 2 and all(parts) else None
-
-
-def size_of(text: str):
-    """A whole-number size from 1 to `MAX_SIZE` written in ASCII digits, or None."""
-    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
-        return None
-    return int(text) if 1 <= int(text) <= MAX_SIZE else None
 
 
 @dataclass

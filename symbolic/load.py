@@ -7,7 +7,6 @@ its `ShapeError` is kept on the claim rather than raised.
 """
 from __future__ import annotations
 
-import ast
 import re
 import tomllib
 from pathlib import Path
@@ -296,7 +295,7 @@ class _Reader:
         for name in order:
             key = self.key = f"forward.{name}"
             try:
-                forward[name] = Parser(names, functions).build(trees[name])
+                forward[name] = Parser(names, functions, spec[name]).build(trees[name])
                 check_constants(forward[name])
             except (ExprError, E.ShapeError) as err:
                 self.fail(key, str(err))
@@ -315,7 +314,7 @@ class _Reader:
                            f"at most {MAX_INLINED_DEPTH}")
 
     def dependency_order(self, trees) -> list:
-        deps = {n: {x.id for x in ast.walk(t) if isinstance(x, ast.Name) and x.id in trees}
+        deps = {n: {x.name for x in walk(t) if type(x) is Name and x.name in trees}
                 for n, t in trees.items()}
         order, state = [], {}
 

@@ -16,12 +16,12 @@ neighbours would otherwise change the grouping.
 """
 from __future__ import annotations
 
-import ast
+import re
 from dataclasses import dataclass, field, fields, replace
 
 from . import expr as E
 from . import steptree as T
-from .parse import _PRIME, LINEAR, PIECEWISE, REDUCTIONS, WINDOWS, parse_tree, split_function
+from .parse import LINEAR, PIECEWISE, REDUCTIONS, WINDOWS, parse_tree
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
@@ -94,17 +94,16 @@ def marked(text: str, edits) -> str:
 
 # ---------------------------------------------------------------- the claim as written
 
-# the file syntax's one precedence table (`expr`'s), read by Python operator
-_BINARY = {op: E._PREC[node] for op, node in ((ast.Add, E.Add), (ast.Sub, E.Add), (ast.Mult, E.Mul),
-                                              (ast.MatMult, E.MatMul), (ast.Div, E.Mul), (ast.Pow, E.Pow))}
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.MatMult: "@", ast.Div: "/", ast.Pow: "**"}
+# the file syntax's one precedence table (`expr`'s), read by operator
+_BINARY = {"+": E._PREC[E.Add], "-": E._PREC[E.Add], "odot": E._PREC[E.Mul], "dot": E._PREC[E.MatMul]}
+_OPS = {"+": "+", "-": "-", "odot": "*", "dot": "@"}
 ATOM = 9
 
 
 @dataclass(eq=False)
 class Node:
-    """One node of the claim's syntax tree and its place in the text."""
-    ast: ast.expr
+    """One node of the claim's tree (`steptree`) and its place in the text."""
+    tree: T.Node
     start: int  # the node itself
     end: int
     outer_start: int  # with the parentheses the user put around it
@@ -119,63 +118,58 @@ class Node:
 
     @property
     def prec(self) -> int:
-        return ATOM if self.parenthesized else precedence(self.ast)
+        return ATOM if self.parenthesized else precedence(self.tree)
 
 
-def precedence(node) -> int:
-    if isinstance(node, ast.BinOp):
-        return _BINARY.get(type(node.op), 2)
-    if isinstance(node, ast.UnaryOp):
-        return 3
-    return ATOM
+def precedence(t) -> int:
+    if type(t) is T.Bin:
+        return _BINARY[t.op]
+    if type(t) is T.Frac:
+        return E._PREC[E.Mul]
+    if type(t) is T.Power:
+        return E._PREC[E.Pow]
+    return 3 if type(t) is T.Neg else ATOM
+
+
+def _binary(t) -> bool:
+    """An operator between two operands: `+ - * @ /`."""
+    return type(t) in (T.Bin, T.Frac)
+
+
+def _op(t) -> str:
+    return "/" if type(t) is T.Frac else _OPS[t.op]
 
 
 class Source:
-    """A claim's text, its syntax tree, and each node's span in the text."""
+    """A claim's text, its tree, and each node's span in the text."""
 
     def __init__(self, text: str):
-        parse_tree(text)  # refuses what the grammar refuses
         self.text = text
-        prepared, pos = _prepared(text)
-        lead = len(prepared) - len(prepared.lstrip())
-        body = prepared.strip()
-        lines = body.split("\n")
-        starts = [0]
-        for line in lines[:-1]:
-            starts.append(starts[-1] + len(line) + 1)
-
-        def place(lineno, col):
-            line = lines[lineno - 1]
-            chars = len(line.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
-            return pos[lead + starts[lineno - 1] + chars]
-
         self.nodes: list = []
-        tree = ast.parse(body, mode="eval").body
 
-        def visit(node, need, parent):
-            s, e = place(node.lineno, node.col_offset), place(node.end_lineno, node.end_col_offset)
-            os_, oe = _expand(text, s, e)
-            n = Node(node, s, e, os_, oe, 0 if os_ != s else need, parent, parent is None)
+        def visit(t, need, parent):
+            os_, oe = t.pos, t.end  # a node's span holds the parentheses the user put around it
+            s, e = _inside(text, os_, oe)
+            n = Node(t, s, e, os_, oe, 0 if os_ != s else need, parent, parent is None)
             self.nodes.append(n)
-            if isinstance(node, ast.BinOp):
-                p = precedence(node)
-                left, right = (p + 1, p) if isinstance(node.op, ast.Pow) else (p, p + 1)
-                n.children = [visit(node.left, left, n), visit(node.right, right, n)]
-            elif isinstance(node, ast.UnaryOp):
-                n.children = [visit(node.operand, 3, n)]
-            elif isinstance(node, ast.Attribute):
-                n.children = [visit(node.value, ATOM, n)]
-            elif isinstance(node, ast.Call):
-                n.children = [visit(a, 0, n) for a in node.args]
-                n.func_span = (place(node.func.lineno, node.func.col_offset),
-                               place(node.func.end_lineno, node.func.end_col_offset))
-                n.keywords = [(kw.arg, place(kw.value.lineno, kw.value.col_offset),
-                               place(kw.value.end_lineno, kw.value.end_col_offset), kw.value) for kw in node.keywords]
+            if _binary(t):
+                p = precedence(t)
+                n.children = [visit(t.a, p, n), visit(t.b, p + 1, n)]
+            elif type(t) is T.Power:
+                n.children = [visit(t.a, precedence(t) + 1, n)]
+            elif type(t) is T.Neg:
+                n.children = [visit(t.a, 3, n)]
+            elif type(t) is T.Transpose:
+                n.children = [visit(t.a, ATOM, n)]
+            elif type(t) in (T.Call, T.Apply):
+                n.children = [visit(a, 0, n) for a in ((t.arg,) if type(t) is T.Call else t.args)]
+                n.func_span = (s, s + re.match(r"[A-Za-z_]\w*(?:\s*')*", text[s:]).end())
+                n.keywords = [(k, v.pos, v.end, v) for k, v in getattr(t, "keywords", ())]
             else:
                 n.children = []
             return n
 
-        self.root = visit(tree, 0, None)
+        self.root = visit(parse_tree(text), 0, None)
 
     def src(self, n: Node) -> str:
         """The node as the user wrote it, with their parentheses."""
@@ -188,7 +182,7 @@ class Source:
         """Where the operator of a binary node stands."""
         left, right = n.children
         gap = self.text[left.outer_end:right.outer_start]
-        symbol = _OPS[type(n.ast.op)]
+        symbol = _op(n.tree)
         i = gap.index(symbol)
         return left.outer_end + i, left.outer_end + i + len(symbol)
 
@@ -198,43 +192,20 @@ def fit(text: str, prec: int, need: int) -> str:
     return text if prec >= need else f"({text})"
 
 
-def _prepared(text: str):
-    """`prepare(text)` and, for each of its offsets, the offset in `text`."""
-    out, pos, last = [], [], 0
-    for m in _PRIME.finditer(text):
-        out.append(text[last:m.start(2)])
-        pos.extend(range(last, m.start(2)))
-        mark = f"__d{len(m.group(2))}"
-        out.append(mark)
-        pos.extend([m.start(2)] * len(mark))
-        last = m.end(2)
-    out.append(text[last:])
-    pos.extend(range(last, len(text) + 1))
-    return "".join(out), pos
-
-
-def _expand(text: str, s: int, e: int):
-    """The span widened over the parentheses that enclose exactly it (not a
-    call's)."""
-    while True:
-        i, j = s - 1, e
-        while i >= 0 and text[i].isspace():
-            i -= 1
-        while j < len(text) and text[j].isspace():
-            j += 1
-        if i < 0 or j >= len(text) or text[i] != "(" or text[j] != ")":
-            return s, e
-        k = i - 1
-        while k >= 0 and text[k].isspace():
-            k -= 1
-        if k >= 0 and (text[k].isalnum() or text[k] in "_'"):
-            return s, e  # a call's parentheses
+def _inside(text: str, s: int, e: int):
+    """The span without the parentheses that enclose exactly all of it."""
+    while e - s >= 2 and text[s] == "(" and text[e - 1] == ")":
         depth = 0
-        for m in range(i, j + 1):
+        for m in range(s, e):
             depth += {"(": 1, ")": -1}.get(text[m], 0)
-            if depth == 0 and m < j:
+            if depth == 0 and m < e - 1:
                 return s, e  # `(a) * (b)`: the first `(` closes early
-        s, e = i, j + 1
+        s, e = s + 1, e - 1
+        while text[s].isspace():
+            s += 1
+        while text[e - 1].isspace():
+            e -= 1
+    return s, e
 
 
 # ---------------------------------------------------------------- the edits
@@ -255,12 +226,25 @@ class Scope:
     extended: bool = False  # every kind of edit, not only the catalogue's mutation suite
 
 
-def _is_sum(node) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "sum"
+def _is_call(t, names) -> bool:
+    return type(t) in (T.Call, T.Apply) and t.order == 0 and t.fn in names
 
 
-def _is_t(node) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "T"
+def _is_sum(t) -> bool:
+    return _is_call(t, ("sum",))
+
+
+def _is_t(t) -> bool:
+    return type(t) is T.Transpose
+
+
+def _is_mult(t) -> bool:
+    return type(t) is T.Bin and t.op == "odot"
+
+
+def _is_product(t) -> bool:
+    """`*`, `@` or `/`."""
+    return type(t) is T.Frac or type(t) is T.Bin and t.op in ("odot", "dot")
 
 
 def _squash(text: str) -> str:
@@ -281,8 +265,7 @@ def single_edits(src: Source, scope: Scope):
     """(kind, Edit, note) for every one-edit mistake of the claim."""
     text = src.text
     for n in src.nodes:
-        node = n.ast
-        yield from _node_edits(src, n, node, scope, text)
+        yield from _node_edits(src, n, n.tree, scope, text)
 
 
 def _replace(n: Node, replacement: str, prec: int) -> Edit:
@@ -291,7 +274,7 @@ def _replace(n: Node, replacement: str, prec: int) -> Edit:
     if prec == ATOM and n.parenthesized and _simple_call_or_name(replacement):
         return Edit(n.outer_start, n.outer_end, replacement)
     if _elementwise_chain(replacement) and not n.parenthesized and n.parent is not None \
-            and _is_mult(n.parent.ast):
+            and _is_mult(n.parent.tree):
         return Edit(n.start, n.end, replacement)  # a * (b * c) is a * b * c
     return Edit(n.start, n.end, fit(replacement, prec, n.need))
 
@@ -305,26 +288,21 @@ def _elementwise_chain(text: str) -> bool:
     if not _is_mult(tree):
         return False
     while _is_mult(tree):
-        tree = tree.left
-    return not (isinstance(tree, ast.BinOp) and precedence(tree) <= 2)
+        tree = tree.a
+    return not (_binary(tree) and precedence(tree) <= 2)
 
 
 def _linear(n: Node) -> bool:
     """Whether the claim is linear in node `n`: negating it negates the
     whole (a factor of a product, under a transpose or a sum)."""
     while n.parent is not None:
-        p = n.parent.ast
-        if isinstance(p, ast.BinOp) and isinstance(p.op, (ast.Mult, ast.MatMult)) or \
-                isinstance(p, ast.BinOp) and isinstance(p.op, ast.Div) and n.parent.children[0] is n or \
-                _is_t(p) or _is_sum(p) or isinstance(p, ast.UnaryOp):
+        p = n.parent.tree
+        if type(p) is T.Bin and p.op in ("odot", "dot") or type(p) is T.Frac and n.parent.children[0] is n or \
+                _is_t(p) or _is_sum(p) or type(p) is T.Neg:
             n = n.parent
             continue
         return False
     return True
-
-
-def _is_call(node, names) -> bool:
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
 
 
 def _simple_call_or_name(text: str) -> bool:
@@ -332,13 +310,12 @@ def _simple_call_or_name(text: str) -> bool:
         tree = parse_tree(text)
     except ValueError:
         return False
-    return isinstance(tree, (ast.Name, ast.Call, ast.Attribute))
+    return type(tree) in (T.Name, T.Call, T.Apply, T.Transpose)
 
 
 def _is_size(n: Node) -> bool:
     """A size, as the `n` of `eye(n)`: no value to transpose."""
-    p = n.parent.ast if n.parent else None
-    return isinstance(p, ast.Call) and isinstance(p.func, ast.Name) and p.func.id == "eye"
+    return n.parent is not None and _is_call(n.parent.tree, ("eye",))
 
 
 def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
@@ -352,91 +329,86 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
     if _is_t(node):
         v = n.children[0]
         yield whole, _replace(n, src.src(v), v.prec), ""
-    elif isinstance(node, (ast.Name, ast.Call, ast.BinOp, ast.UnaryOp)) and not _is_sum(node) \
-            and not (n.parent and _is_t(n.parent.ast)) and not _is_size(n):
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+    elif type(node) in (T.Name, T.Call, T.Apply, T.Bin, T.Frac, T.Power, T.Neg) and not _is_sum(node) \
+            and not (n.parent and _is_t(n.parent.tree)) and not _is_size(n):
+        if type(node) is T.Bin and node.op == "dot":
             yield whole, _replace(n, *_transposed(src, n, inside=True)), ""
-        elif scope.extended or not isinstance(node, ast.UnaryOp):
+        elif scope.extended or type(node) is not T.Neg:
             yield whole, wrap_whole(fit(src.src(n), n.prec, ATOM) + ".T", ATOM), ""
     # ---- flips: a column of a convolution upside down, or not
     if _is_call(node, ("flip",)) and n.children:
         v = n.children[0]
         yield "flip", _replace(n, src.src(v), v.prec), ""
-    elif n.parent is not None and _is_call(n.parent.ast, ("conv1d", "convolve", "conv1d_full")):
+    elif n.parent is not None and _is_call(n.parent.tree, ("conv1d", "convolve", "conv1d_full")):
         yield "flip", wrap_whole(f"flip({src.src(n)})", ATOM), ""
     if _is_call(node, ("conv1d", "convolve", "conv1d_full")) and len(n.children) == 2:
         a, b = n.children  # the signal and the kernel swapped
         yield "swap", Edit(a.start, b.end, src.src(b) + src.text[a.end:b.start] + src.src(a)), ""
     # ---- binary operators
-    if isinstance(node, ast.BinOp):
+    if _binary(node):
         a, b = n.children
-        p = precedence(node)
-        if isinstance(node.op, (ast.MatMult, ast.Sub)):
-            op = text[a.outer_end:b.outer_start]
-            negates = isinstance(node.op, ast.Sub) and _linear(n) and scope.extended
-            yield "negated" if negates else "swap", _replace(n, fit(src.src(b), b.prec, p) + op + fit(src.src(a), a.prec, p + 1), p), ""
-        if isinstance(node.op, (ast.Mult, ast.MatMult)):
-            yield ("product", *_within(src, n, src.op_span(n), "@" if isinstance(node.op, ast.Mult) else "*"))
+        p, op = precedence(node), _op(node)
+        if op in ("@", "-"):
+            gap = text[a.outer_end:b.outer_start]
+            negates = op == "-" and _linear(n) and scope.extended
+            yield "negated" if negates else "swap", _replace(n, fit(src.src(b), b.prec, p) + gap + fit(src.src(a), a.prec, p + 1), p), ""
+        if op in ("*", "@"):
+            yield ("product", *_within(src, n, src.op_span(n), "@" if op == "*" else "*"))
             for kept, dropped in ((a, b), (b, a)):
-                kind = "constant" if isinstance(dropped.ast, ast.Constant) else _factor_kind(src.src(dropped), scope)
+                kind = "constant" if type(dropped.tree) is T.Num else _factor_kind(src.src(dropped), scope)
                 if kept.prec >= n.need:  # only the factor and its operator go
                     span = (a.outer_end, b.outer_end) if kept is a else (a.outer_start, b.outer_start)
                     yield kind, Edit(*span, ""), ""
                 else:
                     yield kind, _replace(n, src.src(kept), kept.prec), ""
-        if isinstance(node.op, ast.Div) and isinstance(b.ast, ast.Constant):
+        if op == "/" and type(b.tree) is T.Num:
             yield "constant", _replace(n, src.src(a), a.prec), ""
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            yield ("sign", *_within(src, n, src.op_span(n), "-" if isinstance(node.op, ast.Add) else "+"))
-        if scope.extended and isinstance(node.op, ast.Mult) and not (n.parent and _is_mult(n.parent.ast)
-                                                                       and n.parent.children[0] is n):
+        if op in ("+", "-"):
+            yield ("sign", *_within(src, n, src.op_span(n), "-" if op == "+" else "+"))
+        if scope.extended and op == "*" and not (n.parent and _is_mult(n.parent.tree) and n.parent.children[0] is n):
             yield from _chain_drops(src, n, scope)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    if type(node) is T.Neg:
         v = n.children[0]
         yield "negated" if _linear(n) else "sign", _replace(n, src.src(v), v.prec), ""
     elif n.root and scope.extended:
-        product = isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.MatMult, ast.Div))
+        product = _is_product(node)
         yield "negated", wrap_whole("-" + (src.src(n) if product else fit(src.src(n), n.prec, 3)), 3), ""
     # ---- functions and sums
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-        base, order = split_function(node.func.id)
+    if type(node) in (T.Call, T.Apply):
+        base, order = node.fn, node.order
         if _is_sum(node):
             v = n.children[0]
             yield "sum", _replace(n, src.src(v), v.prec), ""
             if not n.keywords:
                 for axis in (0, 1):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""
-            for arg, s, e, value in n.keywords:
-                if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
-                    yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
-        elif base in REDUCTIONS or base in PIECEWISE or base in LINEAR or base in WINDOWS:  # its axis, never a prime
-            for arg, s, e, value in n.keywords:
-                if arg == "axis" and isinstance(value, ast.Constant) and value.value in (0, 1):
-                    yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
+            yield from _axis_edits(src, n)
+        elif order == 0 and (base in REDUCTIONS or base in PIECEWISE or base in LINEAR or base in WINDOWS):
+            yield from _axis_edits(src, n)  # its axis, never a prime
         else:
             for new in (order + 1, order - 1):
                 if new >= 0:
                     yield ("derivative", *_within(src, n, n.func_span, base + "'" * new))
-    if isinstance(node, ast.Name) and node.id in scope.derivatives:
-        for replacement, prec in scope.derivatives[node.id]:
+    if type(node) is T.Name and node.name in scope.derivatives:
+        for replacement, prec in scope.derivatives[node.name]:
             yield "derivative", _replace(n, replacement, prec), ""
     # ---- variables
-    if isinstance(node, ast.Name) and node.id in scope.names:
+    if type(node) is T.Name and node.name in scope.names:
         for other, shape in scope.names.items():
-            if other != node.id and (shape == scope.names[node.id] or scope.extended):
+            if other != node.name and (shape == scope.names[node.name] or scope.extended):
                 yield "variable", Edit(n.start, n.end, other), ""
     # ---- factors and sums put in
-    if isinstance(node, (ast.Name, ast.Call, ast.Attribute)) and not _is_sum(node) or \
-            scope.extended and isinstance(node, ast.BinOp):
+    if type(node) in (T.Name, T.Call, T.Apply, T.Transpose) and not _is_sum(node) or \
+            scope.extended and type(node) in (T.Bin, T.Frac, T.Power):
         shape = scope.shapes(src.src(n)) if scope.shapes else None
         for factor, fshape in scope.factors.items():
             if shape is not None and fshape != shape:
                 continue
-            if shape is None and isinstance(node, ast.Name) and scope.names.get(node.id) != fshape:
+            if shape is None and type(node) is T.Name and scope.names.get(node.name) != fshape:
                 continue
             kind = _factor_kind(factor, scope)
             right = factor if _elementwise_chain(factor) else _paren(factor)
-            if isinstance(node, ast.Call) and _simple(factor):
+            if type(node) in (T.Call, T.Apply) and _simple(factor):
                 new = f"{factor} * {fit(src.src(n), n.prec, 3)}"
             else:
                 new = f"{fit(src.src(n), n.prec, 2)} * {right}"
@@ -446,6 +418,13 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                 if size != 1 and shape != (1, 1):
                     tail = "" if axis is None else f", axis={axis}"
                     yield "sum", wrap_whole(f"sum({src.inner(n)}{tail})", ATOM), ""
+
+
+def _axis_edits(src: Source, n: Node):
+    """`axis=0` for `axis=1` and back."""
+    for arg, s, e, value in n.keywords:
+        if arg == "axis" and type(value) is T.Num and value.value in (0, 1):
+            yield ("sum axis", *_within(src, n, (s, e), str(1 - value.value)))
 
 
 def _within(src: Source, n: Node, span, replacement: str):
@@ -461,29 +440,21 @@ def _need_outer(n: Node) -> int:
     p = n.parent
     if p is None:
         return 0
-    node = p.ast
-    if isinstance(node, ast.BinOp):
-        prec = precedence(node)
-        first = p.children[0] is n
-        if isinstance(node.op, ast.Pow):
-            return prec + 1 if first else prec
-        return prec if first else prec + 1
-    if isinstance(node, ast.UnaryOp):
+    node = p.tree
+    if _binary(node):
+        return precedence(node) + (p.children[0] is not n)
+    if type(node) is T.Power:
+        return precedence(node) + 1
+    if type(node) is T.Neg:
         return 3
-    if isinstance(node, ast.Attribute):
-        return ATOM
-    return 0
-
-
-def _is_mult(node) -> bool:
-    return isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult)
+    return ATOM if type(node) is T.Transpose else 0
 
 
 def _chain_drops(src: Source, n: Node, scope: Scope):
     """Two neighbouring factors of a `*` chain dropped at once (an extra
     `s * (1 - s)`)."""
     factors, top = [], n
-    while _is_mult(top.ast) and not (top is not n and top.parenthesized):
+    while _is_mult(top.tree) and not (top is not n and top.parenthesized):
         factors.insert(0, top.children[1])
         top = top.children[0]
     factors.insert(0, top)
@@ -503,10 +474,10 @@ def _chain_drops(src: Source, n: Node, scope: Scope):
 def _transposed(src: Source, n: Node, inside: bool = False):
     """(text, precedence) of node `n` transposed: `.T` taken off or put on,
     a product's factors transposed in reverse order ((a @ b).T = b.T @ a.T)."""
-    if _is_t(n.ast):
+    if _is_t(n.tree):
         v = n.children[0]
         return src.src(v), v.prec
-    if isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, ast.MatMult) and (inside or n.parenthesized):
+    if type(n.tree) is T.Bin and n.tree.op == "dot" and (inside or n.parenthesized):
         a, b = n.children
         (ta, pa), (tb, pb) = _transposed(src, a), _transposed(src, b)
         op = src.text[a.outer_end:b.outer_start]

@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import steptree as T
-from .derivation import MAX_SIZE, size_of, split_shape
 from .functions import CALLABLE
+from .steptree import MAX_SIZE, size_of, split_shape
 
 
 class PlainError(T.TexError):
@@ -59,7 +59,7 @@ class Tok:
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
-  | (?P<num>[0-9]+(?:\.[0-9]+)?)
+  | (?P<num>(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)
   | (?P<id>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<str>"[^"]*")
   | (?P<sym>\*\*|\.\.|\.T(?![A-Za-z0-9_])|[-+*/@()\[\],=<>:'])
@@ -70,7 +70,7 @@ def tokenize(text: str) -> list:
     if not isinstance(text, str):
         raise PlainError(f"expected a step as text, got {type(text).__name__} {text!r}")
     if len(text) > MAX_LENGTH:
-        raise PlainError(f"step too long: {len(text)} characters, at most {MAX_LENGTH}")
+        raise PlainError(f"text too long: {len(text)} characters, at most {MAX_LENGTH}")
     toks, i = [], 0
     while i < len(text):
         m = _TOKEN.match(text, i)
@@ -78,13 +78,15 @@ def tokenize(text: str) -> list:
             c = text[i]
             hint = " (a `.` stands only in `.T` and in bounds `1..k`)" if c == "." else ""
             if c == '"':
-                hint = " (a shape in double quotes is missing its closing `\"`)"
+                hint = " (a string in double quotes is missing its closing `\"`)"
+            if c == "\0":
+                raise PlainError("a NUL character is not allowed", i, text)
             raise PlainError(f"unsupported character {c!r}{hint}", i, text)
         kind = m.lastgroup
-        if kind == "num" and len(m.group()) > T.MAX_NUMBER:
-            raise PlainError(f"a number of {len(m.group())} characters, at most {T.MAX_NUMBER}", i, text)
+        if kind == "num":
+            T.number(m.group(), i, text, PlainError)
         if kind == "id" and "__" in m.group():
-            raise PlainError(f"names with `__` are not allowed, got `{m.group()}`", i, text)
+            raise PlainError(f"names with `__` (dunders) are not allowed, got `{m.group()}`", i, text)
         if kind != "space":
             toks.append(Tok(kind, m.group(), i, m.end()))
         i = m.end()
@@ -97,10 +99,15 @@ def tokenize(text: str) -> list:
 class Parser(T.Cursor):
     error = PlainError
 
-    def __init__(self, text: str, scope: T.Scope):
+    def __init__(self, text: str, scope: T.Scope | None = None):
+        """`scope` None: a closed form (a claim, a forward definition), whose
+        names and functions the builder (`parse`) resolves; no indices,
+        sums over bounds or derivatives, but calls with several arguments
+        and keywords, and any real power."""
         super().__init__(text, tokenize(text))
-        self.scope = scope
-        self.callable = set(scope.functions) | set(CALLABLE)
+        self.claim = scope is None
+        self.scope = scope or T.Scope(frozenset(), frozenset(), frozenset())
+        self.callable = set(self.scope.functions) | set(CALLABLE)
 
     def expect(self, kind, value=None, what=None):
         if not self.at(kind, value):
@@ -227,23 +234,30 @@ class Parser(T.Cursor):
         return out
 
     def unary(self) -> T.Node:
-        self.enter()
-        if self.at("sym", "-"):
+        if self.at("sym", "-") or self.at("sym", "+"):
+            self.enter()
             t = self.next()
             a = self.unary()
             self.leave()
-            return T.Neg(a, pos=t.pos, end=a.end)
-        node = self.power()
-        self.leave()
-        return node
+            return T.Neg(a, pos=t.pos, end=a.end) if t.value == "-" else replace(a, pos=t.pos)
+        return self.power()
 
     def power(self) -> T.Node:
         a = self.postfix(self.atom())
         if not self.at("sym", "**"):
             return a
         self.next()
+        if self.claim:  # a signed number; `parse` says which it takes
+            sign = -1 if self.at("sym", "-") else 1
+            if self.at("sym", "-") or self.at("sym", "+"):
+                self.next()
+            t = self.peek()
+            if t.kind != "num":
+                self.fail(f"`**` needs a constant power, as in `a**2` or `a**-0.5`, got {_describe(t)}")
+            self.next()
+            return T.Power(a, sign * T.number(t.value, t.pos, self.text, PlainError), pos=a.pos, end=t.end)
         t = self.peek()
-        if t.kind != "num" or "." in t.value or not 1 <= int(t.value) <= MAX_POWER:
+        if t.kind != "num" or not t.value.isdigit() or not 1 <= int(t.value) <= MAX_POWER:
             self.fail(f"`**` needs an integer power from 1 to {MAX_POWER}, got {_describe(t)}")
         self.next()
         return T.Power(a, int(t.value), pos=a.pos, end=t.end)
@@ -254,6 +268,8 @@ class Parser(T.Cursor):
             self.enter()
             if self.at("sym", "["):
                 t = self.peek()
+                if self.claim:
+                    self.fail("indexing `[...]` is not allowed in a closed form", t)
                 if not isinstance(node, T.Name):
                     self.fail("indices `[..]` follow a name, as in `W[j, i]`", t)
                 node = T.Index(node, self.indices(), pos=node.pos, end=self.end())
@@ -308,6 +324,8 @@ class Parser(T.Cursor):
             return T.Num(Fraction(t.value), pos=t.pos, end=t.end)
         if t.kind == "id":
             word = t.value
+            if self.claim:
+                return self.call() if self.at("sym", "(", 1) or self.at("sym", "'", 1) else self.name()
             if self.at("sym", "(", 1):
                 if word == "d":
                     return self.derivative()
@@ -336,7 +354,7 @@ class Parser(T.Cursor):
 
     def name(self) -> T.Node:
         t = self.next()
-        if t.value in self.scope.names:
+        if t.value in self.scope.names or self.claim:
             return T.Name(t.value, pos=t.pos, end=t.end)
         if t.value in self.scope.dims:
             self.fail(f"`{t.value}` is a dim, not a value", t)
@@ -353,14 +371,44 @@ class Parser(T.Cursor):
             order += 1
         if order > T.MAX_ORDER:
             self.fail(f"at most {T.MAX_ORDER} primes on a function, got {order}")
+        if order and not self.at("sym", "("):
+            self.fail("a `'` may only follow a function name, as in `g'(z)`", self.toks[self.i - 1])
         if not self.at("sym", "("):
             self.fail(f"function `{t.value}` needs an argument in parentheses")
+        if self.claim:
+            return self.apply(t, order)
         self.next()
         arg = self.expr()
         if self.at("sym", ","):
             self.fail(f"`{t.value}` takes one argument")
         self.expect("sym", ")", "`)`")
         return T.Call(t.value, order, arg, pos=t.pos, end=self.end())
+
+    def apply(self, t: Tok, order: int) -> T.Node:
+        """A call in a closed form: one argument (`g(z)`), or several and
+        keywords (`clip(z, -1, 1)`, `sum(E, axis=0)`, `gelu(z, approximate="tanh")`)."""
+        self.next()
+        args, keywords = [], []
+        while not self.at("sym", ")"):
+            if self.at("id") and self.at("sym", "=", 1):
+                word = self.next().value
+                self.next()
+                if self.at("str"):
+                    s = self.next()
+                    keywords.append((word, T.Str(s.value[1:-1], pos=s.pos, end=s.end)))
+                else:
+                    keywords.append((word, self.expr()))
+            elif keywords:
+                self.fail("a positional argument after a keyword one")
+            else:
+                args.append(self.expr())
+            if not self.at("sym", ","):
+                break
+            self.next()
+        self.expect("sym", ")", "`,` or `)`")
+        if len(args) == 1 and not keywords:
+            return T.Call(t.value, order, args[0], pos=t.pos, end=self.end())
+        return T.Apply(t.value, order, tuple(args), tuple(keywords), pos=t.pos, end=self.end())
 
     def derivative(self) -> T.Node:
         """`d(A)/d(B)`."""
@@ -467,7 +515,8 @@ def parse_statement(text: str, scope: T.Scope) -> T.Node:
     return T.check_depth(Parser(text, scope).statement(), text, PlainError)
 
 
-def parse_expression(text: str, scope: T.Scope) -> T.Node:
+def parse_expression(text: str, scope: T.Scope | None = None) -> T.Node:
+    """An expression; `scope` None: a closed form (see `Parser`)."""
     p = Parser(text, scope)
     e = p.expr()
     if not p.at("end"):

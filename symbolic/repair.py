@@ -16,7 +16,6 @@ provable.
 """
 from __future__ import annotations
 
-import ast
 import itertools
 import math
 from fractions import Fraction
@@ -29,7 +28,8 @@ from . import windows as W
 from .budget import cpu_time
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
-from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _need_outer, apply_edits, fit, precedence,
+from . import steptree as T
+from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _is_product, _need_outer, apply_edits, fit, precedence,
                      single_edits)
 from .parse import ExprError, parse_tree
 from .simplify import simplify
@@ -366,10 +366,9 @@ def _term_edits(src: Source, truth: E.Expr):
             yield "term", Edit(end, end, f" {'+' if c > 0 else '-'} {fit(piece, 2 if abs(c) == 1 else 2, 2)}"), \
                 f"the claim lacks the term `{shown}`"
     chain, ops, top = [], [], src.root
-    while isinstance(top.ast, ast.BinOp) and isinstance(top.ast.op, (ast.Add, ast.Sub)) and \
-            (top is src.root or not top.parenthesized):
+    while _is_sum_node(top):
         chain.insert(0, top.children[1])
-        ops.insert(0, "-" if isinstance(top.ast.op, ast.Sub) else "+")
+        ops.insert(0, top.tree.op)
         top = top.children[0]
     chain.insert(0, top)
     ops.insert(0, "+")
@@ -391,15 +390,14 @@ def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
     note = note or f"the claim is {_frac(c)} times the gradient"
     inside = [m for m in src.nodes if n.outer_start <= m.start and m.end <= n.outer_end]
     for m in inside:
-        if isinstance(m.ast, ast.Constant) and isinstance(m.ast.value, (int, float)) and not isinstance(m.ast.value, bool):
-            v = Fraction(repr(m.ast.value)) if isinstance(m.ast.value, float) else Fraction(m.ast.value)
-            divisor = m.parent is not None and isinstance(m.parent.ast, ast.BinOp) and \
-                isinstance(m.parent.ast.op, ast.Div) and m.parent.children[1] is m
+        if type(m.tree) is T.Num:
+            v = m.tree.value
+            divisor = m.parent is not None and type(m.parent.tree) is T.Frac and m.parent.children[1] is m
             new = v / k if divisor else v * k
             if new.denominator == 1 and new > 0:
                 yield "constant", Edit(m.start, m.end, str(new.numerator)), note
     body = src.src(n)
-    product = isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, (ast.Mult, ast.MatMult, ast.Div)) or n.prec >= 3
+    product = _is_product(n.tree) or n.prec >= 3
     if k.denominator == 1:
         new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
     elif abs(k.numerator) == 1:
@@ -415,7 +413,7 @@ def _dim_edit(src: Source, how: str, dim: str):
     n = src.root
     body = src.src(n)
     shown = dim if " " not in dim else f"({dim})"
-    product = isinstance(n.ast, ast.BinOp) and isinstance(n.ast.op, (ast.Mult, ast.MatMult, ast.Div))
+    product = _is_product(n.tree)
     op, note = ("/", f"the claim is `{dim}` times the gradient") if how == "divide" else \
         ("*", f"the claim lacks the factor `{dim}`")
     if product:  # `... @ K` -> `... @ K / sqrt(d)`: an insertion at the end
@@ -430,12 +428,16 @@ def _slot_need(n) -> int:
 def _top_terms(src: Source):
     """(sign, node) of the claim's own top-level sum."""
     chain, ops, top = [], [], src.root
-    while isinstance(top.ast, ast.BinOp) and isinstance(top.ast.op, (ast.Add, ast.Sub)) and \
-            (top is src.root or not top.parenthesized):
+    while _is_sum_node(top):
         chain.insert(0, top.children[1])
-        ops.insert(0, -1 if isinstance(top.ast.op, ast.Sub) else 1)
+        ops.insert(0, -1 if top.tree.op == "-" else 1)
         top = top.children[0]
     return [(1, top)] + list(zip(ops, chain))
+
+
+def _is_sum_node(n) -> bool:
+    """A `+` or `-` of the claim's own top-level sum."""
+    return type(n.tree) is T.Bin and n.tree.op in "+-" and (n.parent is None or not n.parenthesized)
 
 
 def _frac(c: Fraction) -> str:

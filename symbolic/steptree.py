@@ -12,12 +12,11 @@ token cursor they share, and the few walks over trees (`walk`, `source`,
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from fractions import Fraction
 
 import sympy
-
-from . import expr as E
 
 
 class TexError(ValueError):
@@ -36,8 +35,9 @@ class TexError(ValueError):
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100  # levels of nesting, and of a parsed tree
 MAX_POWER = 64
-MAX_NUMBER = 30  # digits of a number
+MAX_NUMBER = 60  # digits of a number, its exponent's zeros counted
 MAX_ORDER = 4  # primes on one function
+MAX_SIZE = 100_000  # the largest whole-number size in a shape
 
 
 # ---------------------------------------------------------------- trees
@@ -87,6 +87,22 @@ class Call(Node):
     fn: str
     order: int
     arg: Node
+
+
+@dataclass(frozen=True)
+class Apply(Node):
+    """A call with several arguments or keywords (`sum(E, axis=0)`,
+    `clip(z, -1, 1)`): `keywords` holds (name, node) pairs."""
+    fn: str
+    order: int
+    args: tuple
+    keywords: tuple = ()
+
+
+@dataclass(frozen=True)
+class Str(Node):
+    """A string, as a keyword's value (`approximate="tanh"`)."""
+    value: str
 
 
 @dataclass(frozen=True)
@@ -187,6 +203,16 @@ class Scope:
     functions: frozenset  # names called as functions (g)
     dims: frozenset
     names: frozenset  # value names (x, W, yhat, J, notation)
+
+
+def number(word: str, pos: int, text: str, error=TexError) -> Fraction:
+    """A number as written (`12`, `0.5`, `1e-8`), exactly; refused past
+    `MAX_NUMBER` digits, the zeros its exponent stands for counted."""
+    mantissa, _, exponent = word.lower().partition("e")
+    digits = len(mantissa.replace(".", "")) + (abs(int(exponent or 0)) if len(exponent) < 8 else 10 ** 8)
+    if digits > MAX_NUMBER:
+        raise error(f"a number of {digits} digits, at most {MAX_NUMBER}", pos, text)
+    return Fraction(word)
 
 
 # ---------------------------------------------------------------- parser
@@ -316,6 +342,20 @@ def source(text: str, node: Node) -> str:
     return text[node.pos:node.end].strip() if 0 <= node.pos < node.end else ""
 
 
+def split_shape(text: str):
+    """`"k x n"` -> ["k", "n"]: split on an `x` with white space on both
+    sides (so a dim may be `n_x`), or on `×`; None if not two parts."""
+    parts = [p.strip() for p in re.split(r"\s+x\s+|×", text.strip())]
+    return parts if len(parts) == 2 and all(parts) else None
+
+
+def size_of(text: str):
+    """A whole-number size from 1 to `MAX_SIZE` written in ASCII digits, or None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_SIZE)):
+        return None
+    return int(text) if 1 <= int(text) <= MAX_SIZE else None
+
+
 def shape_of(spec: Shape, dims: dict) -> tuple:
     """A parsed `Shape` -> a pair of dim symbols / integers."""
     out = []
@@ -378,51 +418,3 @@ def generalise(first, last, second, var: str, pos: int, text: str):
     if second is not None and substitute_index(template, var, Ix("num", 2)) != second:
         raise TexError("the second entry does not follow the pattern of the first and the last", second.pos, text)
     return template, (var, lo, hi)
-
-
-def core_of(tree: Node, names: dict, functions: dict, text: str = ""):
-    """An index-free tree -> a core `Expr` (`symbolic.expr`), given the
-    derivation's names (name -> Var) and functions (name -> table function
-    or None); `text` is what the tree was read from, for errors."""
-
-    def build(n):
-        t = type(n)
-        if t is Num:
-            return E.const(n.value)
-        if t is Name:
-            return names[n.name]
-        if t is Transpose:
-            return E.transpose(build(n.a))
-        if t is Power:
-            return E.power(build(n.a), n.p)
-        if t is Neg:
-            return E.scale(-1, build(n.a))
-        if t is Labelled:
-            return build(n.a)
-        if t is Call:
-            fn = functions.get(n.fn, n.fn) if n.fn in functions else n.fn
-            return E.apply(fn or n.fn, build(n.arg), n.order)
-        if t is Bin:
-            a, b = build(n.a), build(n.b)
-            if n.op == "+":
-                return E.add(a, b)
-            if n.op == "-":
-                return E.sub(a, b)
-            if n.op == "odot":
-                if a.shape != b.shape and (E.ONE, E.ONE) not in (a.shape, b.shape):
-                    raise E.ShapeError(f"`\\odot` needs equal shapes, got {E.fmt_shape(a.shape)} "
-                                       f"and {E.fmt_shape(b.shape)}")
-                return E.mul(a, b)
-            if (E.ONE, E.ONE) in (a.shape, b.shape):
-                return E.mul(a, b)
-            return E.matmul(a, b)
-        if t is Frac:
-            try:
-                return E.divide(build(n.a), build(n.b))
-            except ZeroDivisionError:
-                raise TexError("division by zero", n.b.pos, text) from None
-        what = {Index: "indices", SumOver: "`\\sum`", Deriv: "derivatives", Inner: "`\\langle \\rangle`",
-                Pattern: "vectors written by entries", Grid: "vectors written by entries"}.get(t, t.__name__)
-        raise TexError(f"{what} have no place in a closed form; write it at matrix level", n.pos, text)
-
-    return build(tree)

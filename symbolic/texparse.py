@@ -23,7 +23,7 @@ grammar, the one the notes use:
 
 `\\left`, `\\right` and spacing commands are ignored; `\\hat{y}` is the name
 `yhat`.  Anything else is a `TexError` naming the command and its column.
-`to_core` reads a closed form into the core IR (`symbolic.expr`, through `steptree.core_of`).
+`to_core` reads a closed form into the core IR (`symbolic.expr`, through `parse.Parser`).
 """
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from .functions import ACTIVATIONS, LATEX_CALLS
+from . import parse
 from .steptree import (MAX_LENGTH, MAX_NUMBER, MAX_ORDER, MAX_POWER, Bin, Call, Chain, Cursor, Deriv, Dots, Frac,
                        Index, Inner, Ix, Labelled, Membership, Name, Neg, Node, Num, Power, Scope, Shape,
-                       SumOver, TexError, Transpose, check_depth, core_of, source, walk)
+                       SumOver, TexError, Transpose, check_depth, source, walk)
 from .texdots import DOTS, DotsParser, _describe
 
 __all__ = ["TexError", "Scope", "tokenize", "parse_statement", "parse_expression", "to_core", "source", "walk",
@@ -590,4 +591,4 @@ def to_core(text: str, names: dict, functions: dict):
     (name -> table function or None).  Raises `TexError` on text outside
     the grammar and `ShapeError` on shapes that do not meet."""
     scope = Scope(frozenset(functions) | frozenset(ACTIVATIONS), frozenset(), frozenset(names))
-    return core_of(parse_expression(text, scope), names, functions, text)
+    return parse.Parser(names, functions, text, latex=True).build(parse_expression(text, scope))

@@ -22,7 +22,7 @@ def step(text, syntax="text"):
 CASES = [
     # (id, file text, key named, words in the message)
     ("a number beyond a float", LAYER + "[claims]\nW = \"1e999 * (dY * g'(z)) @ x.T\"\n", "claims.W",
-     ["number too large", "column 1"]),
+     ["a number of 1000 digits", "at most 60", "column 1"]),
     ("a number of many digits", LAYER + "[claims]\nW = \"" + "7" * 100 + " * dY @ x.T\"\n", "claims.W",
      ["100 digits", "at most 60"]),
     ("a tiny number", LAYER + "[claims]\nW = \"1e-300 * dY @ x.T\"\n", "claims.W", ["digits", "at most 60"]),
@@ -61,7 +61,7 @@ CASES = [
     ("a number of 5,000 digits in LaTeX", LAYER + step("z = " + "9" * 5000 + " z", "latex"), "steps[0].latex",
      ["5000 digits", "column 5"]),
     ("a number of 5,000 digits in plain text", LAYER + step("z = " + "9" * 5000 + " * z"), "steps[0].text",
-     ["5000 characters", "column 5"]),
+     ["5000 digits", "column 5"]),
     ("a letter outside ASCII in LaTeX", LAYER + step("é = z", "latex"), "steps[0].latex",
      ["unsupported character", "column 1"]),
     ("a digit outside ASCII in LaTeX", LAYER + step("z^² = z", "latex"), "steps[0].latex",
