@@ -1,5 +1,4 @@
-"""A derivation as data: `Derivation` and its `Claim`s, and the shapes a
-file writes (`"k x n"`).
+"""A derivation as data: `Derivation` and its `Claim`s.
 
 `load` reads a file into these; `derive`, `verify` and `steps` work on
 them.  Nothing here reads a file or prints: the notebook reprs of a
@@ -12,7 +11,6 @@ from pathlib import Path
 
 from . import expr as E
 from .parse import Parser
-from .steptree import MAX_SIZE, size_of, split_shape  # noqa: F401  (the shapes a file writes)
 
 # What a data input may be declared to be, and what the proofs and the
 # counterexamples then take as given (`[inputs] Y = { shape = "c x m",

@@ -16,13 +16,13 @@ import sympy
 from . import expr as E
 from .budget import MAX_BUDGET, OutOfTime, budget
 from .catalogue import is_file_name, resolve
-from .derivation import (FACT_ALIASES, FACTS, MAX_SIZE, SIGNS, Claim, Derivation, dim_values, size_of,  # noqa: F401
-                         split_shape)
+from .derivation import FACT_ALIASES, FACTS, SIGNS, Claim, Derivation, dim_values
 from .linalg import MATRIX_FACTS, SYMMETRIC
 from .errors import DerivationError, ExprError
 from .functions import ACTIVATIONS, CALLABLE, GENERIC
 from .parse import MAX_DEPTH, MAX_INLINED_DEPTH, Parser, check_constants, parse_tree
 from .steps import read_notation, read_steps
+from .steptree import Shape, read_shape, shape_of
 from .texparse import Name, TexError, to_core, walk
 
 
@@ -168,38 +168,45 @@ class _Reader:
             for name in self.table("notation", required=False):
                 self.name(f"notation.{name}", name)
             d.notation = read_notation(self.path, self.data.get("notation"), d)
-            self.notation_cycles(d.notation)
+            self.ordered(d.notation, "notation", "a notation cannot stand for itself")
             self.key = "steps"
             d.steps = read_steps(self.path, self.data.get("steps", []), d, d.notation)
         return d
 
-    def notation_cycles(self, notation: dict):
-        """`q = "r"`, `r = "q"`: a notation may not stand, through others, for itself."""
-        uses = {n: {x.name for x in walk(t) if isinstance(x, Name) and x.name in notation}
-                for n, t in notation.items()}
-        for start in notation:
-            path, seen = [start], set()
-            stack = [(start, iter(sorted(uses[start])))]
+    def ordered(self, trees: dict, section: str, cycle: str) -> list:
+        """The names of `trees` (name -> a tree that may use others), each
+        after those it uses; a definition that uses itself, through others,
+        fails at its name with the cycle (`z -> yhat -> z`)."""
+        uses = {n: sorted({x.name for x in walk(t) if type(x) is Name and x.name in trees}) for n, t in trees.items()}
+        order, state = [], {}
+        for root in uses:
+            if root in state:
+                continue
+            path, stack, state[root] = [root], [iter(uses[root])], "active"
             while stack:
-                name, todo = stack[-1]
-                nxt = next(todo, None)
+                nxt = next(stack[-1], None)
                 if nxt is None:
                     stack.pop()
-                    path.pop()
-                elif nxt == start:
-                    self.fail(f"notation.{start}", "a notation cannot stand for itself: "
-                                                   + " -> ".join(path + [start]))
-                elif nxt not in seen:
-                    seen.add(nxt)
+                    state[path[-1]] = "done"
+                    order.append(path.pop())
+                elif state.get(nxt) == "active":
+                    self.fail(f"{section}.{nxt}", f"{cycle}: " + " -> ".join(path[path.index(nxt):] + [nxt]))
+                elif nxt not in state:
+                    state[nxt] = "active"
                     path.append(nxt)
-                    stack.append((nxt, iter(sorted(uses[nxt]))))
+                    stack.append(iter(uses[nxt]))
+        return order
+
+    def entries(self, section: str):
+        """(key, name, text) of each entry of an optional table of strings."""
+        for name, value in self.table(section, required=False).items():
+            key = f"{section}.{name}"
+            self.name(key, name)
+            yield key, name, self.string(key, value)
 
     def read_dims(self) -> dict:
         dims = {}
-        for name, desc in self.table("dims", required=False).items():
-            key = f"dims.{name}"
-            self.name(key, name)
-            self.string(key, desc)
+        for _, name, _ in self.entries("dims"):
             dims[name] = sympy.Symbol(name, integer=True, positive=True)
             self.taken[name] = "a dim"
         return dims
@@ -236,34 +243,14 @@ class _Reader:
         return inputs
 
     def shape(self, key, text, dims) -> tuple:
-        if text.strip() == "scalar":
-            return (E.ONE, E.ONE)
-        shown = repr(text) if len(text) <= 60 else repr(text[:57] + "...")
-        parts = split_shape(text)
-        if parts is None:
-            self.fail(key, f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\" "
-                           f"(an `x` between spaces), got {shown}")
-        out = []
-        for p in parts:
-            size = size_of(p)
-            if size is not None:
-                out.append(sympy.Integer(size))
-            elif p in dims:
-                out.append(dims[p])
-            elif p.isdigit():
-                self.fail(key, f"a size is a dim or a whole number from 1 to {MAX_SIZE}, in shape {shown}")
-            else:
-                declared = ", ".join(f"`{d}`" for d in dims) or "none"
-                what = f"`{p}`" if len(p) <= 40 else f"`{p[:37]}...`"
-                self.fail(key, f"undeclared dim {what} in shape {shown} (declared dims: {declared})")
-        return tuple(out)
+        try:
+            return shape_of(Shape(*read_shape(text, dims)), dims)
+        except ValueError as err:
+            self.fail(key, err.args[0])
 
     def read_functions(self) -> dict:
         functions = {}
-        for name, kind in self.table("functions", required=False).items():
-            key = f"functions.{name}"
-            self.name(key, name)
-            self.string(key, kind)
+        for key, name, kind in self.entries("functions"):
             if kind == GENERIC:
                 functions[name] = self.activation
                 if self.activation is not None and self.activation not in CALLABLE:
@@ -290,7 +277,7 @@ class _Reader:
                 trees[name] = parse_tree(self.string(key, text))
             except ExprError as err:
                 self.fail(key, str(err))
-        order = self.dependency_order(trees)
+        order = self.ordered(trees, "forward", "cyclic definition")
         forward, names, depth = {}, {**dim_values(dims or {}), **inputs}, {}
         for name in order:
             key = self.key = f"forward.{name}"
@@ -312,27 +299,6 @@ class _Reader:
         if levels > MAX_INLINED_DEPTH:
             self.fail(key, f"nested too deeply with the definitions it uses: {levels} levels, "
                            f"at most {MAX_INLINED_DEPTH}")
-
-    def dependency_order(self, trees) -> list:
-        deps = {n: {x.name for x in walk(t) if type(x) is Name and x.name in trees}
-                for n, t in trees.items()}
-        order, state = [], {}
-
-        def visit(n, path):
-            if state.get(n) == "done":
-                return
-            if state.get(n) == "active":
-                cycle = " -> ".join(path[path.index(n):] + [n])
-                self.fail(f"forward.{n}", f"cyclic definition: {cycle}")
-            state[n] = "active"
-            for d in sorted(deps[n]):
-                visit(d, path + [n])
-            state[n] = "done"
-            order.append(n)
-
-        for n in trees:
-            visit(n, [])
-        return order
 
     def read_output(self, inputs, forward):
         out = self.data.get("output")

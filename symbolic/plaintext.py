@@ -34,7 +34,6 @@ from fractions import Fraction
 
 from . import steptree as T
 from .functions import CALLABLE
-from .steptree import MAX_SIZE, size_of, split_shape
 
 
 class PlainError(T.TexError):
@@ -183,28 +182,11 @@ class Parser(T.Cursor):
             hint = " (shapes take double quotes)" if t.kind == "sym" and t.value == "'" else ""
             self.fail(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\"{hint}, got {_describe(t)}")
         self.next()
-        body = t.value[1:-1]
-        if body.strip() == "scalar":
-            return T.Shape(T.Ix("num", 1), T.Ix("num", 1), pos=t.pos, end=t.end)
-        parts = split_shape(body)
-        if parts is None:
-            raise PlainError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\" (an `x` between "
-                             f"spaces), got {t.value}", t.pos, self.text)
-        items = []
-        for p in parts:
-            at = t.pos + 1 + body.find(p)
-            size = size_of(p)
-            if size is not None:
-                items.append(T.Ix("num", size))
-            elif p in self.scope.dims:
-                items.append(T.Ix("dim", p))
-            elif p.isdigit():
-                raise PlainError(f"a size is a dim or a whole number from 1 to {MAX_SIZE}, got `{p}`", at, self.text)
-            else:
-                declared = ", ".join(f"`{x}`" for x in sorted(self.scope.dims)) or "none"
-                raise PlainError(f"undeclared dim `{p}` in shape {t.value} (declared dims: {declared})",
-                                 at, self.text)
-        return T.Shape(items[0], items[1], pos=t.pos, end=t.end)
+        try:
+            r, c = T.read_shape(t.value[1:-1], sorted(self.scope.dims))
+        except ValueError as err:
+            raise PlainError(err.args[0], t.pos + 1 + err.args[1] if err.args[1] >= 0 else t.pos, self.text) from None
+        return T.Shape(r, c, pos=t.pos, end=t.end)
 
     # -- expressions, lowest precedence first
     def expr(self) -> T.Node:
@@ -391,13 +373,19 @@ class Parser(T.Cursor):
         args, keywords = [], []
         while not self.at("sym", ")"):
             if self.at("id") and self.at("sym", "=", 1):
-                word = self.next().value
+                word = self.next()
+                if word.value in (k for k, _ in keywords):
+                    self.fail(f"keyword `{word.value}` given twice", word)
                 self.next()
                 if self.at("str"):
                     s = self.next()
-                    keywords.append((word, T.Str(s.value[1:-1], pos=s.pos, end=s.end)))
+                    keywords.append((word.value, T.Str(s.value[1:-1], pos=s.pos, end=s.end)))
+                elif self.at("sym", "'") and self.at("id", None, 1) and self.at("sym", "'", 2):
+                    s = self.toks[self.i + 1]  # 'tanh', as Python writes a string too
+                    self.i += 3
+                    keywords.append((word.value, T.Str(s.value, pos=s.pos - 1, end=s.end + 1)))
                 else:
-                    keywords.append((word, self.expr()))
+                    keywords.append((word.value, self.expr()))
             elif keywords:
                 self.fail("a positional argument after a keyword one")
             else:

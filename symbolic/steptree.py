@@ -356,6 +356,33 @@ def size_of(text: str):
     return int(text) if 1 <= int(text) <= MAX_SIZE else None
 
 
+def read_shape(text: str, dims) -> tuple:
+    """A shape as a file writes it (`"k x n"`, `"n x 1"`, `"scalar"`) -> two
+    `Ix`s, each a whole number or a dim of `dims`.  Raises
+    `ValueError(message, offset of the part at fault in text, -1 for the whole)`."""
+    if text.strip() == "scalar":
+        return Ix("num", 1), Ix("num", 1)
+    shown = repr(text) if len(text) <= 60 else repr(text[:57] + "...")
+    parts = split_shape(text)
+    if parts is None:
+        raise ValueError(f"expected a shape like \"k x n\", \"n x 1\" or \"scalar\" (an `x` between spaces), "
+                         f"got {shown}", -1)
+    items = []
+    for p in parts:
+        what = f"`{p}`" if len(p) <= 40 else f"`{p[:37]}...`"
+        if size_of(p) is not None:
+            items.append(Ix("num", size_of(p)))
+        elif p in dims:
+            items.append(Ix("dim", p))
+        elif p.isdigit():
+            raise ValueError(f"a size is a dim or a whole number from 1 to {MAX_SIZE}, got {what} in shape {shown}",
+                             text.find(p))
+        else:
+            declared = ", ".join(f"`{d}`" for d in dims) or "none"
+            raise ValueError(f"undeclared dim {what} in shape {shown} (declared dims: {declared})", text.find(p))
+    return tuple(items)
+
+
 def shape_of(spec: Shape, dims: dict) -> tuple:
     """A parsed `Shape` -> a pair of dim symbols / integers."""
     out = []

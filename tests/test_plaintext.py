@@ -321,3 +321,44 @@ def test_text_that_would_run_code_is_refused_and_runs_nothing(tmp_path, payload)
     with pytest.raises(DerivationError, match=r"steps\[0\].text"):
         layer(tmp_path, ("text", text.replace("'''", "")))
     assert not marker.exists()
+
+
+# ---- one reader for claims and steps
+
+CLOSED = ["W.T @ (dY * g'(z))", "(dY * g'(z)) @ x.T", "-x + 2 * b / 3", "g''(W @ x + b) ** 2", "(z)", "- -z"]
+
+
+@pytest.mark.parametrize("text", CLOSED)
+def test_a_claim_is_read_into_the_tree_a_step_is(text):
+    """A closed form reads into the same tree whether a claim (no scope) or a step writes it."""
+    assert parse_expression(text) == parse_expression(text, SCOPE)
+
+
+@pytest.mark.parametrize("text, tree", [
+    ("sum(z, axis=0)", "Apply(fn='sum', order=0, args=(Name(name='z'),), keywords=(('axis', Num(value=Fraction(0, 1))),))"),
+    ("gelu(z, approximate='tanh')", "Apply(fn='gelu', order=0, args=(Name(name='z'),), "
+                                    "keywords=(('approximate', Str(value='tanh')),))"),
+    ('gelu(z, approximate="tanh")', "Apply(fn='gelu', order=0, args=(Name(name='z'),), "
+                                    "keywords=(('approximate', Str(value='tanh')),))"),
+    ("z ** -1.5", "Power(a=Name(name='z'), p=Fraction(-3, 2))"),
+    ("1e-8 * z", "Bin(op='odot', a=Num(value=Fraction(1, 100000000)), b=Name(name='z'))"),
+    ("0.1 + z", "Bin(op='+', a=Num(value=Fraction(1, 10)), b=Name(name='z'))"),
+    ("+z", "Name(name='z')"),
+])
+def test_a_claim_may_call_with_keywords_and_take_real_powers(text, tree):
+    assert repr(parse_expression(text)) == tree
+
+
+@pytest.mark.parametrize("text, words, column", [
+    ("sum(z, axis=0, axis=1)", "keyword `axis` given twice", 16),
+    ("clip(z, lo=-1, 1)", "a positional argument after a keyword one", 16),
+    ("W[1] @ x", "indexing `[...]` is not allowed", 2),
+    ("g'b(z)", "`'` may only follow a function name", 2),
+    ("z ** y", "`**` needs a constant power", 6),
+    ("1e-61 * z", "a number of 62 digits, at most 60", 1),
+    ("x\0", "a NUL character", 2),
+])
+def test_a_claim_outside_the_grammar_is_refused_at_its_column(text, words, column):
+    with pytest.raises(PlainError) as err:
+        parse_expression(text)
+    assert words in str(err.value) and f"column {column}" in str(err.value), str(err.value)
