@@ -351,7 +351,8 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
         if op in ("@", "-"):
             gap = text[a.outer_end:b.outer_start]
             negates = op == "-" and _linear(n) and scope.extended
-            yield "negated" if negates else "swap", _replace(n, fit(src.src(b), b.prec, p) + gap + fit(src.src(a), a.prec, p + 1), p), ""
+            swapped = fit(src.src(b), b.prec, p) + gap + fit(src.src(a), a.prec, p + 1)
+            yield "negated" if negates else "swap", _replace(n, swapped, p), ""
         if op in ("*", "@"):
             yield ("product", *_within(src, n, src.op_span(n), "@" if op == "*" else "*"))
             for kept, dropped in ((a, b), (b, a)):

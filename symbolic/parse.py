@@ -323,8 +323,9 @@ class Parser:
             if len(args) != 1:
                 self.fail(f"`{name}` takes one matrix and an optional `axis=0` or `axis=1`, {usage}")
             got = next((T.source(self.text, v) for k, v in keywords if k == "axis"), "")
+            got = got if len(got) <= 20 else got[:17] + "..."
             axis = self.axis(name, keywords, False, f"`{name}` takes `axis=0` (down the columns), `axis=1` "
-                             f"(along the rows) or no axis (every entry), got `axis={got if len(got) <= 20 else got[:17] + '...'}`")
+                             f"(along the rows) or no axis (every entry), got `axis={got}`")
             a = self.build(args[0])
             return W.max_axis(a, axis) if name == "max" else W.max_mask(a, axis)
         args = self.positional(name, args, keywords, arity, usage)

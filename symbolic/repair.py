@@ -29,8 +29,8 @@ from .budget import cpu_time
 from .explicit import POLYS, poly_derivative
 from .functions import ACTIVATIONS, real_value
 from . import steptree as T
-from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _is_product, _need_outer, apply_edits, fit, precedence,
-                     single_edits)
+from .mutate import (KIND_NAMES, KINDS, Edit, Mutant, Scope, Source, _is_product, _need_outer, apply_edits, fit,
+                     precedence, single_edits)
 from .parse import ExprError, parse_tree
 from .simplify import simplify
 
