@@ -100,6 +100,21 @@ CALLABLE = sorted(set(ACTIVATIONS) - {"recip"})
 
 GENERIC = "elementwise"
 
+# What a closed form may call besides them: operations `parse` writes with
+# the table's functions (or, for inv/det/logdet and the windows, with nodes
+# of their own), by name -> arguments and a usage for messages.
+REDUCTIONS = ("mean", "var", "softmax", "log_softmax", "logsumexp")
+PIECEWISE = {"abs": 1, "sign": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> arguments
+PIECEWISE_USAGE = {"abs": "abs(z)", "sign": "sign(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
+                   "clip": "clip(z, -1, 1)"}
+LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
+          "matrix_power": (2, "matrix_power(A, 3)"),
+          "inv": (1, "inv(A)"), "det": (1, "det(A)"), "logdet": (1, "logdet(A)")}  # name -> (arguments, usage)
+WINDOWS = {"conv1d": (2, "conv1d(x, w)"), "convolve": (2, "convolve(dy, w)"),
+           "conv1d_full": (2, "conv1d_full(dy, flip(w))"), "flip": (1, "flip(w)"),
+           "max": (1, "max(Z, axis=0)"), "max_mask": (1, "max_mask(Z, axis=0)")}  # name -> (arguments, usage)
+LIBRARY = frozenset({"sum", *REDUCTIONS, *PIECEWISE, *LINEAR, *WINDOWS})
+
 
 # Functions whose derivative the derived forms write out by the rule above
 # (exp' = exp, log' = 1/u); an activation's stays named (`sigmoid'(z)`), as

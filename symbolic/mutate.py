@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, fields, replace
 
 from . import expr as E
 from . import steptree as T
-from .parse import LINEAR, PIECEWISE, REDUCTIONS, WINDOWS, parse_tree
+from .functions import LIBRARY
+from .parse import parse_tree
 
 # what each kind of edit says about the mistake
 KIND_NAMES = {
@@ -384,7 +385,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                 for axis in (0, 1):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""
             yield from _axis_edits(src, n)
-        elif order == 0 and (base in REDUCTIONS or base in PIECEWISE or base in LINEAR or base in WINDOWS):
+        elif order == 0 and base in LIBRARY:
             yield from _axis_edits(src, n)  # its axis, never a prime
         else:
             for new in (order + 1, order - 1):

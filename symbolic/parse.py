@@ -20,7 +20,7 @@ from . import expr as E
 from . import steptree as T
 from . import windows as W
 from .errors import ExprError
-from .functions import ACTIVATIONS, CALLABLE
+from .functions import ACTIVATIONS, CALLABLE, LINEAR, PIECEWISE, PIECEWISE_USAGE, REDUCTIONS, WINDOWS
 from .plaintext import PlainError, parse_expression
 
 MAX_LENGTH = T.MAX_LENGTH
@@ -40,17 +40,7 @@ def parse_tree(text: str) -> T.Node:
         raise ExprError(f"not a valid expression: {err}") from None
 
 
-REDUCTIONS = ("mean", "var", "softmax", "log_softmax", "logsumexp")
-PIECEWISE = {"abs": 1, "sign": 1, "maximum": 2, "minimum": 2, "clip": 3}  # name -> arguments
-PIECEWISE_USAGE = {"abs": "abs(z)", "sign": "sign(z)", "maximum": "maximum(z, 0)", "minimum": "minimum(z, Y)",
-                   "clip": "clip(z, -1, 1)"}
 GELU_C = sympy.Rational("0.7978845608028654")  # sqrt(2 / pi)
-LINEAR = {"eye": (1, "eye(n)"), "trace": (1, "trace(A)"), "diag": (1, "diag(v)"), "outer": (2, "outer(a, b)"),
-          "matrix_power": (2, "matrix_power(A, 3)"),
-          "inv": (1, "inv(A)"), "det": (1, "det(A)"), "logdet": (1, "logdet(A)")}  # name -> (arguments, usage)
-WINDOWS = {"conv1d": (2, "conv1d(x, w)"), "convolve": (2, "convolve(dy, w)"),
-           "conv1d_full": (2, "conv1d_full(dy, flip(w))"), "flip": (1, "flip(w)"),
-           "max": (1, "max(Z, axis=0)"), "max_mask": (1, "max_mask(Z, axis=0)")}  # name -> (arguments, usage)
 
 
 def size_value(size) -> E.Expr:

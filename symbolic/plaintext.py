@@ -13,6 +13,9 @@ decide both alike:
     indices       `x[i]`, `W[j, i]`, a column `W[:, i]`, a row `W[i, :]`; indices count
                   from 1, as in the notes; one index on a matrix is its row (`W[i]`)
     sums          `sum(body, j=1..k)`: over j from 1 to k (a number or a dim)
+    operations    as a claim writes them, on matrices written without indices:
+                  `sum(E)`, `sum(E, axis=1)`, `mean`, `softmax`, `clip`, `conv1d`, ...;
+                  a dim is also a value, its size (`m * mean(E, axis=1)`)
     inner product `<a, b>`
     derivatives   `d(A)/d(B)`: `d(yhat)/d(z)`, `d(z[i])/d(W[i, j])`, `d(J)/d(x[i])`
     vectors       `col(e, i=1..k)` the column of the entries e_1 .. e_k, `row(e, j=1..n)`,
@@ -33,7 +36,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import steptree as T
-from .functions import CALLABLE
+from .functions import CALLABLE, LIBRARY
 
 
 class PlainError(T.TexError):
@@ -44,6 +47,7 @@ MAX_LENGTH = T.MAX_LENGTH
 MAX_DEPTH = T.MAX_DEPTH
 MAX_POWER = T.MAX_POWER
 KEYWORDS = ("sum", "col", "row", "matrix", "label")
+INDEXED = (T.Index, T.SumOver, T.Deriv, T.Inner, T.Pattern, T.Grid)  # what an operation of the library cannot take
 
 
 # ---------------------------------------------------------------- tokens
@@ -313,6 +317,8 @@ class Parser(T.Cursor):
                     return self.derivative()
                 if word in KEYWORDS:
                     return getattr(self, "kw_" + word)()
+                if word in LIBRARY and word not in self.scope.functions:
+                    return self.call()
             if word in self.callable:
                 return self.call()
             return self.name()
@@ -336,10 +342,8 @@ class Parser(T.Cursor):
 
     def name(self) -> T.Node:
         t = self.next()
-        if t.value in self.scope.names or self.claim:
+        if t.value in self.scope.names or t.value in self.scope.dims or self.claim:  # a dim is its size
             return T.Name(t.value, pos=t.pos, end=t.end)
-        if t.value in self.scope.dims:
-            self.fail(f"`{t.value}` is a dim, not a value", t)
         if t.value in KEYWORDS or t.value == "d":
             self.fail(f"`{t.value}` needs its arguments in parentheses", t)
         known = ", ".join(f"`{n}`" for n in sorted(self.scope.names)) or "none"
@@ -357,18 +361,21 @@ class Parser(T.Cursor):
             self.fail("a `'` may only follow a function name, as in `g'(z)`", self.toks[self.i - 1])
         if not self.at("sym", "("):
             self.fail(f"function `{t.value}` needs an argument in parentheses")
-        if self.claim:
-            return self.apply(t, order)
-        self.next()
-        arg = self.expr()
-        if self.at("sym", ","):
-            self.fail(f"`{t.value}` takes one argument")
-        self.expect("sym", ")", "`)`")
-        return T.Call(t.value, order, arg, pos=t.pos, end=self.end())
+        node = self.apply(t, order)
+        library = t.value in LIBRARY and t.value not in self.scope.functions and not order
+        if not self.claim and type(node) is T.Apply and not library and not (t.value == "gelu" and node.keywords):
+            extra = node.args[1:] or [v for _, v in node.keywords]
+            self.fail_at(f"`{t.value}` takes one argument", self.text.rfind(",", 0, extra[0].pos) if extra else t.pos)
+        if not self.claim and type(node) is T.Apply and any(type(x) in INDEXED for x in T.walk(node)):
+            hint = "; a sum over an index takes its bounds: `sum(body, j=1..k)`" if t.value == "sum" else ""
+            self.fail_at(f"`{t.value}` takes matrices written without indices{hint}", t.pos)
+        return node
 
     def apply(self, t: Tok, order: int) -> T.Node:
-        """A call in a closed form: one argument (`g(z)`), or several and
-        keywords (`clip(z, -1, 1)`, `sum(E, axis=0)`, `gelu(z, approximate="tanh")`)."""
+        """A call: a function of one argument (`g(z)`, a `Call`), or an
+        operation of the library or one with several arguments and keywords
+        (`abs(z)`, `clip(z, -1, 1)`, `sum(E, axis=0)`, `gelu(z, approximate="tanh")`:
+        an `Apply`, which `parse` reads)."""
         self.next()
         args, keywords = [], []
         while not self.at("sym", ")"):
@@ -394,7 +401,8 @@ class Parser(T.Cursor):
                 break
             self.next()
         self.expect("sym", ")", "`,` or `)`")
-        if len(args) == 1 and not keywords:
+        library = t.value in LIBRARY and t.value not in self.scope.functions and not order
+        if len(args) == 1 and not keywords and not library:
             return T.Call(t.value, order, args[0], pos=t.pos, end=self.end())
         return T.Apply(t.value, order, tuple(args), tuple(keywords), pos=t.pos, end=self.end())
 
@@ -419,10 +427,6 @@ class Parser(T.Cursor):
         args = []
         while True:
             if self.at("id") and self.at("sym", "=", 1):
-                t = self.peek()
-                if t.value == "axis":
-                    self.fail(f"`{word}` in a step runs over an index with its bounds, as in "
-                              f"`{word}(body, j=1..k)`; axis sums are not steps")
                 args.append(("bounds", self.bounds()))
             else:
                 args.append(("expr", self.expr()))
@@ -433,12 +437,34 @@ class Parser(T.Cursor):
             return args
 
     def kw_sum(self) -> T.Node:
+        """`sum(body, j=1..k)`, over an index; without bounds, the sum of a
+        matrix's entries or along an axis, as a closed form writes it."""
+        if not self.bounded():
+            return self.call()
         start = self.peek().pos
         args = self.arguments("sum")
         if len(args) != 2 or args[0][0] != "expr" or args[1][0] != "bounds":
             self.fail_at("`sum` takes a body and its bounds: `sum(body, j=1..k)`", start)
         var, lo, hi = args[1][1]
         return T.SumOver(var, lo, hi, args[0][1], pos=start, end=self.end())
+
+    def bounded(self) -> bool:
+        """Whether the call at the cursor has bounds (`j=1..k`) among its own arguments."""
+        depth, k = 0, 1
+        while self.peek(k).kind != "end":
+            t = self.peek(k)
+            if depth == 1 and t.kind == "id" and t.value != "axis" and self.peek(k + 1).value == "=":
+                return True
+            if t.kind == "sym" and t.value in ("(", "["):
+                depth += 1
+            elif t.kind == "sym" and t.value in (")", "]"):
+                depth -= 1
+                if depth == 0:
+                    return False
+            elif depth == 1 and t.kind == "sym" and t.value == "..":
+                return True
+            k += 1
+        return False
 
     def kw_col(self) -> T.Node:
         return self.vector("col")

@@ -20,6 +20,9 @@ import sympy
 from . import expr as E
 from . import index as I
 from . import steptree as T
+from .derivation import dim_values
+from .errors import ExprError
+from .parse import Parser
 from .stepindex import LOSS, IndexForm, StepShapeError, _product, _terms_of  # noqa: F401  (the names steps use)
 from .steptree import index_name, shape_text
 from .stepvalues import Values
@@ -45,8 +48,10 @@ class Meaning(IndexForm, Values):
         self.vars.update({n: E.Var(n, e.shape, "intermediate") for n, e in d.forward.items()})
         if d.upstream is not None:
             self.vars[d.upstream.name] = d.upstream
+        self.vars.update(dim_values(d.dims))  # a dim as a value: its size
         self.shapes: dict = {}  # (node, its span) -> Info: what `sh` found, for `terms` and `value`
         self.free: dict = {}  # free index var -> size
+        self.cores: dict = {}  # (node, its span) -> the `Expr` of an operation of the library
 
     def src(self, node) -> str:
         return T.source(self.text, node) or "?"
@@ -74,7 +79,7 @@ class Meaning(IndexForm, Values):
         """A Name (through notation) -> its Var, or None."""
         while isinstance(n, T.Name) and n.name in self.notation:
             n = self.notation[n.name]
-        if isinstance(n, T.Name) and n.name in self.vars:
+        if isinstance(n, T.Name) and n.name in self.vars and self.vars[n.name].role != "dim":
             return self.vars[n.name]
         return None
 
@@ -139,6 +144,8 @@ class Meaning(IndexForm, Values):
             return Info(self.sh(n.a, env).shape, diag=self.sh(n.a, env).diag)
         if t is T.Call:
             return Info(self.sh(n.arg, env).shape)
+        if t is T.Apply:
+            return Info(self.closed(n).shape)
         if t is T.Frac:
             a, b = self.sh(n.a, env), self.sh(n.b, env)
             if b.shape != (E.ONE, E.ONE):
@@ -165,6 +172,18 @@ class Meaning(IndexForm, Values):
         if t is T.Deriv:
             return self._sh_deriv(n, env)
         self.fail(f"no meaning for {t.__name__}", n)
+
+    def closed(self, n) -> E.Expr:
+        """An operation of the library (`sum(E, axis=1)`, `softmax(Z, axis=0)`)
+        as the `Expr` a claim writing it would be: its shape, entries and
+        values are that expression's."""
+        k = (n, n.pos, n.end)
+        if k not in self.cores:
+            try:
+                self.cores[k] = Parser(self.vars, self.d.functions, self.text).build(n)
+            except (ExprError, E.ShapeError) as err:
+                self.fail(str(err), n)
+        return self.cores[k]
 
     def same(self, a, b) -> bool:
         return all(x is None or y is None or same_size(x, y) for x, y in zip(a, b))

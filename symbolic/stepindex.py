@@ -70,6 +70,8 @@ class IndexForm:
             for _ in range(n.p - 1):
                 out = _product(out, self.terms(n.a, p, q, env, ctx))
             return out
+        if t is T.Apply:
+            return I.entry(self.closed(n), p, q, ctx)
         if t is T.Call:
             return self.fn_terms(self.function(n.fn), n.order, n.arg, p, q, env, ctx)
         if t is T.Frac:

@@ -43,6 +43,8 @@ class Values:
             return -self.value(n.a, env, X, ex)
         if t is T.Power:
             return self.value(n.a, env, X, ex).applyfunc(lambda v: v ** n.p)
+        if t is T.Apply:
+            return ex.value(self.closed(n))
         if t is T.Call:
             f = sympy_function(self.function(n.fn), n.order)
             return self.value(n.arg, env, X, ex).applyfunc(f)

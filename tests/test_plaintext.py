@@ -251,9 +251,9 @@ def test_verify_prints_plain_steps_in_their_own_syntax(capsys):
     ("x = (W.T)[1]", "indices `[..]` follow a name", 10),
     ("x = x[b]", "`b` names a value or a function, not an index", 7),
     ("x = sum(b, k=1..n)", "`k` is a dim", 12),
-    ("x = sum(x, axis=0)", "axis sums are not steps", 12),
     ("x = sum(x[j], j=1)", "expected `..` in bounds like `j=1..k`", 18),
-    ("x = sum(x[j])", "`sum` takes a body and its bounds", 5),
+    ("x = sum(x[j])", "`sum` takes matrices written without indices; a sum over an index takes its bounds", 5),
+    ("x = softmax(W[:, i], axis=0)", "`softmax` takes matrices written without indices", 5),
     ("x = <b, z", "`>` closing `<a, b>`", 10),
     ("d(J) = x", "a derivative reads `d(A)/d(B)`", 6),
     ("x = W x", "unexpected `x` (products are written with `@` or `*`)", 7),
@@ -362,3 +362,42 @@ def test_a_claim_outside_the_grammar_is_refused_at_its_column(text, words, colum
     with pytest.raises(PlainError) as err:
         parse_expression(text)
     assert words in str(err.value) and f"column {column}" in str(err.value), str(err.value)
+
+
+BATCH = """title = "a batch layer's steps"
+output = "Yhat"
+upstream = "dY"
+[dims]
+n = "inputs"
+k = "neurons"
+m = "examples"
+[inputs]
+W = "k x n"
+X = "n x m"
+b = "k x 1"
+[functions]
+g = "elementwise"
+[forward]
+Z = "W @ X + b"
+Yhat = "g(Z)"
+"""
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("d(J)/d(b) = sum(dY * g'(Z), axis=1)", ["proved"]),
+    ("d(J)/d(b[i]) = sum(dY[i, j] * g'(Z[i, j]), j=1..m)", ["proved"]),
+    ("d(J)/d(b) = sum(g'(Z) * dY, axis=1) = col(sum(dY[i, j] * g'(Z[i, j]), j=1..m), i=1..k)", ["proved", "proved"]),
+    ("d(J)/d(b) = m * mean(dY * g'(Z), axis=1)", ["proved"]),
+    ("d(J)/d(b) = sum(dY, axis=1)", ["refuted"]),
+    ("d(J)/d(b) = sum(dY * g'(Z), axis=0).T", ["shape-error"]),
+    ("d(J)/d(b) = sum(dY * g'(Z))", ["shape-error"]),
+])
+def test_a_step_may_say_what_a_claim_says(tmp_path, text, expected):
+    """The claims' operations (axis sums, means, ...) in a step mean what they mean in a claim."""
+    path = tmp_path / "batch.toml"
+    path.write_text(BATCH + f'[[steps]]\nsection = "B"\neq = 1\ntext = "{text}"\n')
+    verdicts = check_steps(load(path), max_size=2)
+    assert [v.status for v in verdicts] == expected
+    for v in verdicts:
+        if v.status == "refuted":  # the counterexample's two sides, recomputed by the reference, differ
+            assert v.counterexample is not None
