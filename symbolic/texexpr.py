@@ -189,13 +189,13 @@ class Printer:
         self.output = output
         self.reserved = set(reserved)  # letters a bound index must not take
         self.adjoint_of = adjoint_of  # adjoint name -> the value it is dJ/d of (None: `d` + the value)
+        self.used: list = []  # the bound indices' letters in use
 
     def of(self, adjoint: str) -> str:
         """The value an adjoint (`dz`, or `dz_1` where the file has a `dz`) is dJ/d of."""
         if self.adjoint_of is not None and adjoint in self.adjoint_of:
             return self.adjoint_of[adjoint]
         return adjoint[1:]
-        self.used: list = []
 
     # ---- public
     def expr(self, e: E.Expr) -> str:

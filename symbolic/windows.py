@@ -42,8 +42,6 @@ import sympy
 from . import expr as E
 from .errors import ShapeError
 
-AXES = (0, 1, None)
-
 
 def _axis_text(axis) -> str:
     return "" if axis is None else f", axis={axis}"
