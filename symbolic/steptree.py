@@ -72,8 +72,32 @@ class Index(Node):
 
 
 @dataclass(frozen=True)
-class Transpose(Node):
+class Unary(Node):
+    """A node over one operand `a` (a base)."""
     a: Node
+
+
+class Transpose(Unary):
+    """`a.T`, `a^T`."""
+
+
+class Neg(Unary):
+    """`-a`."""
+
+
+@dataclass(frozen=True)
+class Pair(Node):
+    """A node over two operands `a` and `b` (a base)."""
+    a: Node
+    b: Node
+
+
+class Frac(Pair):
+    """`a / b`, `\\frac{a}{b}`."""
+
+
+class Inner(Pair):
+    """`<a, b>`, `\\langle a, b \\rangle`."""
 
 
 @dataclass(frozen=True)
@@ -106,19 +130,8 @@ class Str(Node):
 
 
 @dataclass(frozen=True)
-class Neg(Node):
-    a: Node
-
-
-@dataclass(frozen=True)
 class Bin(Node):
     op: str  # "+", "-", "dot" (\cdot or juxtaposition), "odot"
-    a: Node
-    b: Node
-
-
-@dataclass(frozen=True)
-class Frac(Node):
     a: Node
     b: Node
 
@@ -136,12 +149,6 @@ class SumOver(Node):
     lo: Ix
     hi: Ix
     body: Node
-
-
-@dataclass(frozen=True)
-class Inner(Node):
-    a: Node
-    b: Node
 
 
 @dataclass(frozen=True)
