@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .status import Status
-from .texexpr import GREEK, text_tex
+from .texexpr import GREEK, TEXT_ESCAPES, text_tex
 
 MARKS = {  # status: (Markdown, LaTeX)
     Status.PROVED:  ("✓", r"\textcolor{proved}{$\checkmark$}"),
@@ -114,10 +114,8 @@ def markdown_blocks(bs: list) -> str:
             fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", b.text)), default=0))
             out.append(f"{fence}{b.lang}\n{b.text}\n{fence}")
         elif isinstance(b, Table):
-            lines = ["| " + " | ".join(_md_parts(c) for c in b.header) + " |",
-                     "|" + "---|" * len(b.header)]
-            lines += ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in b.rows]
-            out.append("\n".join(lines))
+            lines = ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in [b.header, *b.rows]]
+            out.append("\n".join([lines[0], "|" + "---|" * len(b.header)] + lines[1:]))
     return "\n\n".join(out) + "\n"
 
 
@@ -146,9 +144,7 @@ PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
 \maketitle
 """
 
-_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
-             "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
-             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+_TEX_TEXT = {**TEXT_ESCAPES, "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
              "×": r"$\times$", "→": r"$\to$", "←": r"$\leftarrow$", "⊙": r"$\odot$", "∘": r"$\circ$",
              "∂": r"$\partial$", "∈": r"$\in$", "ᵀ": r"$^{T}$", "ℝ": r"$\mathbb{R}$", "≤": r"$\le$",
              "≥": r"$\ge$", "≠": r"$\neq$", "−": "-", "–": "--", "—": "---", "‘": "`", "’": "'",
@@ -162,11 +158,8 @@ def tex_text(s: str) -> str:
     r"""Plain text for pdflatex with its stock fonts: specials escaped, a few
     symbols as math, Latin-1 letters kept, other characters reduced to
     their ASCII base (or `?`); `R^n` and `R^(n x m)` as superscripts."""
-    parts = _SUPERSCRIPT.split(s)
-    if len(parts) > 1:
-        return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
-                       for k, x in enumerate(parts))
-    return _tex_chars(s)
+    return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
+                   for k, x in enumerate(_SUPERSCRIPT.split(s)))
 
 
 def _tex_chars(s: str) -> str:
@@ -244,8 +237,7 @@ def _tex_table(b: Table) -> str:
                    for k in range(len(b.header)))
     head = " & ".join(_tex_parts(c) for c in b.header)
     rows = [" & ".join(_tex_parts(c, display=True) for c in row) + r" \\[0.5ex]" for row in b.rows]
-    lines = [f"\\begin{{longtable}}{{{spec}}}"]
-    if any(_tex_parts(c) for c in b.header):
-        lines += [r"\hline", head + r" \\", r"\hline", r"\endhead"]
-    lines += rows + ([r"\hline"] if any(_tex_parts(c) for c in b.header) else []) + [r"\end{longtable}"]
-    return "\n".join(lines)
+    if not any(_tex_parts(c) for c in b.header):  # no header: no rules either
+        return "\n".join([f"\\begin{{longtable}}{{{spec}}}"] + rows + [r"\end{longtable}"])
+    return "\n".join([f"\\begin{{longtable}}{{{spec}}}", r"\hline", head + r" \\", r"\hline", r"\endhead"]
+                     + rows + [r"\hline", r"\end{longtable}"])

@@ -150,13 +150,13 @@ def matrix_tex(rows) -> str:
     return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
 
 
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
+TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
                  "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&"}
 
 
 def text_tex(s: str) -> str:
     r"""Verbatim text (a claim that cannot be formed) as `\texttt{...}`."""
-    return r"\texttt{" + "".join(_TEXT_ESCAPES.get(ch, ch) for ch in s) + "}"
+    return r"\texttt{" + "".join(TEXT_ESCAPES.get(ch, ch) for ch in s) + "}"
 
 
 # ---------------------------------------------------------------- the printer
