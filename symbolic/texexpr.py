@@ -151,7 +151,7 @@ def matrix_tex(rows) -> str:
 
 
 TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
-                 "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&"}
+                "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&"}
 
 
 def text_tex(s: str) -> str:
@@ -292,9 +292,7 @@ def _product(p: Printer, a: E.Expr, b: E.Expr, kind: str, op: str, ta: Tex, tb: 
 
 
 def _operand(t: Tex, kind: str) -> str:
-    if t.prec < PROD:
-        return group(t.s)
-    if t.prec == PROD and {t.kind, kind} == {"mat", "had"}:
+    if t.prec < PROD or t.prec == PROD and {t.kind, kind} == {"mat", "had"}:
         return group(t.s)
     return t.s
 
@@ -391,14 +389,19 @@ def _m_sum(p, e):
         return _x_sum(p, e, None, None)
     a = p.m(e.a)
     body = a.s if a.prec == ATOM and not ("_" in a.s or "^" in a.s) else group(a.s)
-    out, idx = "", []
-    for axis, size in enumerate(e.a.shape):  # `\sum_{j=1}^{n} W_{:,j}`
-        if e.axis == axis and size != 1:
-            idx.append(p.fresh())
-            out += rf"\sum_{{{idx[-1]}=1}}^{{{dim_tex(size)}}} "
-        else:
-            idx.append(":")
-    return Tex(f"{out}{body}_{{{','.join(idx)}}}", ADD, "sum")
+    idx = [":", ":"]
+    out = _sums(p, e, idx)
+    return Tex(f"{out}{body}_{{{','.join(idx)}}}", ADD, "sum")  # `\sum_{j=1}^{n} W_{:,j}`
+
+
+def _sums(p, e: E.Sum, idx: list) -> str:
+    """`\\sum_{j=1}^{n} ` for each axis `e` sums (of a size other than 1), its fresh index put in `idx`."""
+    out = ""
+    for axis, size in enumerate(e.a.shape):
+        if e.axis in (axis, None) and size != 1:
+            idx[axis] = p.fresh()
+            out += rf"\sum_{{{idx[axis]}=1}}^{{{dim_tex(size)}}} "
+    return out
 
 
 # ---- entry form: entry (i, j), None for an axis of size one
@@ -435,15 +438,9 @@ def _x_pow(p, e, i, j):
 
 
 def _x_sum(p, e, i, j):
-    rows, cols = e.a.shape
-    out = ""
-    if e.axis in (0, None) and rows != 1:
-        i = p.fresh()
-        out += rf"\sum_{{{i}=1}}^{{{dim_tex(rows)}}} "
-    if e.axis in (1, None) and cols != 1:
-        j = p.fresh()
-        out += rf"\sum_{{{j}=1}}^{{{dim_tex(cols)}}} "
-    body = p.x(e.a, i, j)
+    idx = [i, j]
+    out = _sums(p, e, idx)
+    body = p.x(e.a, *idx)
     return Tex(out + wrap(body, PROD), ADD, "sum") if out else body
 
 
