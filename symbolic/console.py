@@ -19,9 +19,6 @@ from dataclasses import dataclass
 
 from .status import Status, headline
 
-PROVED_HEADLINE = headline(Status.PROVED)
-
-
 @dataclass(frozen=True)
 class Mark:
     """How a status shows on a terminal: its mark, the plain-ASCII mark
@@ -127,7 +124,7 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     results = [record(v) for v in results]
     mw = style.mark_width()
     heads = [_headline(v) for v in results]
-    hw = max([len(h) for h in heads] + [len(PROVED_HEADLINE)])  # the same in most files
+    hw = max([len(h) for h in heads] + [len(headline(Status.PROVED))])  # the same in most files
     names = [v["claim"] + (f" [{v['name']}]" if v.get("name") else "") for v in results]
     ww = max(len(n) for n in names)
     column = 2 + mw + 1 + hw + 2  # where the claim starts

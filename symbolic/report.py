@@ -308,8 +308,8 @@ def steps_table(entries: list) -> Table:
             vs = e.step_verdicts
             held = sum(1 for v in vs if v.proved and v.ok)
             expected = sum(1 for v in vs if v.place.expected is not None and v.ok)
-            rows.append([[text(e.derivation.name)], [text(str(len(e.steps)))], [text(str(len(vs)))],
-                         [text(str(held))], [text(str(expected))], [text(str(len(vs) - held - expected))]])
+            cells = [e.derivation.name, len(e.steps), len(vs), held, expected, len(vs) - held - expected]
+            rows.append([[text(str(x))] for x in cells])
     header = ["derivation", "steps", "parts", "proved", "wrong, as expected", "unexpected"]
     return Table([[text(h)] for h in header], rows)
 
@@ -349,10 +349,7 @@ def step_blocks(step, vs: list, d: Derivation) -> list:
 
 
 def worst(vs: list) -> str:
-    for s in (SHAPE, REFUTED, UNKNOWN, UP_TO):
-        if any(v.status == s for v in vs):
-            return s
-    return PROVED
+    return next((s for s in (SHAPE, REFUTED, UNKNOWN, UP_TO) if any(v.status == s for v in vs)), PROVED)
 
 
 def verdict_parts(v) -> list:

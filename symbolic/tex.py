@@ -168,14 +168,10 @@ def derivation_latex(d) -> str:
     return "$$" + aligned(forward_lines(d, p) + claims) + "$$"
 
 
-def claim_tex(p: Printer, e: E.Expr | None, text: str) -> str:
-    """A claim's matrix form, or its text verbatim when it cannot be formed."""
-    return p.expr(e) if e is not None else text_tex(text)
-
-
 def claim_equation(p: Printer, wrt: str, e: E.Expr | None, text: str = "") -> str:
-    """`dJ/dW = e` (a claim, a derived or a repaired form), or `text` verbatim where `e` is None."""
-    return f"{partial(name_tex(wrt))} = {claim_tex(p, e, text)}"
+    """`dJ/dW = e` (a claim, a derived or a repaired form) in matrix form, or `dJ/dW = text`
+    verbatim where `e` is None (a claim that cannot be formed)."""
+    return f"{partial(name_tex(wrt))} = {p.expr(e) if e is not None else text_tex(text)}"
 
 
 def gradients_latex(g) -> str:

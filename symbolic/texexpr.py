@@ -87,7 +87,7 @@ def _name_parts(name: str, role: str):
         base, subs = _name_parts(name[1:], "input")
         return "d" + base, subs
     head, *rest = name.split("_")
-    subs = [_sub_tex(s) for s in rest if s]
+    subs = [s if s.isdigit() or len(s) == 1 else _word(s) for s in rest if s]
     m = re.fullmatch(r"(.*?)(\d+)", head)
     if m and m.group(1):
         head, subs = m.group(1), [m.group(2)] + subs
@@ -102,10 +102,6 @@ def _word(w: str) -> str:
     if w in GREEK:
         return "\\" + w
     return w if len(w) == 1 else r"\mathrm{" + w + "}"
-
-
-def _sub_tex(s: str) -> str:
-    return s if s.isdigit() or len(s) == 1 else _word(s)
 
 
 def dim_tex(size) -> str:
@@ -356,10 +352,6 @@ def _scale(p, e, sub):
     return Tex(f"{number_tex(c)} {body}", NEG if c < 0 else PROD, kind)
 
 
-def _m_transpose(p, e):
-    return Tex(f"{wrap(p.m(e.a), ATOM)}^{{{p.n.T}}}", POW)
-
-
 def _function(p, fn, order, arg: Tex) -> Tex:
     head = FUNCTIONS.get(fn) or name_tex(fn)
     if "#" in head:
@@ -433,10 +425,6 @@ def _x_mul(p, e, i, j):
     return _x_product(p, p.x(e.a, i, j), p.x(e.b, i, j))
 
 
-def _x_pow(p, e, i, j):
-    return Tex(f"{wrap(p.x(e.a, i, j), ATOM)}^{{{e.p}}}", POW)
-
-
 def _x_sum(p, e, i, j):
     idx = [i, j]
     out = _sums(p, e, idx)
@@ -445,17 +433,13 @@ def _x_sum(p, e, i, j):
 
 
 def _m_matfn(p, e):
-    r"""inv(A) as `A^{-1}`, det(A) as `\det(A)`, logdet(A) as `\log\det(A)`."""
+    r"""inv(A) as `A^{-1}` (entry (i, j): `(A^{-1})_{ij}`), det(A) as `\det(A)`, logdet(A) as
+    `\log\det(A)` (numbers)."""
     a = p.m(e.a)
     if e.fn == "inv":
         return Tex(f"{wrap(a, ATOM)}^{{-1}}", POW)
     head = r"\det" if e.fn == "det" else r"\log\det"
     return Tex(head + (group(a.s) if a.prec < ATOM else f"({a.s})"), ATOM)
-
-
-def _x_matfn(p, e, i, j):
-    """Entry (i, j) of inv(A), `(A^{-1})_{ij}`; det and logdet are numbers."""
-    return Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)
 
 
 @dataclass(frozen=True)
@@ -477,12 +461,13 @@ RULES = {
     E.Mul:       Rule(_m_mul, _x_mul),
     E.Add:       Rule.entrywise(_add),
     E.Scale:     Rule.entrywise(_scale),
-    E.Transpose: Rule(_m_transpose, lambda p, e, i, j: p.x(e.a, j, i)),
+    E.Transpose: Rule(lambda p, e: Tex(f"{wrap(p.m(e.a), ATOM)}^{{{p.n.T}}}", POW),
+                      lambda p, e, i, j: p.x(e.a, j, i)),
     E.Apply:     Rule.entrywise(_apply),
-    E.Pow:       Rule(_m_pow, _x_pow),
+    E.Pow:       Rule(_m_pow, lambda p, e, i, j: Tex(f"{wrap(p.x(e.a, i, j), ATOM)}^{{{e.p}}}", POW)),
     E.Broadcast: Rule.entrywise(lambda p, e, sub: sub(e.a)),
     E.Sum:       Rule(_m_sum, _x_sum),
-    E.MatFn:     Rule(_m_matfn, _x_matfn),
+    E.MatFn:     Rule(_m_matfn, lambda p, e, i, j: Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)),
 }
 
 
