@@ -78,27 +78,31 @@ def rich(s: str) -> list:
     return [code(x) if k % 2 else text(x) for k, x in enumerate(s.split("`")) if x]
 
 
+def _written(parts, writers: dict) -> str:
+    """Inline parts, each by the writer of its kind in `writers`."""
+    out = []
+    for kind, s in parts:
+        if kind not in writers:
+            raise ValueError(f"unknown part {kind!r}")
+        out.append(writers[kind](s))
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#$~])")
 
 
-def _md_part(part) -> str:
-    kind, s = part
-    if kind == "text":
-        return _MD_SPECIAL.sub(r"\\\1", s)
-    if kind == "math":
-        return f"${s}$"
-    if kind == "code":
-        fence = "``" if "`" in s else "`"
-        return f"{fence}{s}{fence}"
-    if kind == "mark":
-        return MARKS[s][0]
-    raise ValueError(f"unknown part {kind!r}")
+_MD_PARTS = {  # a part's kind: how Markdown writes it
+    "text": lambda s: _MD_SPECIAL.sub(r"\\\1", s),
+    "math": lambda s: f"${s}$",
+    "code": lambda s: f"``{s}``" if "`" in s else f"`{s}`",
+    "mark": lambda s: MARKS[s][0],
+}
 
 
 def _md_parts(parts) -> str:
-    return "".join(_md_part(x) for x in parts)
+    return _written(parts, _MD_PARTS)
 
 
 def markdown_blocks(bs: list) -> str:
@@ -193,21 +197,17 @@ def _upright_quotes(tex: str) -> str:
     return _TT.sub(lambda m: m.group(0).replace("'", r"{\char13}"), tex)
 
 
-def _tex_part(part, display=False) -> str:
-    kind, s = part
-    if kind == "text":
-        return tex_text(s).replace(r"-\textgreater{}", r"$\to$")  # `R^n -> R^k`
-    if kind == "math":
-        return _upright_quotes(f"\\fit{{{s}}}" if display else f"${s}$")  # a wide display scaled to its cell
-    if kind == "code":
-        return _upright_quotes(text_tex(s))
-    if kind == "mark":
-        return MARKS[s][1]
-    raise ValueError(f"unknown part {kind!r}")
+_TEX_PARTS = {  # a part's kind: how LaTeX writes it
+    "text": lambda s: tex_text(s).replace(r"-\textgreater{}", r"$\to$"),  # `R^n -> R^k`
+    "math": lambda s: _upright_quotes(f"${s}$"),
+    "code": lambda s: _upright_quotes(text_tex(s)),
+    "mark": lambda s: MARKS[s][1],
+}
+_TEX_DISPLAY = {**_TEX_PARTS, "math": lambda s: _upright_quotes(f"\\fit{{{s}}}")}  # a wide display scaled to its cell
 
 
 def _tex_parts(parts, display=False) -> str:
-    return "".join(_tex_part(x, display) for x in parts)
+    return _written(parts, _TEX_DISPLAY if display else _TEX_PARTS)
 
 
 def tex_blocks(bs: list) -> str:
