@@ -154,8 +154,8 @@ def _add_check_options(parser):
 
 def _add_run_options(parser):
     """`--jobs`, `--no-cache`, as `verify` and `report` read them."""
-    parser.add_argument("-j", "--jobs", type=_whole_number(256, "a number of processes"), default=os.cpu_count() or 1,
-                        metavar="N",
+    parser.add_argument("-j", "--jobs", type=_whole_number(256, "a number of processes"),
+                        default=os.cpu_count() or 1, metavar="N",
                         help=f"files verified at once, each in a process of its own (default: the number of "
                              f"cores, {os.cpu_count() or 1})")
     parser.add_argument("--no-cache", action="store_true",

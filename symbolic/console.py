@@ -14,10 +14,12 @@ import shutil
 import sys
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .status import Status, headline
+
 
 @dataclass(frozen=True)
 class Mark:
@@ -206,9 +208,7 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
     rest = [v for v in results if not held(v)]
     lines = []
     if good:
-        counts = {}
-        for v in good:
-            counts[_headline(v)] = counts.get(_headline(v), 0) + 1
+        counts = Counter(_headline(v) for v in good)  # in the order they first occur
         status = Status.PROVED if all(v["verdict"] == Status.PROVED for v in good) else Status.UP_TO
         words = (next(iter(counts)) if len(counts) == 1
                  else "hold: " + ", ".join(f"{n} {h}" for h, n in counts.items()))

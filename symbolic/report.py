@@ -317,11 +317,10 @@ def steps_table(entries: list) -> Table:
 def steps_blocks(e: Entry) -> list:
     """The steps of one file, each as written with a verdict per part."""
     d = e.derivation
-    out = [Heading(3, [text("Steps, by section and equation")]),
-           Para([text(steps_summary(e.step_verdicts)[:-1] + ". Parts: "), code("link1"), text(", "),
-                 code("link2"), text(", ... are the equalities from left to right, "), code("label1"),
-                 text(", ... the dimension labels and "), math(r"\in"), text(" claims in reading order, "),
-                 code("ends"), text(" the first member against the last (checked when a link fails).")])]
+    parts = (rich(steps_summary(e.step_verdicts)[:-1] + ". Parts: `link1`, `link2`, ... are the equalities from left "
+                  "to right, `label1`, ... the dimension labels and ") + [math(r"\in")]
+             + rich(" claims in reading order, `ends` the first member against the last (checked when a link fails)."))
+    out = [Heading(3, [text("Steps, by section and equation")]), Para(parts)]
     for step, vs in e.steps:
         out += step_blocks(step, vs, d)
     return out
