@@ -182,12 +182,8 @@ def display_path(path) -> str:
     """`path` relative to the working folder, or to the catalogue's parent
     for a bundled file, so a report does not depend on where it was made."""
     path = Path(path).resolve()
-    for root in (Path.cwd(), CATALOGUE.parent):
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    root = next((r for r in (Path.cwd(), CATALOGUE.parent) if path.is_relative_to(r)), None)
+    return (path if root is None else path.relative_to(root)).as_posix()
 
 
 def claim_blocks(v: Verdict, d: Derivation | None = None, p: T.Printer | None = None) -> list:
@@ -372,13 +368,13 @@ def step_display(step) -> Display:
     return Display(r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}")
 
 
-def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> list:
-    """Under a part that fails: what it says, the right form, the likely
-    mistake, the counterexample."""
+def part_blocks(v, d: Derivation, typeset: bool, shown: set) -> list:
+    """Under a part that fails: what it says, the right form (or that it is
+    above: in `shown`, the step's right forms so far), the likely mistake,
+    the counterexample."""
     what = [math(v.text) if typeset else code(v.text)] if v.place.kind != "equality" else []
     head = [mark(v.status), text(" "), code(v.place.part)] + ([text(" ")] + what if what else []) + [text(": ")]
     out = [Para(head + verdict_parts(v) + [text(".")])]
-    shown = set() if shown is None else shown
     if v.right in shown:
         out.append(Para([text("Right form: as above.")]))
     elif v.right:

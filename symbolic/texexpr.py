@@ -190,9 +190,7 @@ class Printer:
 
     def of(self, adjoint: str) -> str:
         """The value an adjoint (`dz`, or `dz_1` where the file has a `dz`) is dJ/d of."""
-        if self.adjoint_of is not None and adjoint in self.adjoint_of:
-            return self.adjoint_of[adjoint]
-        return adjoint[1:]
+        return (self.adjoint_of or {}).get(adjoint, adjoint[1:])
 
     # ---- public
     def expr(self, e: E.Expr) -> str:
@@ -239,9 +237,7 @@ class Printer:
 
     def derivative(self, e: E.Apply) -> E.Expr | None:
         """The table's rule for fn'(a), when the notation writes it out."""
-        if self.n.expand and e.order == 1:
-            return prime(e.fn, e.a)
-        return None
+        return prime(e.fn, e.a) if self.n.expand and e.order == 1 else None
 
 
 def partial(of: str) -> str:
