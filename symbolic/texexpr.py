@@ -265,7 +265,8 @@ def _rule(e: E.Expr):
     return rule
 
 
-# ---- matrix form, one function per node (`_add`, `_scale`, `_apply`: both forms, by `Rule.entrywise`)
+# ---- matrix form, a function per node (`_add`, `_scale`, `_apply`: both forms, by `Rule.entrywise`;
+# the shortest rules are written in `RULES` itself)
 
 def _is_scalar(e: E.Expr) -> bool:
     a = e.a if isinstance(e, E.Broadcast) else e
@@ -450,7 +451,7 @@ class Rule:
         return cls(lambda p, e: rule(p, e, p.m), lambda p, e, i, j: rule(p, e, lambda a: p.x(a, i, j)))
 
 
-RULES = {
+RULES = {  # node: its matrix form and its entry form (`x^{T}`'s entry (i, j) is x's (j, i))
     E.Var:       Rule(lambda p, e: Tex(p.var(e), ATOM), _x_var),
     E.Const:     Rule(_m_const, lambda p, e, i, j: _m_const(p, e)),
     E.MatMul:    Rule(_m_matmul, _x_matmul),
