@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from .status import Status
-from .texexpr import GREEK, text_tex
+from .texexpr import GREEK, TEXT_ESCAPES, text_tex
 
 MARKS = {  # status: (Markdown, LaTeX)
     Status.PROVED:  ("✓", r"\textcolor{proved}{$\checkmark$}"),
@@ -78,27 +78,31 @@ def rich(s: str) -> list:
     return [code(x) if k % 2 else text(x) for k, x in enumerate(s.split("`")) if x]
 
 
+def _written(parts, writers: dict) -> str:
+    """Inline parts, each by the writer of its kind in `writers`."""
+    out = []
+    for kind, s in parts:
+        if kind not in writers:
+            raise ValueError(f"unknown part {kind!r}")
+        out.append(writers[kind](s))
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#$~])")
 
 
-def _md_part(part) -> str:
-    kind, s = part
-    if kind == "text":
-        return _MD_SPECIAL.sub(r"\\\1", s)
-    if kind == "math":
-        return f"${s}$"
-    if kind == "code":
-        fence = "``" if "`" in s else "`"
-        return f"{fence}{s}{fence}"
-    if kind == "mark":
-        return MARKS[s][0]
-    raise ValueError(f"unknown part {kind!r}")
+_MD_PARTS = {  # a part's kind: how Markdown writes it
+    "text": lambda s: _MD_SPECIAL.sub(r"\\\1", s),
+    "math": lambda s: f"${s}$",
+    "code": lambda s: f"``{s}``" if "`" in s else f"`{s}`",
+    "mark": lambda s: MARKS[s][0],
+}
 
 
 def _md_parts(parts) -> str:
-    return "".join(_md_part(x) for x in parts)
+    return _written(parts, _MD_PARTS)
 
 
 def markdown_blocks(bs: list) -> str:
@@ -114,10 +118,8 @@ def markdown_blocks(bs: list) -> str:
             fence = "`" * max(3, 1 + max((len(r) for r in re.findall("`+", b.text)), default=0))
             out.append(f"{fence}{b.lang}\n{b.text}\n{fence}")
         elif isinstance(b, Table):
-            lines = ["| " + " | ".join(_md_parts(c) for c in b.header) + " |",
-                     "|" + "---|" * len(b.header)]
-            lines += ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in b.rows]
-            out.append("\n".join(lines))
+            lines = ["| " + " | ".join(_md_parts(c) for c in row) + " |" for row in [b.header, *b.rows]]
+            out.append("\n".join([lines[0], "|" + "---|" * len(b.header)] + lines[1:]))
     return "\n\n".join(out) + "\n"
 
 
@@ -146,9 +148,7 @@ PREAMBLE = r"""\documentclass[a4paper,10pt]{article}
 \maketitle
 """
 
-_TEX_TEXT = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
-             "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&",
-             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+_TEX_TEXT = {**TEXT_ESCAPES, "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
              "×": r"$\times$", "→": r"$\to$", "←": r"$\leftarrow$", "⊙": r"$\odot$", "∘": r"$\circ$",
              "∂": r"$\partial$", "∈": r"$\in$", "ᵀ": r"$^{T}$", "ℝ": r"$\mathbb{R}$", "≤": r"$\le$",
              "≥": r"$\ge$", "≠": r"$\neq$", "−": "-", "–": "--", "—": "---", "‘": "`", "’": "'",
@@ -162,11 +162,8 @@ def tex_text(s: str) -> str:
     r"""Plain text for pdflatex with its stock fonts: specials escaped, a few
     symbols as math, Latin-1 letters kept, other characters reduced to
     their ASCII base (or `?`); `R^n` and `R^(n x m)` as superscripts."""
-    parts = _SUPERSCRIPT.split(s)
-    if len(parts) > 1:
-        return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
-                       for k, x in enumerate(parts))
-    return _tex_chars(s)
+    return "".join(_tex_chars(x) if k % 2 == 0 else rf"\textsuperscript{{{_tex_chars(x)}}}"
+                   for k, x in enumerate(_SUPERSCRIPT.split(s)))
 
 
 def _tex_chars(s: str) -> str:
@@ -200,21 +197,17 @@ def _upright_quotes(tex: str) -> str:
     return _TT.sub(lambda m: m.group(0).replace("'", r"{\char13}"), tex)
 
 
-def _tex_part(part, display=False) -> str:
-    kind, s = part
-    if kind == "text":
-        return tex_text(s).replace(r"-\textgreater{}", r"$\to$")  # `R^n -> R^k`
-    if kind == "math":
-        return _upright_quotes(f"\\fit{{{s}}}" if display else f"${s}$")  # a wide display scaled to its cell
-    if kind == "code":
-        return _upright_quotes(text_tex(s))
-    if kind == "mark":
-        return MARKS[s][1]
-    raise ValueError(f"unknown part {kind!r}")
+_TEX_PARTS = {  # a part's kind: how LaTeX writes it
+    "text": lambda s: tex_text(s).replace(r"-\textgreater{}", r"$\to$"),  # `R^n -> R^k`
+    "math": lambda s: _upright_quotes(f"${s}$"),
+    "code": lambda s: _upright_quotes(text_tex(s)),
+    "mark": lambda s: MARKS[s][1],
+}
+_TEX_DISPLAY = {**_TEX_PARTS, "math": lambda s: _upright_quotes(f"\\fit{{{s}}}")}  # a wide display scaled to its cell
 
 
 def _tex_parts(parts, display=False) -> str:
-    return "".join(_tex_part(x, display) for x in parts)
+    return _written(parts, _TEX_DISPLAY if display else _TEX_PARTS)
 
 
 def tex_blocks(bs: list) -> str:
@@ -244,8 +237,7 @@ def _tex_table(b: Table) -> str:
                    for k in range(len(b.header)))
     head = " & ".join(_tex_parts(c) for c in b.header)
     rows = [" & ".join(_tex_parts(c, display=True) for c in row) + r" \\[0.5ex]" for row in b.rows]
-    lines = [f"\\begin{{longtable}}{{{spec}}}"]
-    if any(_tex_parts(c) for c in b.header):
-        lines += [r"\hline", head + r" \\", r"\hline", r"\endhead"]
-    lines += rows + ([r"\hline"] if any(_tex_parts(c) for c in b.header) else []) + [r"\end{longtable}"]
-    return "\n".join(lines)
+    if not any(_tex_parts(c) for c in b.header):  # no header: no rules either
+        return "\n".join([f"\\begin{{longtable}}{{{spec}}}"] + rows + [r"\end{longtable}"])
+    return "\n".join([f"\\begin{{longtable}}{{{spec}}}", r"\hline", head + r" \\", r"\hline", r"\endhead"]
+                     + rows + [r"\hline", r"\end{longtable}"])

@@ -46,27 +46,23 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except DerivationError as err:
-        print(f"gradproof: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     except OSError as err:  # a file named on the command line that cannot be read or written
-        name = f"{err.filename}: " if err.filename else ""
-        print(f"gradproof: error: {name}{err.strerror or err}", file=sys.stderr)
-        return 2
+        return _error((f"{err.filename}: " if err.filename else "") + str(err.strerror or err))
     except KeyboardInterrupt:
         print("gradproof: interrupted", file=sys.stderr)
         return 130
     except Exception as err:  # never a traceback: one line, and an exit code of its own
-        return _internal(err)
+        text = str(err).strip().splitlines()
+        first = text[0][:300] if text else "(no message)"
+        print(f"gradproof: internal error: {type(err).__name__}: {first}", file=sys.stderr)
+        return 3
 
 
-def _internal(err) -> int:
-    print(f"gradproof: internal error: {type(err).__name__}: {_first_line(err)}", file=sys.stderr)
-    return 3
-
-
-def _first_line(err) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:300] if text else "(no message)"
+def _error(message) -> int:
+    """Bad input, or an output that cannot be written: one line on stderr, and exit code 2."""
+    print(f"gradproof: error: {message}", file=sys.stderr, flush=True)
+    return 2
 
 
 def _parser():
@@ -148,7 +144,7 @@ _ACTIVATION_HELP = (f"replace the file's generic functions (such as g) by this o
 
 def _add_check_options(parser):
     """`--max-size`, `--budget`, `--activation`, as `verify` and `report` read them."""
-    parser.add_argument("--max-size", type=_positive_int, default=None, metavar="N",
+    parser.add_argument("--max-size", type=_whole_number(6, "an integer"), default=None, metavar="N",
                         help="largest size tried for every dim in explicit checks, 1 to 6 "
                              "(default: the file's, else 3)")
     parser.add_argument("--budget", type=_positive_float, default=DEFAULT_BUDGET, metavar="SECONDS",
@@ -158,31 +154,22 @@ def _add_check_options(parser):
 
 def _add_run_options(parser):
     """`--jobs`, `--no-cache`, as `verify` and `report` read them."""
-    parser.add_argument("-j", "--jobs", type=_jobs, default=os.cpu_count() or 1, metavar="N",
+    parser.add_argument("-j", "--jobs", type=_whole_number(256, "a number of processes"),
+                        default=os.cpu_count() or 1, metavar="N",
                         help=f"files verified at once, each in a process of its own (default: the number of "
                              f"cores, {os.cpu_count() or 1})")
     parser.add_argument("--no-cache", action="store_true",
                         help="verify every file again, neither reading nor writing the verdict cache")
 
 
-def _options(args) -> batch.Options:
-    return batch.Options(args.max_size, args.budget, args.activation)
-
-
-def _positive_int(text):
-    """`--max-size`: a whole number from 1 to 6."""
-    value = int(text) if text.strip().isascii() and text.strip().isdigit() and len(text) < 10 else None
-    if value is None or not 1 <= value <= 6:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to 6, got {_shown(text)}")
-    return value
-
-
-def _jobs(text):
-    """`--jobs`: a whole number from 1 to 256."""
-    value = int(text) if text.strip().isascii() and text.strip().isdigit() and len(text) < 10 else None
-    if value is None or not 1 <= value <= 256:
-        raise argparse.ArgumentTypeError(f"expected a number of processes from 1 to 256, got {_shown(text)}")
-    return value
+def _whole_number(most: int, what: str):
+    """An option's whole number from 1 to `most` (`--max-size`: 6, `--jobs`: 256), `what` in its message."""
+    def parse(text):
+        value = int(text) if text.strip().isascii() and text.strip().isdigit() and len(text) < 10 else None
+        if value is None or not 1 <= value <= most:
+            raise argparse.ArgumentTypeError(f"expected {what} from 1 to {most}, got {_shown(text)}")
+        return value
+    return parse
 
 
 def _positive_float(text):
@@ -208,7 +195,8 @@ def _shown(text) -> str:
 
 def cmd_verify(args) -> int:
     files = expand(args.paths)
-    records = batch.run(files, _options(args), jobs=args.jobs, cache=None if args.no_cache else batch.Cache())
+    options = batch.Options(args.max_size, args.budget, args.activation)
+    records = batch.run(files, options, jobs=args.jobs, cache=None if args.no_cache else batch.Cache())
     style = console.Style.for_stream(sys.stdout)
     done, bad = [], []
     with console.Progress() as progress:  # its thread starts once the workers have
@@ -218,7 +206,7 @@ def cmd_verify(args) -> int:
             if r["error"] is not None:
                 bad.append(r)
                 with progress.paused():
-                    print(f"gradproof: error: {r['error']}", file=sys.stderr, flush=True)
+                    _error(r["error"])
                 continue
             done.append(r)
             if args.format == "text":
@@ -307,8 +295,7 @@ def cmd_latex(args) -> int:
     except DerivationError:
         raise
     except ValueError as err:
-        print(f"gradproof: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     return 0
 
 
@@ -354,8 +341,7 @@ def cmd_export(args) -> int:
         with budget(args.budget):
             text = export(args.path, activation=args.activation, target=args.target)
     except GenerationError as err:
-        print(f"gradproof: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     except (OutOfTime, RecursionError, MemoryError, FormTooLarge):
         print(f"gradproof: exporting {args.path} did not finish within the budget of {args.budget:g} s",
               file=sys.stderr)
@@ -376,10 +362,9 @@ def _write(output: str, text: str, inputs=()) -> int:
         return 2
     try:
         # a file name that is not UTF-8 is written back as the bytes it has
-        _replace(output, text.encode("utf-8", "surrogateescape"))
+        replace_file(output, text.encode("utf-8", "surrogateescape"))
     except OSError as err:
-        print(f"gradproof: error: cannot write `{output}` ({err.strerror or err})", file=sys.stderr)
-        return 2
+        return _error(f"cannot write `{output}` ({err.strerror or err})")
     print(f"wrote {output}", file=sys.stderr)
     return 0
 
@@ -395,14 +380,10 @@ def _refuse_overwrite(output: str, inputs) -> bool:
         except OSError:  # `output` does not exist yet
             same = os.path.realpath(output) == os.path.realpath(path)
         if same:
-            print(f"gradproof: error: `-o {output}` is {display_path(path)}, a derivation file this "
-                  "command reads; write the output to another file", file=sys.stderr)
+            _error(f"`-o {output}` is {display_path(path)}, a derivation file this command reads; "
+                   "write the output to another file")
             return True
     return False
-
-
-def _replace(output: str, data: bytes) -> None:
-    replace_file(output, data)
 
 
 if __name__ == "__main__":

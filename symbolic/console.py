@@ -14,12 +14,11 @@ import shutil
 import sys
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .status import Status, headline
-
-PROVED_HEADLINE = headline(Status.PROVED)
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,11 @@ def proved(r: dict) -> bool:
     return Status(r["verdict"]).proved
 
 
+def held(r: dict) -> bool:
+    """A step part that is proved and that its file does not expect to fail."""
+    return proved(r) and r.get("expected") is None
+
+
 def step_ok(r: dict) -> bool:
     """A step part counts when proved, or when it is exactly the outcome its file expects."""
     return proved(r) if r.get("expected") is None else r["verdict"] == r["expected"]
@@ -71,8 +75,7 @@ class Style:
 
     @classmethod
     def for_stream(cls, stream) -> "Style":
-        tty = bool(getattr(stream, "isatty", lambda: False)())
-        colour = tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+        colour = _tty(stream) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
         try:
             "✓✗≈○".encode(getattr(stream, "encoding", None) or "ascii")
             unicode = True
@@ -95,6 +98,14 @@ class Style:
         return max(len(self.glyph(m)) for m in [*MARKS.values(), AS_EXPECTED])
 
 
+def _tty(stream) -> bool:
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _headline(r: dict) -> str:
+    return headline(r["verdict"], r.get("sizes"), r.get("except_where") or ())
+
+
 # ---------------------------------------------------------------- claims
 
 def title_line(r: dict, shown_path: str, style: Style = Style()) -> str:
@@ -106,7 +117,7 @@ def title_line(r: dict, shown_path: str, style: Style = Style()) -> str:
 def verdict_lines(title: str, results: list, style: Style = Style()) -> list:
     """The table of one derivation's verdicts, as lines."""
     lines = [style.paint(title, BOLD)] if title else []
-    return lines + (claim_lines([record(v) for v in results], style) if results else ["  (no claims)"])
+    return lines + (claim_lines(results, style) if results else ["  (no claims)"])
 
 
 def claim_lines(results: list, style: Style = Style()) -> list:
@@ -114,8 +125,8 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     under a claim that does not hold, its evidence."""
     results = [record(v) for v in results]
     mw = style.mark_width()
-    heads = [headline(v["verdict"], v.get("sizes"), v.get("except_where") or ()) for v in results]
-    hw = max([len(h) for h in heads] + [len(PROVED_HEADLINE)])  # the same in most files
+    heads = [_headline(v) for v in results]
+    hw = max([len(h) for h in heads] + [len(headline(Status.PROVED))])  # the same in most files
     names = [v["claim"] + (f" [{v['name']}]" if v.get("name") else "") for v in results]
     ww = max(len(n) for n in names)
     column = 2 + mw + 1 + hw + 2  # where the claim starts
@@ -128,10 +139,9 @@ def claim_lines(results: list, style: Style = Style()) -> list:
     return lines
 
 
-def detail_lines(v, column: int, style: Style) -> list:
+def detail_lines(v: dict, column: int, style: Style) -> list:
     """Evidence, derived form, likely mistake and counterexample, each under
     a label that ends where the claim column starts."""
-    v = record(v)
     out = []
 
     def row(label, value):
@@ -194,25 +204,19 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
         return []
     if verbose:
         return step_report(results, style)
-    held = [v for v in results if proved(v) and v.get("expected") is None]
-    rest = [v for v in results if not (proved(v) and v.get("expected") is None)]
+    good = [v for v in results if held(v)]
+    rest = [v for v in results if not held(v)]
     lines = []
-    if held:
-        counts = {}
-        for v in held:
-            h = headline(v["verdict"], v.get("sizes"), v.get("except_where") or ())
-            counts[h] = counts.get(h, 0) + 1
-        status = Status.PROVED if all(v["verdict"] == Status.PROVED for v in held) else Status.UP_TO
+    if good:
+        counts = Counter(_headline(v) for v in good)  # in the order they first occur
+        status = Status.PROVED if all(v["verdict"] == Status.PROVED for v in good) else Status.UP_TO
         words = (next(iter(counts)) if len(counts) == 1
                  else "hold: " + ", ".join(f"{n} {h}" for h, n in counts.items()))
-        lines.append(f"  {style.mark(status)} {plural(len(held), 'step part')} {words}")
-    pw = max((len(_place(v)) for v in rest), default=0)
-    kw = max((len(v["part"]) for v in rest), default=0)
+        lines.append(f"  {style.mark(status)} {plural(len(good), 'step part')} {words}")
+    pw, kw = _widths(rest)
     indent = " " * (2 + style.mark_width() + 1 + pw + 2 + kw + 2)
     for v in rest:
-        mark = _step_mark(v)
-        head = style.paint(_step_head(v), mark.colour if step_ok(v) else "31")
-        lines.append(f"  {style.mark(mark)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}: {v['detail']}")
+        lines.append(_part_line(v, pw, kw, 0, style) + f": {v['detail']}")
         if v.get("repair"):
             lines.append(f"{indent}{style.paint('likely mistake:', DIM)} {v['repair']}")
         c = v.get("counterexample")
@@ -224,20 +228,15 @@ def step_lines(results: list, style: Style = Style(), verbose: bool = False) -> 
 def step_report(results: list, style: Style = Style()) -> list:
     """The step-by-step report of one file, as lines: each part placed by
     section and equation with its text, and under a part that does not
-    hold, the evidence, the right form, a likely mistake and a counterexample."""
-    results = [record(v) for v in results]
-    if not results:
-        return []
+    hold, the evidence, the right form, a likely mistake and a counterexample
+    (`results` as `record` gives them, at least one)."""
     lines = ["  steps, by section and equation:"]
-    pw = max(len(_place(v)) for v in results)
-    kw = max(len(v["part"]) for v in results)
+    pw, kw = _widths(results)
     hw = max(len(_step_head(v)) for v in results)
     indent = " " * (4 + style.mark_width() + pw)
     seen = set()
     for v in results:
-        mark = _step_mark(v)
-        head = style.paint(f"{_step_head(v):<{hw}}", mark.colour if step_ok(v) else "31")
-        lines.append(f"  {style.mark(mark)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}  {v['text']}")
+        lines.append(_part_line(v, pw, kw, hw, style) + f"  {v['text']}")
 
         def row(label, value):
             lines.append(f"{indent}{style.paint(label, DIM)} {value}")
@@ -245,7 +244,7 @@ def step_report(results: list, style: Style = Style()) -> list:
         if v.get("note") and _place(v) not in seen:
             row("reading:", v["note"])
         seen.add(_place(v))
-        if proved(v) and v.get("expected") is None:
+        if held(v):
             continue
         if v.get("expected") is not None and not step_ok(v):
             row("NOT AS EXPECTED:", f"the file expects {v['expected']}")
@@ -269,13 +268,22 @@ def _step_counterexample(c: dict, indent: str, style: Style) -> list:
     how = "exact" if c["exact"] else "to 20 digits"
     return [f"{indent}{style.paint('counterexample:', DIM)} at {where}"
             + (f", with {c['function']}" if c["function"] else ""),
-            f"{indent}{' ' * 15} " + "; ".join(f"{name} = {_mat(value)}" for name, value in c["point"].items()),
-            f"{indent}{' ' * 15} left side {_mat(c['left_value'])}, right side {_mat(c['right_value'])} ({how})"]
+            f"{indent}{' ' * 15} " + "; ".join(f"{name} = {matrix_text(value)}" for name, value in c["point"].items()),
+            f"{indent}{' ' * 15} left side {matrix_text(c['left_value'])}, right side {matrix_text(c['right_value'])} "
+            f"({how})"]
 
 
-def _step_mark(v: dict) -> Mark:
-    """A step part's mark: its status's, or `AS_EXPECTED` for a failure its file expects."""
-    return AS_EXPECTED if v.get("expected") is not None and step_ok(v) else MARKS[v["verdict"]]
+def _widths(results: list) -> tuple:
+    """The widths of the place and part columns."""
+    return max((len(_place(v)) for v in results), default=0), max((len(v["part"]) for v in results), default=0)
+
+
+def _part_line(v: dict, pw: int, kw: int, hw: int, style: Style) -> str:
+    """A part's mark (its status's, or `AS_EXPECTED` for a failure its file expects), place, part
+    and verdict, in columns `pw`, `kw` and `hw` wide."""
+    mark = AS_EXPECTED if v.get("expected") is not None and step_ok(v) else MARKS[v["verdict"]]
+    head = style.paint(f"{_step_head(v):<{hw}}", mark.colour if step_ok(v) else "31")
+    return f"  {style.mark(mark)} {_place(v):<{pw}}  {v['part']:<{kw}}  {head}"
 
 
 def _place(v: dict) -> str:
@@ -283,14 +291,10 @@ def _place(v: dict) -> str:
 
 
 def _step_head(v: dict) -> str:
-    h = headline(v["verdict"], v.get("sizes"), v.get("except_where") or ())
+    h = _headline(v)
     if v.get("expected") is None:
         return h
     return h + (" (expected)" if step_ok(v) else " (NOT expected)")
-
-
-def _mat(rows) -> str:
-    return "[" + "; ".join(", ".join(number_text(x) for x in r) for r in rows) + "]"
 
 
 # ---------------------------------------------------------------- summary
@@ -334,9 +338,7 @@ class Progress:
 
     def __init__(self, stream=None, delay: float = 0.5, enabled: bool | None = None):
         self.stream = stream if stream is not None else sys.stderr
-        if enabled is None:
-            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled = enabled
+        self.enabled = _tty(self.stream) if enabled is None else enabled
         self.delay = delay
         self.start = time.monotonic()
         self.text = ""

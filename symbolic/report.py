@@ -126,10 +126,13 @@ def blocks(entries: list, notation: T.Notation | None = None) -> list:
 
 
 def summary(verdicts: list, files: int) -> str:
+    return f"{len(verdicts)} claims in {files} derivation{'s' if files != 1 else ''}: {tally(verdicts)}."
+
+
+def tally(verdicts: list) -> str:
+    """`76 proved for every size, 5 refuted` (the statuses that occur), or `none`."""
     counts = [(sum(v.status == s for v in verdicts), s) for s in STATUSES]
-    parts = ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n)
-    plural = "s" if files != 1 else ""
-    return f"{len(verdicts)} claims in {files} derivation{plural}: {parts or 'none'}."
+    return ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n) or "none"
 
 
 LABELS = {PROVED: ("proved for every size",) * 2, UP_TO: ("proved up to a size",) * 2,
@@ -141,8 +144,7 @@ def section(e: Entry, notation: T.Notation | None = None) -> list:
     p = T.printer_for(d, notation)
     out = [Heading(2, [text(f"{d.name}: {d.title}")])]
     out += describe(d, p)
-    steps = [T.gradient_equation(p, d.inputs[T.gradient_of(d, n)], x) if T.gradient_of(d, n) else T.step_equation(p, n, x)
-             for n, x in g.steps]
+    steps = [T.backward_equation(p, d, n, x) for n, x in g.steps]
     if not steps:
         out.append(Para([text("The backward pass did not finish within the budget.")]))
         return out + [b for v in e.verdicts for b in claim_blocks(v, d, p)]
@@ -180,34 +182,29 @@ def display_path(path) -> str:
     """`path` relative to the working folder, or to the catalogue's parent
     for a bundled file, so a report does not depend on where it was made."""
     path = Path(path).resolve()
-    for root in (Path.cwd(), CATALOGUE.parent):
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            continue
-    return path.as_posix()
+    root = next((r for r in (Path.cwd(), CATALOGUE.parent) if path.is_relative_to(r)), None)
+    return (path if root is None else path.relative_to(root)).as_posix()
 
 
 def claim_blocks(v: Verdict, d: Derivation | None = None, p: T.Printer | None = None) -> list:
     """A claim beside the derived form, its verdict, evidence, likely
     mistake and counterexample."""
     p = p or T.Printer()
-    lhs = T.partial(T.name_tex(v.wrt))
     out = [Heading(3, [mark(v.status), text(" "), math(rf"\partial J / \partial {T.name_tex(v.wrt)}"),
                        text(f": {v.headline()}")])]
-    claimed = f"{lhs} = {T.claim_tex(p, v.claim_expr, v.text)}"
+    claimed = T.claim_equation(p, v.wrt, v.claim_expr, v.text)
     if v.claim_expr is not None:
         claimed += rf" \in {T.shape_tex(v.claim_expr.shape)}"
     rows = [[[text("claimed")], [math(claimed)]], [[text("written")], [code(v.text)]]]
     if v.derived_expr is not None:
-        derived = f"{lhs} = {p.expr(v.derived_expr)} \\in {T.shape_tex(v.derived_expr.shape)}"
+        derived = T.claim_equation(p, v.wrt, v.derived_expr) + rf" \in {T.shape_tex(v.derived_expr.shape)}"
         rows.append([[text("derived")], [math(derived)]])
     out.append(Table([[text("")], [text("")]], rows, wide=1))
     out.append(Para([text("Evidence: ")] + rich(v.detail or v.headline()) + [text(".")]))
     if v.repair is not None:
         out.append(Para(repair_parts(v, d, p)))
     if v.counterexample is not None:
-        out += counterexample_blocks(v, lhs)
+        out += counterexample_blocks(v)
     return out
 
 
@@ -219,55 +216,51 @@ def repair_parts(v: Verdict, d: Derivation | None, p: T.Printer) -> list:
             fixed = d.parser().parse(v.repair.text)
         except (ValueError, E.ShapeError):
             fixed = None
-    if fixed is not None:
-        parts.append(math(f"{T.partial(T.name_tex(v.wrt))} = {p.expr(fixed)}"))
-    else:
-        parts.append(code(v.repair.text))
+    parts.append(math(T.claim_equation(p, v.wrt, fixed)) if fixed is not None else code(v.repair.text))
     return parts + [text(f", {v.repair.proof_text()}.")]
 
 
-def counterexample_blocks(v: Verdict, lhs: str) -> list:
-    c = v.counterexample
-    parts = [text("Counterexample at ")]
-    sizes = [f"{T.name_tex(k)} = {n}" for k, n in c.sizes.items()]
-    parts.append(math(r",\ ".join(sizes)) if sizes else text("every dim 1"))
-    for fn in function_tex(c):
+def counterexample_at(where: list, functions: list, exact: bool) -> Para:
+    """`Counterexample at n = 2, k = 1, with g(t) = ... (exact rational arithmetic):`."""
+    parts = [text("Counterexample at "), math(r",\ ".join(where)) if where else text("every dim 1")]
+    for fn in functions:
         parts += [text(", with "), math(fn)]
-    how = "exact rational arithmetic" if c.exact else "50-digit arithmetic, shown to 20 digits"
-    parts.append(text(f" ({how}):"))
+    how = "exact rational arithmetic" if exact else "50-digit arithmetic, shown to 20 digits"
+    return Para(parts + [text(f" ({how}):")])
+
+
+def counterexample_blocks(v: Verdict) -> list:
+    c = v.counterexample
     roles = {x.name: x.role for e in (v.claim_expr, v.derived_expr) if e is not None
              for x in E.walk(e) if isinstance(x, E.Var)}
     point = r",\quad ".join(f"{T.name_tex(n, roles.get(n, 'input'))} = {T.matrix_tex(m)}"
                             for n, m in c.point.items())
     values = (rf"\underbrace{{{T.matrix_tex(c.claim_value)}}}_{{\text{{claimed}}}} \neq "
               rf"\underbrace{{{T.matrix_tex(c.true_value)}}}_{{\text{{true gradient}}}}")
-    return [Para(parts), Display(point), Display(f"{lhs} : \\quad {values}")]
+    sizes = [f"{T.name_tex(k)} = {n}" for k, n in c.sizes.items()]
+    lhs = T.partial(T.name_tex(v.wrt))
+    return [counterexample_at(sizes, function_tex(c), c.exact), Display(point), Display(f"{lhs} : \\quad {values}")]
 
 
 def function_tex(c) -> list:
     """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a counterexample."""
     if not c.function:
         return []
-    names = [part.split("(")[0].strip() for part in c.function.split(";")]
     if not c.coefficients:
         return [T.text_tex(c.function)]
-    return [f"{T.name_tex(n)}(t) = {polynomial_tex(c.coefficients)}" for n in names]
+    return [f"{T.name_tex(part.split('(')[0].strip())}(t) = {polynomial_tex(c.coefficients)}"
+            for part in c.function.split(";")]
 
 
 def polynomial_tex(coeffs) -> str:
-    out = ""
+    out = ""  # each term with its sign: ` + 3t - 2t^{2}`
     for k, c in enumerate(coeffs):
-        if c == 0:
-            continue
-        power = "" if k == 0 else "t" if k == 1 else f"t^{{{k}}}"
-        mag = abs(c)
-        body = f"{mag}" if k == 0 or mag != 1 else ""
-        term = body + power
-        if not out:
-            out = ("-" if c < 0 else "") + term
-        else:
-            out += (" - " if c < 0 else " + ") + term
-    return out or "0"
+        if c != 0:
+            power = "" if k == 0 else "t" if k == 1 else f"t^{{{k}}}"
+            out += (" - " if c < 0 else " + ") + (f"{abs(c)}" if k == 0 or abs(c) != 1 else "") + power
+    if not out:
+        return "0"
+    return ("-" if out.startswith(" - ") else "") + out[3:]
 
 
 # ---------------------------------------------------------------- steps
@@ -291,10 +284,8 @@ def group_steps(steps: list, results: list) -> list:
 def steps_summary(results: list, files: int | None = None) -> str:
     """`86 step parts in 5 derivations: 76 proved for every size, 5 refuted,
     5 shape errors; 10 wrong as the files expect.`"""
-    counts = [(sum(v.status == s for v in results), s) for s in STATUSES]
-    parts = ", ".join(f"{n} {LABELS[s][n != 1]}" for n, s in counts if n)
     where = "" if files is None else f" in {files} derivation{'s' if files != 1 else ''}"
-    out = f"{len(results)} step parts{where}: {parts or 'none'}"
+    out = f"{len(results)} step parts{where}: {tally(results)}"
     expected = sum(1 for v in results if v.place.expected is not None and v.ok)
     off = sum(1 for v in results if not v.ok)
     if expected:
@@ -313,8 +304,8 @@ def steps_table(entries: list) -> Table:
             vs = e.step_verdicts
             held = sum(1 for v in vs if v.proved and v.ok)
             expected = sum(1 for v in vs if v.place.expected is not None and v.ok)
-            rows.append([[text(e.derivation.name)], [text(str(len(e.steps)))], [text(str(len(vs)))],
-                         [text(str(held))], [text(str(expected))], [text(str(len(vs) - held - expected))]])
+            cells = [e.derivation.name, len(e.steps), len(vs), held, expected, len(vs) - held - expected]
+            rows.append([[text(str(x))] for x in cells])
     header = ["derivation", "steps", "parts", "proved", "wrong, as expected", "unexpected"]
     return Table([[text(h)] for h in header], rows)
 
@@ -322,11 +313,10 @@ def steps_table(entries: list) -> Table:
 def steps_blocks(e: Entry) -> list:
     """The steps of one file, each as written with a verdict per part."""
     d = e.derivation
-    out = [Heading(3, [text("Steps, by section and equation")]),
-           Para([text(steps_summary(e.step_verdicts)[:-1] + ". Parts: "), code("link1"), text(", "),
-                 code("link2"), text(", ... are the equalities from left to right, "), code("label1"),
-                 text(", ... the dimension labels and "), math(r"\in"), text(" claims in reading order, "),
-                 code("ends"), text(" the first member against the last (checked when a link fails).")])]
+    parts = (rich(steps_summary(e.step_verdicts)[:-1] + ". Parts: `link1`, `link2`, ... are the equalities from left "
+                  "to right, `label1`, ... the dimension labels and ") + [math(r"\in")]
+             + rich(" claims in reading order, `ends` the first member against the last (checked when a link fails)."))
+    out = [Heading(3, [text("Steps, by section and equation")]), Para(parts)]
     for step, vs in e.steps:
         out += step_blocks(step, vs, d)
     return out
@@ -354,10 +344,7 @@ def step_blocks(step, vs: list, d: Derivation) -> list:
 
 
 def worst(vs: list) -> str:
-    for s in (SHAPE, REFUTED, UNKNOWN, UP_TO):
-        if any(v.status == s for v in vs):
-            return s
-    return PROVED
+    return next((s for s in (SHAPE, REFUTED, UNKNOWN, UP_TO) if any(v.status == s for v in vs)), PROVED)
 
 
 def verdict_parts(v) -> list:
@@ -381,13 +368,13 @@ def step_display(step) -> Display:
     return Display(r"\begin{aligned} " + r" \\ ".join(lines) + r" \end{aligned}")
 
 
-def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> list:
-    """Under a part that fails: what it says, the right form, the likely
-    mistake, the counterexample."""
+def part_blocks(v, d: Derivation, typeset: bool, shown: set) -> list:
+    """Under a part that fails: what it says, the right form (or that it is
+    above: in `shown`, the step's right forms so far), the likely mistake,
+    the counterexample."""
     what = [math(v.text) if typeset else code(v.text)] if v.place.kind != "equality" else []
     head = [mark(v.status), text(" "), code(v.place.part)] + ([text(" ")] + what if what else []) + [text(": ")]
     out = [Para(head + verdict_parts(v) + [text(".")])]
-    shown = set() if shown is None else shown
     if v.right in shown:
         out.append(Para([text("Right form: as above.")]))
     elif v.right:
@@ -396,8 +383,7 @@ def part_blocks(v, d: Derivation, typeset: bool, shown: set | None = None) -> li
         if typeset and v.place.kind == "label" and len(forms) == 1:
             out.append(Para([text("Right form: "), math(forms[0]), text(".")]))
         elif typeset:
-            body = forms[0] if len(forms) == 1 else r"\begin{gathered} " + r" \\ ".join(forms) + r" \end{gathered}"
-            out += [Para([text("Right form:")]), Display(body)]
+            out += [Para([text("Right form:")]), Display(T.gathered(forms))]
         else:
             out += [Para([text("Right form:")]), Verbatim("\n".join(forms))]
     if v.repair:
@@ -418,18 +404,12 @@ def step_counterexample_blocks(v, d: Derivation) -> list:
             text(": the expression is "), math(r" \times ".join(c.claim_value[0])),
             text(", the label says "), math(r" \times ".join(c.true_value[0])), text(".")])]
     where += [f"{k} = {n}" for k, n in c.indices.items()]
-    parts = [text("Counterexample at ")] + ([math(r",\ ".join(where))] if where else [text("every dim 1")])
-    for fn in step_function_tex(c.function):
-        parts += [text(", with "), math(fn)]
-    how = "exact rational arithmetic" if c.exact else "50-digit arithmetic, shown to 20 digits"
-    out = [Para(parts + [text(f" ({how}):")])]
+    out = [counterexample_at(where, step_function_tex(c.function), c.exact)]
     upstream = d.upstream.name if d.upstream is not None else None
     point = [f"{T.name_tex(n, 'upstream' if n == upstream else 'input')} = {T.matrix_tex(m)}"
              for n, m in c.point.items()]
     if point:
-        rows = [r",\quad ".join(point[k:k + 4]) for k in range(0, len(point), 4)]
-        out.append(Display(rows[0] if len(rows) == 1 else r"\begin{gathered} " + r" \\ ".join(rows)
-                           + r" \end{gathered}"))
+        out.append(Display(T.gathered([r",\quad ".join(point[k:k + 4]) for k in range(0, len(point), 4)])))
     out.append(Display(rf"\underbrace{{{T.matrix_tex(c.claim_value)}}}_{{\text{{left side}}}} \neq "
                        rf"\underbrace{{{T.matrix_tex(c.true_value)}}}_{{\text{{right side}}}}"))
     return out
@@ -500,7 +480,7 @@ def derivation_markdown(d: Derivation) -> str:
     p = T.printer_for(d)
     out = [Heading(3, [text(d.title)])] + describe(d, p)
     if d.claims:
-        lines = [f"{T.partial(T.name_tex(c.wrt))} = {T.claim_tex(p, c.expr, c.text)}" for c in d.claims.values()]
+        lines = [T.claim_equation(p, c.wrt, c.expr, c.text) for c in d.claims.values()]
         out += [Para([text("Claims:")]), Display(T.aligned(lines))]
     return markdown_blocks(out)
 

@@ -32,32 +32,38 @@ def gradient_of(d, name: str) -> str | None:
     return value if value in d.inputs else None
 
 
+def _indices(shape) -> tuple:
+    """The indices (p, q) of an entry, None for an axis of size one."""
+    return ("p" if shape[0] != 1 else None), ("q" if shape[1] != 1 else None)
+
+
 def gradient_equation(p: Printer, wrt: E.Var, e: E.Expr) -> str:
     r"""`\frac{\partial J}{\partial W} = ... \in \mathbb{R}^{k \times n}`, or
     in index form `\left(\frac{\partial J}{\partial W}\right)_{pq} = ...`."""
     lhs = partial(name_tex(wrt.name, wrt.role))
     if not p.n.index:
         return f"{lhs} = {p.expr(e)} \\in {shape_tex(wrt.shape)}"
-    i, j = ("p" if wrt.shape[0] != 1 else None), ("q" if wrt.shape[1] != 1 else None)
+    i, j = _indices(wrt.shape)
     rhs = p.entry(e, "p", "q")
     ranges = [rf"1 \le {k} \le {dim_tex(s)}" for k, s in ((i, wrt.shape[0]), (j, wrt.shape[1])) if k]
-    if i or j:
+    if ranges:
         lhs = group(lhs) + "_{" + "".join(k for k in (i, j) if k) + "}"
-    tail = (r", \quad " + r",\ ".join(ranges)) if ranges else ""
-    return f"{lhs} = {rhs}{tail}"
+        rhs += r", \quad " + r",\ ".join(ranges)
+    return f"{lhs} = {rhs}"
 
 
 def step_equation(p: Printer, name: str, e: E.Expr) -> str:
     """One line of the backward pass: `dz = dY \\odot g'(z)`."""
     v = E.Var(name, e.shape, "adjoint")
     if p.n.index:
-        i, j = ("p" if e.shape[0] != 1 else None), ("q" if e.shape[1] != 1 else None)
-        return f"{p.x(v, i, j).s} = {p.entry(e)}"
+        return f"{p.x(v, *_indices(e.shape)).s} = {p.entry(e)}"
     return f"{p.var(v)} = {p.expr(e)}"
 
 
-def forward_equation(p: Printer, name: str, e: E.Expr) -> str:
-    return f"{name_tex(name, 'intermediate')} = {p.expr(e)}"
+def backward_equation(p: Printer, d, name: str, e: E.Expr) -> str:
+    """A step of the backward pass: an input's gradient by `gradient_equation`, any other by `step_equation`."""
+    wrt = gradient_of(d, name)
+    return gradient_equation(p, d.inputs[wrt], e) if wrt else step_equation(p, name, e)
 
 
 def equations(source, wrt: str | None = None, *, activation: str | None = None,
@@ -72,8 +78,7 @@ def equations(source, wrt: str | None = None, *, activation: str | None = None,
     names = [wrt] if wrt is not None else list(d.inputs)
     if not steps:
         return [gradient_equation(p, d.inputs[n], grads.closed[n]) for n in names]
-    return [gradient_equation(p, d.inputs[gradient_of(d, n)], e) if gradient_of(d, n) else step_equation(p, n, e)
-            for n, e in backward_pass(grads, names)]
+    return [backward_equation(p, d, n, e) for n, e in backward_pass(grads, names)]
 
 
 def backward_pass(grads, names) -> list:
@@ -132,9 +137,14 @@ def aligned(lines: list) -> str:
     return r"\begin{aligned} " + r" \\ ".join(rows) + r" \end{aligned}"
 
 
+def gathered(rows: list) -> str:
+    """Rows one under another, centred, as one `gathered` block; a single row as it is."""
+    return rows[0] if len(rows) == 1 else r"\begin{gathered} " + r" \\ ".join(rows) + r" \end{gathered}"
+
+
 def forward_lines(d, p: Printer | None = None) -> list:
     p = p or printer_for(d)
-    return [forward_equation(p, n, e) for n, e in d.forward.items()]
+    return [f"{name_tex(n, 'intermediate')} = {p.expr(e)}" for n, e in d.forward.items()]
 
 
 def inputs_tex(d) -> str:
@@ -154,15 +164,14 @@ def objective_tex(d, p: Printer | None = None) -> str:
 def derivation_latex(d) -> str:
     """A derivation as display math (a notebook's `_repr_latex_`)."""
     p = printer_for(d)
-    lines = forward_lines(d, p)
-    claims = [f"{partial(name_tex(c.wrt))} = {claim_tex(p, c.expr, c.text)} \\quad \\text{{(claim)}}"
-              for c in d.claims.values()]
-    return "$$" + aligned(lines + claims) + "$$"
+    claims = [claim_equation(p, c.wrt, c.expr, c.text) + r" \quad \text{(claim)}" for c in d.claims.values()]
+    return "$$" + aligned(forward_lines(d, p) + claims) + "$$"
 
 
-def claim_tex(p: Printer, e: E.Expr | None, text: str) -> str:
-    """A claim's matrix form, or its text verbatim when it cannot be formed."""
-    return p.expr(e) if e is not None else text_tex(text)
+def claim_equation(p: Printer, wrt: str, e: E.Expr | None, text: str = "") -> str:
+    """`dJ/dW = e` (a claim, a derived or a repaired form) in matrix form, or `dJ/dW = text`
+    verbatim where `e` is None (a claim that cannot be formed)."""
+    return f"{partial(name_tex(wrt))} = {p.expr(e) if e is not None else text_tex(text)}"
 
 
 def gradients_latex(g) -> str:
@@ -174,26 +183,11 @@ def gradients_latex(g) -> str:
     return "$$" + aligned(lines) + "$$"
 
 
-def verdict_equation(v, notation: Notation | None = None) -> str:
-    """`dJ/dW = <the claim>` of a verdict, in matrix form."""
-    p = Printer(notation)
-    e = getattr(v, "claim_expr", None)
-    return f"{partial(name_tex(v.wrt))} = {claim_tex(p, e, v.text)}"
-
-
-def derived_equation(v, notation: Notation | None = None) -> str | None:
-    if v.derived_expr is None:
-        return None
-    return f"{partial(name_tex(v.wrt))} = {Printer(notation).expr(v.derived_expr)}"
-
-
-
 def verdict_latex(v) -> str:
     """A verdict as display math (a notebook's `_repr_latex_`): the claim,
     the verdict, and the derived form when they differ."""
-    rows = [verdict_equation(v) + rf" \quad \text{{{v.headline()}}}"]
-    derived = derived_equation(v)
-    if derived is not None and not v.proved:
-        rows.append(derived + r" \quad \text{derived}")
-    return "$$" + (r"\begin{gathered} " + r" \\ ".join(rows) + r" \end{gathered}" if len(rows) > 1
-                   else rows[0]) + "$$"
+    rows = [claim_equation(Printer(), v.wrt, getattr(v, "claim_expr", None), v.text)
+            + rf" \quad \text{{{v.headline()}}}"]
+    if v.derived_expr is not None and not v.proved:
+        rows.append(claim_equation(Printer(), v.wrt, v.derived_expr) + r" \quad \text{derived}")
+    return "$$" + gathered(rows) + "$$"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import chain, count
 from typing import Callable
 
 import sympy
@@ -86,7 +87,7 @@ def _name_parts(name: str, role: str):
         base, subs = _name_parts(name[1:], "input")
         return "d" + base, subs
     head, *rest = name.split("_")
-    subs = [_sub_tex(s) for s in rest if s]
+    subs = [s if s.isdigit() or len(s) == 1 else _word(s) for s in rest if s]
     m = re.fullmatch(r"(.*?)(\d+)", head)
     if m and m.group(1):
         head, subs = m.group(1), [m.group(2)] + subs
@@ -101,10 +102,6 @@ def _word(w: str) -> str:
     if w in GREEK:
         return "\\" + w
     return w if len(w) == 1 else r"\mathrm{" + w + "}"
-
-
-def _sub_tex(s: str) -> str:
-    return s if s.isdigit() or len(s) == 1 else _word(s)
 
 
 def dim_tex(size) -> str:
@@ -149,13 +146,13 @@ def matrix_tex(rows) -> str:
     return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
 
 
-_TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
-                 "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&"}
+TEXT_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\textasciicircum{}",
+                "~": r"\textasciitilde{}", "#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&"}
 
 
 def text_tex(s: str) -> str:
     r"""Verbatim text (a claim that cannot be formed) as `\texttt{...}`."""
-    return r"\texttt{" + "".join(_TEXT_ESCAPES.get(ch, ch) for ch in s) + "}"
+    return r"\texttt{" + "".join(TEXT_ESCAPES.get(ch, ch) for ch in s) + "}"
 
 
 # ---------------------------------------------------------------- the printer
@@ -193,9 +190,7 @@ class Printer:
 
     def of(self, adjoint: str) -> str:
         """The value an adjoint (`dz`, or `dz_1` where the file has a `dz`) is dJ/d of."""
-        if self.adjoint_of is not None and adjoint in self.adjoint_of:
-            return self.adjoint_of[adjoint]
-        return adjoint[1:]
+        return (self.adjoint_of or {}).get(adjoint, adjoint[1:])
 
     # ---- public
     def expr(self, e: E.Expr) -> str:
@@ -236,21 +231,13 @@ class Printer:
     def fresh(self) -> str:
         """A summation index not yet used: a letter, then, past the sixteen
         letters, k_{1}, k_{2}, ..."""
-        for letter in "jilrstuvabcdefgh":
-            if letter not in self.reserved and letter not in self.used and letter not in "pq":
-                self.used.append(letter)
-                return letter
-        n = 1
-        while f"k_{{{n}}}" in self.used or f"k_{{{n}}}" in self.reserved:
-            n += 1
-        self.used.append(f"k_{{{n}}}")
-        return f"k_{{{n}}}"
+        names = chain("jilrstuvabcdefgh", (f"k_{{{n}}}" for n in count(1)))
+        self.used.append(next(k for k in names if k not in self.reserved and k not in self.used))
+        return self.used[-1]
 
     def derivative(self, e: E.Apply) -> E.Expr | None:
         """The table's rule for fn'(a), when the notation writes it out."""
-        if self.n.expand and e.order == 1:
-            return prime(e.fn, e.a)
-        return None
+        return prime(e.fn, e.a) if self.n.expand and e.order == 1 else None
 
 
 def partial(of: str) -> str:
@@ -278,7 +265,8 @@ def _rule(e: E.Expr):
     return rule
 
 
-# ---- matrix form, one function per node
+# ---- matrix form, a function per node (`_add`, `_scale`, `_apply`: both forms, by `Rule.entrywise`;
+# the shortest rules are written in `RULES` itself)
 
 def _is_scalar(e: E.Expr) -> bool:
     a = e.a if isinstance(e, E.Broadcast) else e
@@ -297,15 +285,9 @@ def _product(p: Printer, a: E.Expr, b: E.Expr, kind: str, op: str, ta: Tex, tb: 
 
 
 def _operand(t: Tex, kind: str) -> str:
-    if t.prec < PROD:
-        return group(t.s)
-    if t.prec == PROD and {t.kind, kind} == {"mat", "had"}:
+    if t.prec < PROD or t.prec == PROD and {t.kind, kind} == {"mat", "had"}:
         return group(t.s)
     return t.s
-
-
-def _m_var(p, e):
-    return Tex(p.var(e), ATOM)
 
 
 def _m_const(p, e):
@@ -340,8 +322,7 @@ def _m_mul(p, e):
     return _product(p, e.a, e.b, "had", f" {p.n.odot} ", p.m(e.a), p.m(e.b))
 
 
-def _m_add(p, e, sub=None):
-    sub = sub or p.m
+def _add(p, e, sub):
     left = sub(e.a)
     if left.kind == "sum":  # `\left(\sum_{j} x_{j}\right) + b`: a sum's reach stays plain
         left = Tex(group(left.s), ATOM)
@@ -355,8 +336,8 @@ def _m_add(p, e, sub=None):
     return Tex(f"{left.s} + {wrap(right, NEG)}", ADD)
 
 
-def _m_scale(p, e, inner=None):
-    t = inner or p.m(e.a)
+def _scale(p, e, sub):
+    t = sub(e.a)
     c = e.c
     big = t.s.startswith(r"\sum")  # `\frac{1}{2} \sum_{j} ...`, grouped as a whole in a product
     body = t.s if big else wrap(t, PROD)
@@ -366,10 +347,6 @@ def _m_scale(p, e, inner=None):
     if c == -1:
         return Tex("-" + body, NEG, kind)
     return Tex(f"{number_tex(c)} {body}", NEG if c < 0 else PROD, kind)
-
-
-def _m_transpose(p, e):
-    return Tex(f"{wrap(p.m(e.a), ATOM)}^{{{p.n.T}}}", POW)
 
 
 def _function(p, fn, order, arg: Tex) -> Tex:
@@ -384,24 +361,16 @@ def _function(p, fn, order, arg: Tex) -> Tex:
     return Tex(head + (group(inner) if tall else f"({inner})"), ATOM)
 
 
-def _m_apply(p, e):
+def _apply(p, e, sub):
     d = p.derivative(e)
     if d is not None:
-        return p.m(d)
-    return _function(p, e.fn, e.order, p.m(e.a))
-
-
-def _power_sign(p, e) -> str:
-    return str(e.p) if e.shape == (E.ONE, E.ONE) else f"{p.n.odot} {e.p}"
+        return sub(d)
+    return _function(p, e.fn, e.order, sub(e.a))
 
 
 def _m_pow(p, e):
-    base = p.m(e.a)
-    return Tex(f"{wrap(base, ATOM)}^{{{_power_sign(p, e)}}}", POW)
-
-
-def _m_broadcast(p, e):
-    return p.m(e.a)
+    power = e.p if e.shape == (E.ONE, E.ONE) else f"{p.n.odot} {e.p}"
+    return Tex(f"{wrap(p.m(e.a), ATOM)}^{{{power}}}", POW)
 
 
 def _m_sum(p, e):
@@ -409,20 +378,19 @@ def _m_sum(p, e):
         return _x_sum(p, e, None, None)
     a = p.m(e.a)
     body = a.s if a.prec == ATOM and not ("_" in a.s or "^" in a.s) else group(a.s)
-    rows, cols = e.a.shape
-    out, idx = "", []
-    for axis, size in ((0, rows), (1, cols)):
+    idx = [":", ":"]
+    out = _sums(p, e, idx)
+    return Tex(f"{out}{body}_{{{','.join(idx)}}}", ADD, "sum")  # `\sum_{j=1}^{n} W_{:,j}`
+
+
+def _sums(p, e: E.Sum, idx: list) -> str:
+    """`\\sum_{j=1}^{n} ` for each axis `e` sums (of a size other than 1), its fresh index put in `idx`."""
+    out = ""
+    for axis, size in enumerate(e.a.shape):
         if e.axis in (axis, None) and size != 1:
-            k = p.fresh()
-            out += rf"\sum_{{{k}=1}}^{{{dim_tex(size)}}} "
-            idx.append(k)
-        else:
-            idx.append(":" if e.axis is not None else None)
-    if e.axis is None:
-        sub = "".join(k for k in idx if k)
-    else:
-        sub = ",".join(idx)
-    return Tex(f"{out}{body}_{{{sub}}}" if sub else out + body, ADD, "sum")
+            idx[axis] = p.fresh()
+            out += rf"\sum_{{{idx[axis]}=1}}^{{{dim_tex(size)}}} "
+    return out
 
 
 # ---- entry form: entry (i, j), None for an axis of size one
@@ -432,10 +400,6 @@ def _x_var(p, e, i, j):
         of = name_tex(p.output if e.role == "upstream" else p.of(e.name), "intermediate")
         return Tex(partial(indexed(of, i, j)), ATOM)
     return Tex(indexed(name_tex(e.name, e.role), i, j), ATOM)
-
-
-def _x_const(p, e, i, j):
-    return _m_const(p, e)
 
 
 def _x_product(p, ta: Tex, tb: Tex) -> Tex:
@@ -458,48 +422,16 @@ def _x_mul(p, e, i, j):
     return _x_product(p, p.x(e.a, i, j), p.x(e.b, i, j))
 
 
-def _x_add(p, e, i, j):
-    return _m_add(p, e, sub=lambda a: p.x(a, i, j))
-
-
-def _x_scale(p, e, i, j):
-    return _m_scale(p, e, inner=p.x(e.a, i, j))
-
-
-def _x_transpose(p, e, i, j):
-    return p.x(e.a, j, i)
-
-
-def _x_apply(p, e, i, j):
-    d = p.derivative(e)
-    if d is not None:
-        return p.x(d, i, j)
-    return _function(p, e.fn, e.order, p.x(e.a, i, j))
-
-
-def _x_pow(p, e, i, j):
-    return Tex(f"{wrap(p.x(e.a, i, j), ATOM)}^{{{e.p}}}", POW)
-
-
-def _x_broadcast(p, e, i, j):
-    return p.x(e.a, i, j)
-
-
 def _x_sum(p, e, i, j):
-    rows, cols = e.a.shape
-    out = ""
-    if e.axis in (0, None) and rows != 1:
-        i = p.fresh()
-        out += rf"\sum_{{{i}=1}}^{{{dim_tex(rows)}}} "
-    if e.axis in (1, None) and cols != 1:
-        j = p.fresh()
-        out += rf"\sum_{{{j}=1}}^{{{dim_tex(cols)}}} "
-    body = p.x(e.a, i, j)
+    idx = [i, j]
+    out = _sums(p, e, idx)
+    body = p.x(e.a, *idx)
     return Tex(out + wrap(body, PROD), ADD, "sum") if out else body
 
 
 def _m_matfn(p, e):
-    r"""inv(A) as `A^{-1}`, det(A) as `\det(A)`, logdet(A) as `\log\det(A)`."""
+    r"""inv(A) as `A^{-1}` (entry (i, j): `(A^{-1})_{ij}`), det(A) as `\det(A)`, logdet(A) as
+    `\log\det(A)` (numbers)."""
     a = p.m(e.a)
     if e.fn == "inv":
         return Tex(f"{wrap(a, ATOM)}^{{-1}}", POW)
@@ -507,30 +439,32 @@ def _m_matfn(p, e):
     return Tex(head + (group(a.s) if a.prec < ATOM else f"({a.s})"), ATOM)
 
 
-def _x_matfn(p, e, i, j):
-    """Entry (i, j) of inv(A), `(A^{-1})_{ij}`; det and logdet are numbers."""
-    return Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)
-
-
 @dataclass(frozen=True)
 class Rule:
     matrix: Callable  # (printer, node) -> Tex
     entry: Callable   # (printer, node, i, j) -> Tex
 
+    @classmethod
+    def entrywise(cls, rule):
+        """A node whose entry form is its matrix form over its operands' entries:
+        `rule(printer, node, sub)` writes it with `sub(operand)` for each operand."""
+        return cls(lambda p, e: rule(p, e, p.m), lambda p, e, i, j: rule(p, e, lambda a: p.x(a, i, j)))
 
-RULES = {
-    E.Var:       Rule(_m_var, _x_var),
-    E.Const:     Rule(_m_const, _x_const),
+
+RULES = {  # node: its matrix form and its entry form (`x^{T}`'s entry (i, j) is x's (j, i))
+    E.Var:       Rule(lambda p, e: Tex(p.var(e), ATOM), _x_var),
+    E.Const:     Rule(_m_const, lambda p, e, i, j: _m_const(p, e)),
     E.MatMul:    Rule(_m_matmul, _x_matmul),
     E.Mul:       Rule(_m_mul, _x_mul),
-    E.Add:       Rule(_m_add, _x_add),
-    E.Scale:     Rule(_m_scale, _x_scale),
-    E.Transpose: Rule(_m_transpose, _x_transpose),
-    E.Apply:     Rule(_m_apply, _x_apply),
-    E.Pow:       Rule(_m_pow, _x_pow),
-    E.Broadcast: Rule(_m_broadcast, _x_broadcast),
+    E.Add:       Rule.entrywise(_add),
+    E.Scale:     Rule.entrywise(_scale),
+    E.Transpose: Rule(lambda p, e: Tex(f"{wrap(p.m(e.a), ATOM)}^{{{p.n.T}}}", POW),
+                      lambda p, e, i, j: p.x(e.a, j, i)),
+    E.Apply:     Rule.entrywise(_apply),
+    E.Pow:       Rule(_m_pow, lambda p, e, i, j: Tex(f"{wrap(p.x(e.a, i, j), ATOM)}^{{{e.p}}}", POW)),
+    E.Broadcast: Rule.entrywise(lambda p, e, sub: sub(e.a)),
     E.Sum:       Rule(_m_sum, _x_sum),
-    E.MatFn:     Rule(_m_matfn, _x_matfn),
+    E.MatFn:     Rule(_m_matfn, lambda p, e, i, j: Tex(indexed(_m_matfn(p, e).s, i, j), ATOM)),
 }
 
 
