@@ -157,15 +157,15 @@ def _orthogonal(mine: int, factors: list, bound: dict) -> bool:
     else uses -> delta(i, j), in place; the same along the second index;
     False if there is none."""
     f = factors[mine]
-    for pos in (0, 1):
-        k = (f.i, f.j)[pos]
+    for first in (True, False):  # k the first index of both, then the second
+        k, i = (f.i, f.j) if first else (f.j, f.i)
         if k not in bound or sum(k in indices(g) for g in factors) != 2:
             continue
         other = next((n for n, g in enumerate(factors) if n != mine and g.kind == "E" and g.name == f.name
-                      and not g.sym and (g.i, g.j)[pos] == k), None)
+                      and not g.sym and (g.i if first else g.j) == k), None)
         if other is None:
             continue
-        i, j = (f.j, f.i)[pos], (factors[other].j, factors[other].i)[pos]
+        j = factors[other].j if first else factors[other].i
         for n in sorted((mine, other), reverse=True):
             del factors[n]
         del bound[k]
