@@ -20,7 +20,8 @@ its first item `kind` a letter, then its fields.
 
 A factor is built from its fields (`Delta(i, j)`) and is equal to, hashes,
 prints and sorts as the plain tuple of its items, so a canonical form is the
-same whichever way its factors were written.  A function factor refers to
+same whichever way its factors were written (`factor` makes a plain tuple
+its type, as `index.canon` does).  A function factor refers to
 its argument's canonical form through a `Form`, which holds that form.
 Here: terms, forms, their products, and renaming indices; `index` writes
 entries and puts them in canonical form.
