@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import namedtuple
 from dataclasses import dataclass, field
-from operator import itemgetter
 
 import sympy
 
@@ -43,12 +43,12 @@ KINDS: dict = {}  # kind -> its factor type
 
 
 def _factor_type(name: str, kind: str, fields: str) -> type:
-    """The tuple type of a factor of kind `kind`: (kind, *fields), its items read by name."""
-    names = ("kind", *fields.split())
-    KINDS[kind] = type(name, (tuple,), {
-        "__slots__": (), "_fields": names, "__getnewargs__": lambda f: f[1:],
-        "__new__": lambda cls, *items: tuple.__new__(cls, (kind, *items)),
-        **{n: property(itemgetter(k)) for k, n in enumerate(names)}})
+    """The tuple type of a factor of kind `kind`: (kind, *fields), made from
+    its fields, read by name as a named tuple is, printed as a plain tuple."""
+    new = tuple.__new__
+    KINDS[kind] = type(name, (namedtuple(name, "kind " + fields),), {
+        "__slots__": (), "__repr__": tuple.__repr__, "__getnewargs__": lambda f: f[1:],
+        "__new__": lambda cls, *items: new(cls, (kind, *items))})
     return KINDS[kind]
 
 
@@ -144,20 +144,22 @@ def args_of(key, i, j):
 
 # ---------------------------------------------------------------- renaming
 
-def rename_factor(f, m):
+def rename_factor(f, m, new=tuple.__new__):
+    """`f` with its indices renamed by `m` (whose keys are never None), made
+    from its items through `tuple.__new__`: the canonical form's hot path."""
     kind = f.kind
     if kind == "F":
-        return Fn(f.fn, f.order, f.key, tuple(m.get(a, a) if a is not None else None for a in f.args))
+        return new(Fn, ("F", f.fn, f.order, f.key, tuple(map(m.get, f.args, f.args))))
     i, j = m.get(f.i, f.i), m.get(f.j, f.j)
     if kind == "E":
-        return Entry(f.name, *pair(i, j), "sym") if f.sym else Entry(f.name, i, j)
+        return new(Entry, ("E", f.name, *pair(i, j), "sym") if f.sym else ("E", f.name, i, j))
     if kind == "M":
-        return Mat(f.fn, f.key, f.n, *(pair(i, j) if f.sym else (i, j)), f.sym)
+        return new(Mat, ("M", f.fn, f.key, f.n, *(pair(i, j) if f.sym else (i, j)), f.sym))
     if kind == "T":  # a window's bracket (`index`, the windows)
-        return Conv(m.get(f.t, f.t), *pair(i, j))
+        return new(Conv, ("T", m.get(f.t, f.t), *pair(i, j)))
     if kind == "R":
-        return Flip(f.size, *pair(i, j))
-    return Delta(*pair(i, j))
+        return new(Flip, ("R", f.size, *pair(i, j)))
+    return new(Delta, ("D", *pair(i, j)))
 
 
 def instantiate(key, args, ctx) -> list:
@@ -180,7 +182,7 @@ def indices(f):
 
 def pair(a, b) -> tuple:
     """Two indices in their canonical order."""
-    return tuple(sorted((a, b), key=repr))
+    return (a, b) if repr(a) <= repr(b) else (b, a)
 
 
 class Counter:
