@@ -260,11 +260,12 @@ def _canonical_term(t: Term):
     perms = itertools.permutations(range(len(names))) if len(names) <= 6 else [range(len(names))]
     for perm in perms:
         m = {names[k]: f"#{perm[k]}" for k in range(len(names))}
-        factors = tuple(sorted((rename_factor(f, m) for f in t.factors), key=repr))
+        printed = sorted((repr(g), g) for g in (rename_factor(f, m) for f in t.factors))
         bound = tuple(sorted((m[b], t.bound[b]) for b in names))
-        r = repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
+        texts = ", ".join(x for x, _ in printed) + "," * (len(printed) == 1)  # each factor printed once
+        r = f"({tuple((b, _dim_text(s)) for b, s in bound)!r}, ({texts}))"  # repr((bound's texts, factors))
         if best is None or r < best[0]:
-            best = (r, (bound, factors))
+            best = (r, (bound, tuple(g for _, g in printed)))
     return best[1], coeff
 
 
