@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from . import expr as E
 from .functions import domain, sign
-from .forms import P, Q, Form, Term, form, indices, intern
+from .forms import P, Q, Delta, Fn, Form, Mat, Term, form, indices, intern, pair
 from .index import Context, canon, entry, objective
 from .linalg import DOMAIN, det_of
 
@@ -20,22 +20,15 @@ def conditions(terms) -> set:
     stack = [f for t in terms for f in (t.factors if isinstance(t, Term) else t[1])]
     while stack:
         f = stack.pop()
-        if f[0] == "M":  # inv, det: det(A) != 0; logdet: det(A) > 0
-            _, fn, key, n = f[:4]
-            out.add((DOMAIN[fn], intern(canon([Term(1, {}, [("M", "det", key, n, 0, 0, False)])]))))
-            if key not in seen:
-                seen.add(key)
-                stack.extend(g for _, factors, _ in form(key) for g in factors)
+        if f.kind == "M":  # inv, det: det(A) != 0; logdet: det(A) > 0
+            out.add((DOMAIN[f.fn], intern(canon([Term(1, {}, [Mat("det", f.key, f.n, 0, 0, False)])]))))
+        elif f.kind != "F":
             continue
-        if f[0] != "F":
-            continue
-        _, fn, _, key, _ = f
-        kind = domain(fn)
-        if kind is not None:
-            out.add((kind, key))
-        if key not in seen:
-            seen.add(key)
-            stack.extend(g for _, factors, _ in form(key) for g in factors)
+        elif domain(f.fn) is not None:
+            out.add((domain(f.fn), f.key))
+        if f.key not in seen:
+            seen.add(f.key)
+            stack.extend(g for _, factors, _ in form(f.key) for g in factors)
     return out
 
 
@@ -112,12 +105,11 @@ def _form_sign(items) -> str | None:
 
 
 def _factor_sign(f) -> str | None:
-    if f[0] == "D":
+    if f.kind == "D":
         return "0+"
-    if f[0] == "F":
-        _, fn, order, key, _ = f
-        s = sign(fn, order)
-        if s is None and fn == "recip" and order == 0 and positive(key):
+    if f.kind == "F":
+        s = sign(f.fn, f.order)
+        if s is None and f.fn == "recip" and f.order == 0 and positive(f.key):
             s = "+"
         return s
     return None
@@ -141,9 +133,9 @@ def with_facts(form: tuple, facts: dict) -> tuple:
         while changed:
             changed = False
             for n, f in enumerate(factors):
-                if f[0] != "E" or f[1] not in facts:
+                if f.kind != "E" or f.name not in facts:
                     continue
-                fact = facts[f[1]]
+                fact = facts[f.name]
                 if fact in ("one-hot columns", "one-hot rows", "binary") and factors.count(f) > 1:
                     del factors[n]  # 0 and 1 are their own squares
                     changed = True
@@ -151,7 +143,7 @@ def with_facts(form: tuple, facts: dict) -> tuple:
                 if fact == "orthogonal" and _orthogonal(n, factors, bound):
                     changed = True
                     break
-                k = f[2] if fact == "one-hot columns" else f[3] if fact == "one-hot rows" else None
+                k = f.i if fact == "one-hot columns" else f.j if fact == "one-hot rows" else None
                 if k in bound and sum(k in indices(g) for g in factors) == 1:
                     del factors[n], bound[k]  # the sum of a one-hot column (row) is 1
                     changed = True
@@ -165,19 +157,19 @@ def _orthogonal(mine: int, factors: list, bound: dict) -> bool:
     else uses -> delta(i, j), in place; the same along the second index;
     False if there is none."""
     f = factors[mine]
-    for pos in (2, 3):
-        k = f[pos]
+    for first in (True, False):  # k the first index of both, then the second
+        k, i = (f.i, f.j) if first else (f.j, f.i)
         if k not in bound or sum(k in indices(g) for g in factors) != 2:
             continue
-        other = next((n for n, g in enumerate(factors) if n != mine and g[0] == "E" and g[1] == f[1]
-                      and len(g) == 4 and g[pos] == k), None)
+        other = next((n for n, g in enumerate(factors) if n != mine and g.kind == "E" and g.name == f.name
+                      and not g.sym and (g.i if first else g.j) == k), None)
         if other is None:
             continue
-        i, j = f[5 - pos], factors[other][5 - pos]
+        j = factors[other].j if first else factors[other].i
         for n in sorted((mine, other), reverse=True):
             del factors[n]
         del bound[k]
-        factors.append(("D", *sorted((i, j), key=repr)))
+        factors.append(Delta(*pair(i, j)))
         return True
     return False
 
@@ -193,16 +185,16 @@ def off_kinks(items: tuple) -> tuple:
     while changed:
         changed, out = False, []
         for t in terms:
-            n = next((n for n, f in enumerate(t.factors) if f[0] == "F" and f[1] == "step" and f[2] == 0
-                      and form(f[3]) and form(f[3])[0][2].could_extract_minus_sign()), None)
+            n = next((n for n, f in enumerate(t.factors) if f.kind == "F" and f.fn == "step" and f.order == 0
+                      and form(f.key) and form(f.key)[0][2].could_extract_minus_sign()), None)
             if n is None:
                 out.append(t)
                 continue
             f, rest = t.factors[n], t.factors[:n] + t.factors[n + 1:]
-            neg = intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(f[3])]))
+            neg = intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(f.key)]))
             kinks.add(neg)
             out += [Term(t.coeff, dict(t.bound), rest),
-                    Term(-t.coeff, dict(t.bound), rest + [("F", "step", 0, neg, f[4])])]
+                    Term(-t.coeff, dict(t.bound), rest + [Fn("step", 0, neg, f.args)])]
             changed = True
         terms = out
     return canon(terms), kinks

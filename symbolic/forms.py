@@ -2,22 +2,35 @@
 
 An entry of a matrix expression is a sum of terms, each a coefficient (a
 polynomial in the dims) times a sum over bound indices of a product of
-factors:
+factors.  Each kind of factor is a tuple type whose items are read by name:
+its first item `kind` a letter, then its fields.
 
-    ('E', name, i, j)                 entry (i, j) of an input or upstream
-    ('F', fn, order, key, args)       fn^(order) applied to an entry of a
-                                      matrix whose own index form is `key`
-                                      (placeholders %P, %Q), taken at `args`
-    ('D', i, j)                       Kronecker delta
+    Entry('E', name, i, j)           entry (i, j) of an input or upstream; a
+                                     symmetric input's has a fifth item "sym"
+                                     (`sym`), its indices sorted
+    Fn('F', fn, order, key, args)    fn^(order) applied to an entry of a
+                                     matrix whose own index form is `key`
+                                     (placeholders %P, %Q), taken at `args`
+    Delta('D', i, j)                 Kronecker delta
+    Mat('M', fn, key, n, i, j, sym)  entry (i, j) of inv, or det or logdet
+                                     (i = j = 0), of the n x n matrix whose
+                                     index form is `key` (`symbolic.linalg`)
+    Conv('T', t, i, j)               the bracket [t = i + j] (a convolution)
+    Flip('R', size, i, j)            the bracket [i + j = size - 1] (a flip)
 
-A function factor refers to its argument's canonical form through a `Form`,
-which holds that form.  Here: terms, forms, their products, and renaming
-indices; `index` writes entries and puts them in canonical form.
+A factor is built from its fields (`Delta(i, j)`) and is equal to, hashes,
+prints and sorts as the plain tuple of its items, so a canonical form is the
+same whichever way its factors were written (`factor` makes a plain tuple
+its type, as `index.canon` does).  A function factor refers to
+its argument's canonical form through a `Form`, which holds that form.
+Here: terms, forms, their products, and renaming indices; `index` writes
+entries and puts them in canonical form.
 """
 from __future__ import annotations
 
 import hashlib
 import itertools
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 import sympy
@@ -25,6 +38,30 @@ import sympy
 from .errors import FormTooLarge
 
 P, Q = "%P", "%Q"
+
+KINDS: dict = {}  # kind -> its factor type
+
+
+def _factor_type(name: str, kind: str, fields: str) -> type:
+    """The tuple type of a factor of kind `kind`: (kind, *fields), made from
+    its fields, read by name as a named tuple is, printed as a plain tuple."""
+    new = tuple.__new__
+    KINDS[kind] = type(name, (namedtuple(name, "kind " + fields),), {
+        "__slots__": (), "__repr__": tuple.__repr__, "__getnewargs__": lambda f: f[1:],
+        "__new__": lambda cls, *items: new(cls, (kind, *items))})
+    return KINDS[kind]
+
+
+Entry, Fn, Delta = _factor_type("Entry", "E", "name i j"), _factor_type("Fn", "F", "fn order key args"), \
+    _factor_type("Delta", "D", "i j")
+Mat, Conv, Flip = _factor_type("Mat", "M", "fn key n i j sym"), _factor_type("Conv", "T", "t i j"), \
+    _factor_type("Flip", "R", "size i j")
+Entry.sym = property(lambda f: len(f) > 4)
+
+
+def factor(items: tuple):
+    """The factor whose items are `items`, if it is a plain tuple (kind, *fields)."""
+    return KINDS[items[0]](*items[1:]) if type(items) is tuple else items
 
 
 @dataclass
@@ -107,25 +144,22 @@ def args_of(key, i, j):
 
 # ---------------------------------------------------------------- renaming
 
-def rename_factor(f, m):
-    kind = f[0]
-    if kind == "E" and len(f) > 4:  # a symmetric input's entry
-        return ("E", f[1], *sorted((m.get(f[2], f[2]), m.get(f[3], f[3])), key=repr), "sym")
-    if kind == "E":
-        return ("E", f[1], m.get(f[2], f[2]), m.get(f[3], f[3]))
-    if kind == "M":
-        a, b = m.get(f[4], f[4]), m.get(f[5], f[5])
-        if f[6]:
-            a, b = sorted((a, b), key=repr)
-        return f[:4] + (a, b, f[6])
+def rename_factor(f, m, new=tuple.__new__):
+    """`f` with its indices renamed by `m` (whose keys are never None), made
+    from its items through `tuple.__new__`: the canonical form's hot path."""
+    kind = f.kind
     if kind == "F":
-        return ("F", f[1], f[2], f[3], tuple(m.get(a, a) if a is not None else None for a in f[4]))
+        return new(Fn, ("F", f.fn, f.order, f.key, tuple(map(m.get, f.args, f.args))))
+    i, j = m.get(f.i, f.i), m.get(f.j, f.j)
+    if kind == "E":
+        return new(Entry, ("E", f.name, *pair(i, j), "sym") if f.sym else ("E", f.name, i, j))
+    if kind == "M":
+        return new(Mat, ("M", f.fn, f.key, f.n, *(pair(i, j) if f.sym else (i, j)), f.sym))
     if kind == "T":  # a window's bracket (`index`, the windows)
-        return ("T", m.get(f[1], f[1])) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
+        return new(Conv, ("T", m.get(f.t, f.t), *pair(i, j)))
     if kind == "R":
-        return ("R", f[1]) + pair(m.get(f[2], f[2]), m.get(f[3], f[3]))
-    a, b = m.get(f[1], f[1]), m.get(f[2], f[2])
-    return ("D",) + tuple(sorted((a, b), key=repr))
+        return new(Flip, ("R", f.size, *pair(i, j)))
+    return new(Delta, ("D", *pair(i, j)))
 
 
 def instantiate(key, args, ctx) -> list:
@@ -141,22 +175,14 @@ def instantiate(key, args, ctx) -> list:
 
 
 def indices(f):
-    if f[0] == "E":
-        return (f[2], f[3])
-    if f[0] == "M":
-        return (f[4], f[5])
-    if f[0] == "T":
-        return (f[1], f[2], f[3])
-    if f[0] == "R":
-        return (f[2], f[3])
-    if f[0] == "F":
-        return tuple(a for a in f[4] if a is not None)
-    return (f[1], f[2])
+    if f.kind == "F":
+        return tuple(a for a in f.args if a is not None)
+    return (f.t, f.i, f.j) if f.kind == "T" else (f.i, f.j)
 
 
 def pair(a, b) -> tuple:
     """Two indices in their canonical order."""
-    return tuple(sorted((a, b), key=repr))
+    return (a, b) if repr(a) <= repr(b) else (b, a)
 
 
 class Counter:

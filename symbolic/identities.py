@@ -10,7 +10,7 @@ import itertools
 
 import sympy
 
-from .forms import P, Q, Counter, Term, form, indices, instantiate, intern, product, rename_factor
+from .forms import P, Q, Counter, Fn, Term, form, indices, instantiate, intern, product, rename_factor
 from .functions import ACTIVATIONS
 
 INVERSES = {("exp", "log"), ("log", "exp")}  # f(g(u)) = u
@@ -27,28 +27,29 @@ def identity(t: Term) -> list | None:
     itself (`_roots`), and sum_b x_b / u = 1 for u = sum_k x_k
     (`_summed_denominator`)."""
     for n, f in enumerate(t.factors):
-        if f[0] == "F" and f[2] == 0:
-            inner = _only_factor(f[3])
+        if f.kind == "F" and f.order == 0:
+            inner = _only_factor(f.key)
             rest = t.factors[:n] + t.factors[n + 1:]
-            if inner is not None and (f[1], inner[1]) in INVERSES:
-                return product([Term(t.coeff, dict(t.bound), rest)], _argument(inner, f[4]))
-            inner = _only_factor(f[3], -1)
-            if inner is not None and (f[1], inner[1]) == ("exp", "log"):  # exp(-log(u)) = 1/u
-                return [Term(t.coeff, dict(t.bound), rest + [("F", "recip", 0, inner[3], _inner_args(inner, f[4]))])]
-            reflect = ACTIVATIONS[f[1]].reflect if f[1] in ACTIVATIONS else None
-            if reflect is not None and form(f[3]) and form(f[3])[0][2].could_extract_minus_sign():
+            if inner is not None and (f.fn, inner.fn) in INVERSES:
+                return product([Term(t.coeff, dict(t.bound), rest)], _argument(inner, f.args))
+            inner = _only_factor(f.key, -1)
+            if inner is not None and (f.fn, inner.fn) == ("exp", "log"):  # exp(-log(u)) = 1/u
+                return [Term(t.coeff, dict(t.bound), rest + [Fn("recip", 0, inner.key, _inner_args(inner, f.args))])]
+            reflect = ACTIVATIONS[f.fn].reflect if f.fn in ACTIVATIONS else None
+            if reflect is not None and form(f.key) and form(f.key)[0][2].could_extract_minus_sign():
                 return _reflected(t, rest, f, reflect)
-            if f[1] == "exp":  # exp(u) exp(-u) = 1, exp(a u) exp(b u) = exp((a + b) u)
-                other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _negated(g[3], f[3])), None)
+            if f.fn == "exp":  # exp(u) exp(-u) = 1, exp(a u) exp(b u) = exp((a + b) u)
+                exps = [g for g in rest if g.kind == "F" and (g.fn, g.order, g.args) == (f.fn, f.order, f.args)]
+                other = next((g for g in exps if _negated(g.key, f.key)), None)
                 if other is not None:
                     rest.remove(other)
                     return [Term(t.coeff, dict(t.bound), rest)]
-                other = next((g for g in rest if g[:3] == f[:3] and g[4] == f[4] and _alike(g[3], f[3])), None)
+                other = next((g for g in exps if _alike(g.key, f.key)), None)
                 if other is not None:
                     rest.remove(other)
-                    (b, fs, c), (_, _, d) = form(f[3])[0], form(other[3])[0]
+                    (b, fs, c), (_, _, d) = form(f.key)[0], form(other.key)[0]
                     merged = intern(((b, fs, sympy.expand(c + d)),))
-                    return [Term(t.coeff, dict(t.bound), rest + [("F", "exp", 0, merged, f[4])])]
+                    return [Term(t.coeff, dict(t.bound), rest + [Fn("exp", 0, merged, f.args)])]
     return _roots(t) or _summed_denominator(t)
 
 
@@ -58,12 +59,12 @@ def _reflected(t: Term, rest: list, f, reflect) -> list:
     tanh(u) = -tanh(-u), softplus(u) = softplus(-u) + u, ...)."""
     c, sign, k = reflect
     # still canonical: a form's order ignores its coefficients
-    negated = intern(tuple((b, fs, -coeff) for b, fs, coeff in form(f[3])))
-    out = [Term(t.coeff * sign, dict(t.bound), rest + [("F", f[1], 0, negated, f[4])])]
+    negated = intern(tuple((b, fs, -coeff) for b, fs, coeff in form(f.key)))
+    out = [Term(t.coeff * sign, dict(t.bound), rest + [Fn(f.fn, 0, negated, f.args)])]
     if c:
         out.append(Term(t.coeff * c, dict(t.bound), list(rest)))
     if k:
-        out += product([Term(t.coeff * k, dict(t.bound), list(rest))], instantiate(f[3], f[4], _Fresh))
+        out += product([Term(t.coeff * k, dict(t.bound), list(rest))], instantiate(f.key, f.args, _Fresh))
     return out
 
 
@@ -86,9 +87,9 @@ def _summed_denominator(t: Term) -> list | None:
     a denominator u that does not use b made 1: sum_b x_b / u = 1 for
     u = sum_k x_k (the entries of a softmax sum to 1).  None if none is."""
     for f in t.factors:
-        if f[0] != "F" or f[1] != "recip" or f[2] != 0:
+        if f.kind != "F" or f.fn != "recip" or f.order != 0:
             continue
-        u = instantiate(f[3], f[4], _Fresh)
+        u = instantiate(f.key, f.args, _Fresh)
         if len(u) != 1 or len(u[0].bound) != 1:
             continue
         (k, size), = u[0].bound.items()
@@ -109,14 +110,14 @@ def _roots(t: Term) -> list | None:
     if they already are.  Only where a sqrt of u stands, so that u > 0."""
     halves: dict = {}  # (u's key, its args) -> [the sqrt(u)s, the 1/sqrt(u)s]
     for f in t.factors:
-        if f[0] == "F" and f[2] == 0 and f[1] == "sqrt":
-            halves.setdefault((f[3], f[4]), ([], []))[0].append(f)
-        elif f[0] == "F" and f[2] == 0 and f[1] == "recip":
-            inner = _only_factor(f[3])
-            if inner is not None and inner[1] == "sqrt":
-                halves.setdefault((inner[3], _inner_args(inner, f[4])), ([], []))[1].append(f)
+        if f.kind == "F" and f.order == 0 and f.fn == "sqrt":
+            halves.setdefault((f.key, f.args), ([], []))[0].append(f)
+        elif f.kind == "F" and f.order == 0 and f.fn == "recip":
+            inner = _only_factor(f.key)
+            if inner is not None and inner.fn == "sqrt":
+                halves.setdefault((inner.key, _inner_args(inner, f.args)), ([], []))[1].append(f)
     for (key, args), (roots, over_roots) in halves.items():
-        root, over = ("F", "sqrt", 0, key, args), ("F", "recip", 0, key, args)
+        root, over = Fn("sqrt", 0, key, args), Fn("recip", 0, key, args)
         u = instantiate(key, args, _Fresh)
         single = u[0].factors[0] if len(u) == 1 and u[0].coeff == 1 and not u[0].bound \
             and len(u[0].factors) == 1 else None
@@ -142,7 +143,7 @@ def _only_factor(key, coeff=1):
     f = form(key)
     if len(f) == 1 and not f[0][0] and f[0][2] == coeff and len(f[0][1]) == 1:
         g = f[0][1][0]
-        if g[0] == "F" and g[2] == 0 and all(a in (P, Q, None) for a in g[4]):
+        if g.kind == "F" and g.order == 0 and all(a in (P, Q, None) for a in g.args):
             return g
     return None
 
@@ -150,12 +151,12 @@ def _only_factor(key, coeff=1):
 def _inner_args(inner, args) -> tuple:
     """The arguments of a factor `inner` of a form, where the form is taken at `args`."""
     m = {P: args[0], Q: args[1]}
-    return tuple(m[a] if a is not None else None for a in inner[4])
+    return tuple(m[a] if a is not None else None for a in inner.args)
 
 
 def _argument(inner, args) -> list:
     """The terms of the argument of `inner`, where its form is taken at `args`."""
-    return instantiate(inner[3], _inner_args(inner, args), _Fresh)
+    return instantiate(inner.key, _inner_args(inner, args), _Fresh)
 
 
 class _Fresh:
@@ -180,7 +181,7 @@ def divide_out(items: list) -> list | None:
     groups: dict = {}
     for n, (bound, factors, coeff) in enumerate(items):
         for f in set(factors):
-            if f[0] == "F" and f[1] == "recip" and f[2] == 0:
+            if f.kind == "F" and f.fn == "recip" and f.order == 0:
                 groups.setdefault((bound, f, factors.count(f)), []).append(n)
     ones = [((bound, r, 1), part, True) for (bound, r, k), members in groups.items() if k > 1
             for part in [members] + [[n] for n in members] * (len(members) > 1)]
@@ -196,7 +197,7 @@ def _quotient(items, members, bound, r, k, one: bool) -> list | None:
     """The terms `members` of `items` with their factor 1/u (`r`) to the
     power k taken out (only one of them, if `one`), divided by u**k, as
     Terms; None unless u**k divides them exactly."""
-    u = instantiate(r[3], r[4], Counter())
+    u = instantiate(r.key, r.args, Counter())
     if any(t.bound for t in u):
         return None  # a sum in the denominator: not a polynomial in the factors
     atoms: dict = {}

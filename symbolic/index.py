@@ -1,16 +1,9 @@
 """Index form: entry (p, q) of a matrix expression, for every size at once.
 
 An entry is a sum of terms, each a coefficient (a polynomial in the dims)
-times a sum over bound indices of a product of factors:
-
-    ('E', name, i, j)                 entry (i, j) of an input or upstream
-    ('F', fn, order, key, args)       fn^(order) applied to an entry of a
-                                      matrix whose own index form is `key`
-                                      (placeholders %P, %Q), taken at `args`
-    ('D', i, j)                       Kronecker delta
-    ('M', fn, key, n, i, j, sym)      entry (i, j) of inv, or det or logdet
-                                      (i = j = 0), of the n x n matrix whose
-                                      index form is `key` (`symbolic.linalg`)
+times a sum over bound indices of a product of factors (`forms`: an input's
+entry, a function of an entry, a delta, a matrix function's entry, the
+windows' brackets).
 
 An index over a size-1 axis is the constant 0, so shapes of size one need
 no special case.  `canon` puts a sum of terms in a canonical form: deltas
@@ -36,8 +29,8 @@ import sympy
 
 from . import expr as E
 from .errors import FormTooLarge
-from .forms import (MAX_FACTORS, MAX_TERMS, Counter, P, Q, Form, Term, args_of, bind, form, indices,  # noqa: F401
-                    instantiate, intern, pair, product, rename_factor, uses)
+from .forms import (MAX_FACTORS, MAX_TERMS, Conv, Counter, Delta, Entry, Flip, Fn, Form, Mat, P, Q, Term,  # noqa: F401
+                    args_of, bind, factor, form, indices, instantiate, intern, pair, product, rename_factor, uses)
 from .functions import ACTIVATIONS, domain, prime, scalar_value
 from .identities import divide_out, identity
 from .kinks import absorb_steps, mul_factors, step_argument
@@ -94,12 +87,12 @@ def entry(e: E.Expr, i, j, ctx: Context) -> list:
         if e.name in ctx.definitions:
             return entry(ctx.definitions[e.name], i, j, ctx)
         if e.role == "eye":  # the identity: a delta
-            return [Term(sympy.Integer(1), {}, [("D", i, j)])]
+            return [Term(sympy.Integer(1), {}, [Delta(i, j)])]
         if e.role == "dim":  # a dim used as a value: a coefficient, a symbol for every size
             return [Term(sympy.Symbol(e.name, integer=True, positive=True))]
         if e.role == "symmetric":  # S_ij = S_ji: its two indices kept sorted
-            return [Term(sympy.Integer(1), {}, [("E", e.name, *sorted((i, j), key=repr), "sym")])]
-        return [Term(sympy.Integer(1), {}, [("E", e.name, i, j)])]
+            return [Term(sympy.Integer(1), {}, [Entry(e.name, *pair(i, j), "sym")])]
+        return [Term(sympy.Integer(1), {}, [Entry(e.name, i, j)])]
     if t is E.MatFn:
         key = ctx.key(e.a)
         return [Term(sympy.Integer(1), {}, [matrix_factor(e.fn, key, e.a.shape[0], i, j, ctx)])]
@@ -155,11 +148,10 @@ def matrix_factor(fn: str, key: Form, n, i, j, ctx) -> tuple:
     (for det and logdet, a scalar, i = j = 0); an inverse of a symmetric A
     is symmetric, and keeps its indices sorted."""
     if fn != "inv":
-        return ("M", fn, key, n, 0, 0, False)
+        return Mat(fn, key, n, 0, 0, False)
     if ctx.is_symmetric(key):
-        i, j = sorted((i, j), key=repr)
-        return ("M", fn, key, n, i, j, True)
-    return ("M", fn, key, n, i, j, False)
+        return Mat(fn, key, n, *pair(i, j), True)
+    return Mat(fn, key, n, i, j, False)
 
 
 def function_terms(fn, order, key, args, ctx) -> list:
@@ -193,7 +185,7 @@ def function_terms(fn, order, key, args, ctx) -> list:
             sub = Context({})
             sub.counter, sub.forms = ctx.counter, ctx.forms
             return _rewrite(d, key, args, sub)
-    return [Term(sympy.Integer(1), {}, [("F", fn, order, key, args)])]
+    return [Term(sympy.Integer(1), {}, [Fn(fn, order, key, args)])]
 
 
 def _rewrite(d: E.Expr, key, args, ctx) -> list:
@@ -236,9 +228,9 @@ def _eliminate_deltas(t: Term) -> Term | None:
     """Sum out deltas that meet a bound index; None if the term vanishes."""
     while True:
         for n, f in enumerate(t.factors):
-            if f[0] != "D":
+            if f.kind != "D":
                 continue
-            a, b = f[1], f[2]
+            a, b = f.i, f.j
             if a == b:
                 t.factors = t.factors[:n] + t.factors[n + 1:]
                 break
@@ -268,11 +260,12 @@ def _canonical_term(t: Term):
     perms = itertools.permutations(range(len(names))) if len(names) <= 6 else [range(len(names))]
     for perm in perms:
         m = {names[k]: f"#{perm[k]}" for k in range(len(names))}
-        factors = tuple(sorted((rename_factor(f, m) for f in t.factors), key=repr))
+        printed = sorted((repr(g), g) for g in (rename_factor(f, m) for f in t.factors))
         bound = tuple(sorted((m[b], t.bound[b]) for b in names))
-        r = repr((tuple((b, _dim_text(s)) for b, s in bound), factors))
+        texts = ", ".join(x for x, _ in printed) + "," * (len(printed) == 1)  # each factor printed once
+        r = f"({tuple((b, _dim_text(s)) for b, s in bound)!r}, ({texts}))"  # repr((bound's texts, factors))
         if best is None or r < best[0]:
-            best = (r, (bound, factors))
+            best = (r, (bound, tuple(g for _, g in printed)))
     return best[1], coeff
 
 
@@ -290,11 +283,12 @@ def _sort_key(item) -> str:
 
 def canon(terms: list) -> tuple:
     """Canonical form of a sum of terms: a sorted tuple of
-    (bound, factors, coefficient)."""
+    (bound, factors, coefficient); a factor may come as its plain tuple (`forms.factor`)."""
     collected: dict = {}
     pending = list(terms)
     while pending:
-        t = _eliminate_deltas(Term(pending[-1].coeff, dict(pending[-1].bound), list(pending.pop().factors)))
+        t = pending.pop()
+        t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(map(factor, t.factors))))
         if t is None or t.coeff == 0:
             continue
         rewritten = identity(t)
@@ -309,7 +303,7 @@ def canon(terms: list) -> tuple:
         coeff = sympy.expand(coeff)
         if coeff != 0:
             out.append((bound, factors, coeff))
-    if any(f[0] == "F" and f[1] == "recip" for _, factors, _ in out for f in factors):
+    if any(f.kind == "F" and f.fn == "recip" for _, factors, _ in out for f in factors):
         divided = divide_out(out)
         if divided is not None:
             return canon(divided)
@@ -332,19 +326,18 @@ def differentiate(terms: list, name: str, p, q, ctx: Context) -> list:
 
 
 def _factor_derivative(f, name, p, q, ctx) -> list:
-    if f[0] == "E":
-        if f[1] != name:
+    if f.kind == "E":
+        if f.name != name:
             return []
-        return [Term(sympy.Integer(1), {}, [("D", f[2], p), ("D", f[3], q)])]
-    if f[0] == "F" and isinstance(f[1], tuple):
+        return [Term(sympy.Integer(1), {}, [Delta(f.i, p), Delta(f.j, q)])]
+    if f.kind == "F" and isinstance(f.fn, tuple):
         return max_derivative(f, name, p, q, ctx)
-    if f[0] == "F":
-        _, fn, order, key, args = f
-        inner = differentiate(instantiate(key, args, ctx), name, p, q, ctx)
+    if f.kind == "F":
+        inner = differentiate(instantiate(f.key, f.args, ctx), name, p, q, ctx)
         if not inner:
             return []
-        return product(function_terms(fn, order + 1, key, args, ctx), inner)
-    if f[0] == "M":
+        return product(function_terms(f.fn, f.order + 1, f.key, f.args, ctx), inner)
+    if f.kind == "M":
         return _matrix_derivative(f, name, p, q, ctx)
     return []
 
@@ -352,7 +345,7 @@ def _factor_derivative(f, name, p, q, ctx) -> list:
 def _matrix_derivative(f, name, p, q, ctx) -> list:
     """d/d name[p, q] of an `M` factor, through dA_kl: d inv_ij = -inv_ik dA_kl inv_lj,
     d det = det inv_lk dA_kl, d logdet = inv_lk dA_kl."""
-    _, fn, key, n, i, j, _ = f
+    fn, key, n, i, j = f.fn, f.key, f.n, f.i, f.j
     k, l = (0, 0) if n == 1 else (ctx.fresh(), ctx.fresh())
     inner = differentiate(instantiate(key, (k, l), ctx), name, p, q, ctx)
     if not inner:
@@ -404,10 +397,10 @@ def _term(x, sign=1):
     return Term(sign * coeff, dict(bound), list(factors))
 
 # ---------------------------------------------------------------- windows (`symbolic.windows`)
-# Convolutions, flips and the max.  Factors beside 'E', 'F', 'D' and 'M':
-#     ('T', t, a, b)   the bracket [t = a + b] (a, b sorted): a convolution
-#     ('R', L, a, b)   the bracket [a + b = L - 1]: a flip of a column of L
-# A max is a function factor ('F', ("max", axis, rows, cols), 0, key, args) of its argument's
+# Convolutions, flips and the max.  Factors beside entries, functions, deltas and matrix functions:
+#     Conv(t, a, b)    the bracket [t = a + b] (a, b sorted): a convolution
+#     Flip(L, a, b)    the bracket [a + b = L - 1]: a flip of a column of L
+# A max is a function factor Fn(("max", axis, rows, cols), 0, key, args) of its argument's
 # form, taken at the index it keeps (args (None, j) for axis 0); its derivative is the arg-max
 # indicator ("argmax", ...) at both indices, whose own derivative is 0 (away from ties, where the
 # max has no derivative and J no gradient).  A shift by a max, `exp(Z - max(Z, axis=0))`, is
@@ -424,27 +417,27 @@ def window_entry(e, i, j, ctx) -> list:
         la, lb = e.a.shape[0], e.b.shape[0]
         u = 0 if la == 1 else ctx.fresh()
         v = 0 if lb == 1 else ctx.fresh()
-        bracket = ("T", u) + pair(i, v) if e.mode == "valid" else ("T", i) + pair(u, v)
+        bracket = Conv(u, *pair(i, v)) if e.mode == "valid" else Conv(i, *pair(u, v))
         terms = product(product(entry(e.a, u, 0, ctx), entry(e.b, v, 0, ctx)), one(bracket))
         return bind(bind(terms, u, la), v, lb)
     if t is W.Flip:
         size = e.a.shape[0]
         u = ctx.fresh()
-        terms = product(entry(e.a, u, 0, ctx), one(("R", size) + pair(u, i)))
+        terms = product(entry(e.a, u, 0, ctx), one(Flip(size, *pair(u, i))))
         return bind(terms, u, size)
     r, c = e.a.shape
     key = ctx.key(e.a)
     if t is W.Max:
         args = {0: (None, j), 1: (i, None), None: (None, None)}[e.axis]
-        return one(("F", ("max", e.axis, r, c), 0, key, args))
-    return one(("F", ("argmax", e.axis, r, c), 0, key, (i, j)))
+        return one(Fn(("max", e.axis, r, c), 0, key, args))
+    return one(Fn(("argmax", e.axis, r, c), 0, key, (i, j)))
 
 
 def max_derivative(f, name, p, q, ctx) -> list:
     """d max/d name[p, q]: the sum, over the entries the max is taken of,
     of the arg-max indicator times the entry's derivative (away from ties,
     where the max is the one largest entry); the indicator's is 0."""
-    _, (kind, axis, r, c), _, key, args = f
+    (kind, axis, r, c), key, args = f.fn, f.key, f.args
     if kind == "argmax":
         return []
     u = ctx.fresh() if axis in (0, None) and r != 1 else args[0] if axis == 1 else 0
@@ -452,7 +445,7 @@ def max_derivative(f, name, p, q, ctx) -> list:
     inner = differentiate(instantiate(key, (u, v), ctx), name, p, q, ctx)
     if not inner:
         return []
-    out = product([Term(sympy.Integer(1), {}, [("F", ("argmax", axis, r, c), 0, key, (u, v))])], inner)
+    out = product([Term(sympy.Integer(1), {}, [Fn(("argmax", axis, r, c), 0, key, (u, v))])], inner)
     if axis in (0, None):
         out = bind(out, u, r)
     if axis in (1, None):
@@ -462,13 +455,18 @@ def max_derivative(f, name, p, q, ctx) -> list:
 
 # ---------------------------------------------------------------- a shift by a max
 
+def _max_kind(x):
+    """"max" or "argmax" for a factor of a max (`window_entry`), else None."""
+    return x.fn[0] if x.kind == "F" and isinstance(x.fn, tuple) else None
+
+
 def _has_max(factors) -> bool:
-    return any(x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "max" for x in factors)
+    return any(_max_kind(x) == "max" for x in factors)
 
 
 def _exp_of_max(x) -> bool:
     """Whether the factor `x` is exp(u) of a u with a max among its factors."""
-    return x[0] == "F" and x[1] == "exp" and x[2] == 0 and any(_has_max(fs) for _, fs, _ in form(x[3]))
+    return x.kind == "F" and x.fn == "exp" and x.order == 0 and any(_has_max(fs) for _, fs, _ in form(x.key))
 
 
 def shifted(f) -> bool:
@@ -505,9 +503,9 @@ def shift_terms(fn, f, args, ctx) -> list:
         kept.remove(x)
     out = function_terms("recip", 0, *sub([(bound, tuple(kept), coeff)]), ctx)
     for x in outside:
-        negated = ctx.intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(x[3])]))
-        at = tuple(args[0] if a == P else args[1] if a == Q else a for a in x[4])
-        out = product(out, [Term(sympy.Integer(1), {}, [("F", "exp", 0, negated, at)])])
+        negated = ctx.intern(canon([Term(-c, dict(b), list(fs)) for b, fs, c in form(x.key)]))
+        at = tuple(args[0] if a == P else args[1] if a == Q else a for a in x.args)
+        out = product(out, [Term(sympy.Integer(1), {}, [Fn("exp", 0, negated, at)])])
     return out
 
 
@@ -517,7 +515,7 @@ def cancel_exps(t):
     for a, b in itertools.combinations(exps, 2):
         fa, fb = t.factors[a], t.factors[b]
         counter = Counter()
-        if canon(instantiate(fa[3], fa[4], counter) + instantiate(fb[3], fb[4], counter)) == ():
+        if canon(instantiate(fa.key, fa.args, counter) + instantiate(fb.key, fb.args, counter)) == ():
             rest = [x for n, x in enumerate(t.factors) if n not in (a, b)]
             return cancel_exps(Term(t.coeff, t.bound, rest))
     return t
@@ -530,18 +528,18 @@ def window_identities(t):
     arg max along, an index no other factor uses, is 1 (one first arg max
     in every column, row or matrix, ties or not)."""
     t = cancel_exps(t)
-    if not any(x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax" for x in t.factors):
+    if not any(_max_kind(x) == "argmax" for x in t.factors):
         return t
     factors, bound = [], dict(t.bound)
     for x in t.factors:
-        if not (x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax"):
+        if _max_kind(x) != "argmax":
             factors.append(x)
         elif x not in factors:  # 0 and 1 are their own squares
             factors.append(x)
     for x in list(factors):
-        if not (x[0] == "F" and isinstance(x[1], tuple) and x[1][0] == "argmax"):
+        if _max_kind(x) != "argmax":
             continue
-        _, (_, axis, r, c), _, _, (u, v) = x
+        (_, axis, r, c), (u, v) = x.fn, x.args
         summed = {0: [(u, r)], 1: [(v, c)], None: [(u, r), (v, c)]}[axis]
         used = {i for g in factors if g is not x for i in indices(g)}
         if len({i for i, _ in summed}) == len(summed) \

@@ -14,8 +14,8 @@ matrix facts of data inputs (`symmetric`, `positive definite`,
   transform (I - K)(I + K)^-1 of a skew K), all rational.
 
 In the index form (`index`), entry (i, j) of inv(A) is an opaque factor
-of A, `("M", "inv", key, n, i, j, symmetric)`, whose derivative by
-A_pq is -inv_ip inv_qj; det(A) is `("M", "det", key, n, 0, 0, False)`
+of A, `Mat("inv", key, n, i, j, symmetric)` (`forms`), whose derivative by
+A_pq is -inv_ip inv_qj; det(A) is `Mat("det", key, n, 0, 0, False)`
 with the derivative det(A) inv_qp, logdet(A) one with inv_qp.  Where A is
 symmetric by its form (its entry (p, q) and (q, p) have one canonical
 form), so is its inverse, and the factor's two indices are kept sorted.

@@ -102,9 +102,9 @@ class IndexForm:
                 for b, x in enumerate(row):
                     deltas = []
                     if r != 1:
-                        deltas.append(("D", p, a))
+                        deltas.append(I.Delta(p, a))
                     if info.mode == "scalars" and c != 1:
-                        deltas.append(("D", q, b))
+                        deltas.append(I.Delta(q, b))
                     inner = self.terms(x, 0, q if info.mode == "rows" else 0, env, ctx)
                     out.extend(_product([I.Term(sympy.Integer(1), {}, deltas)], inner))
             return out
@@ -189,14 +189,13 @@ class IndexForm:
         return out
 
     def inline_factor(self, f, name, ctx) -> list:
-        if f[0] == "E" and f[1] == name:
-            return I.entry(self.vars[name], f[2], f[3], ctx)
-        if f[0] == "F":
-            _, fn, order, key, args = f
-            new = I.canon(self.inline(I.instantiate(key, (I.P, I.Q), ctx), name, ctx))
+        if f.kind == "E" and f.name == name:
+            return I.entry(self.vars[name], f.i, f.j, ctx)
+        if f.kind == "F":
+            new = I.canon(self.inline(I.instantiate(f.key, (I.P, I.Q), ctx), name, ctx))
             used = {x for _, fs, _ in new for g in fs for x in _ixs(g)}
-            pair = (args[0] if I.P in used else None, args[1] if I.Q in used else None)
-            return I.function_terms(fn, order, I.intern(new), pair, ctx)
+            pair = (f.args[0] if I.P in used else None, f.args[1] if I.Q in used else None)
+            return I.function_terms(f.fn, f.order, I.intern(new), pair, ctx)
         return [I.Term(sympy.Integer(1), {}, [f])]
 
 
@@ -211,10 +210,10 @@ def fold_fixed(form: tuple) -> tuple:
 
 
 def _fold_factor(f):
-    if f[0] != "F":
+    if f.kind != "F":
         return f
-    _, fn, order, key, args = f
+    args = f.args
     sub = {I.P: args[0] if isinstance(args[0], int) else I.P, I.Q: args[1] if isinstance(args[1], int) else I.Q}
-    inner = I.rename(I.form(key), sub)
+    inner = I.rename(I.form(f.key), sub)
     new_args = tuple(None if isinstance(a, int) else a for a in args)
-    return ("F", fn, order, I.intern(fold_fixed(inner)), new_args)
+    return I.Fn(f.fn, f.order, I.intern(fold_fixed(inner)), new_args)

@@ -85,11 +85,11 @@ class Syntax:
         return " + ".join(out).replace("+ -", "- ") if out else "0"
 
     def _factor(self, f, names, keys, vars) -> str:
-        if f[0] == "D":
-            return self.delta(_index(f[1], names), _index(f[2], names))
-        if f[0] == "E":
-            return self._entry(f[1], f[2], f[3], names, vars)
-        _, fn, order, key, args = f
+        if f.kind == "D":
+            return self.delta(_index(f.i, names), _index(f.j, names))
+        if f.kind == "E":
+            return self._entry(f.name, f.i, f.j, names, vars)
+        fn, order, key, args = f.fn, f.order, f.key, f.args
         if key in keys:
             arg = self._entry(keys[key], args[0] if args[0] is not None else 0,
                               args[1] if args[1] is not None else 0, names, vars)

@@ -1,4 +1,6 @@
-"""The index form: canonical renaming, deltas, unused sums and sizes of one."""
+"""The index form: its factors, canonical renaming, deltas, unused sums and sizes of one."""
+import pickle
+
 import sympy
 
 from symbolic import expr as E
@@ -44,7 +46,16 @@ def test_deltas_are_summed_out_in_derivatives():
 def test_sizes_of_one_use_the_fixed_index():
     r = E.Var("r", (E.ONE, n))
     ((_, factors, _),) = I.index_form(r, {})
-    assert factors == (("E", "r", 0, "q"),)
+    assert factors == (I.Entry("r", 0, "q"),) and (factors[0].name, factors[0].i, factors[0].j) == ("r", 0, "q")
+
+
+def test_a_factor_is_read_by_name_and_is_the_plain_tuple_of_its_items():
+    f, g = I.Entry("S", "p", "q", "sym"), I.Fn("exp", 1, 7, ("p", None))
+    assert (f.kind, f.name, f.i, f.j, f.sym, I.Entry("S", "p", "q").sym) == ("E", "S", "p", "q", True, False)
+    assert (g.kind, g.fn, g.order, g.key, g.args) == ("F", "exp", 1, 7, ("p", None))
+    assert g == ("F", "exp", 1, 7, ("p", None)) and hash(g) == hash(tuple(g)) and repr(g) == repr(tuple(g))
+    assert pickle.loads(pickle.dumps(f)) == f and type(pickle.loads(pickle.dumps(f))) is I.Entry
+    assert type(I.factor(("D", "p", 0))) is I.Delta and I.factor(("D", "p", 0)).j == 0
 
 
 def test_function_arguments_meet_however_written():
