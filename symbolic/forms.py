@@ -19,10 +19,8 @@ its first item `kind` a letter, then its fields.
     Flip('R', size, i, j)            the bracket [i + j = size - 1] (a flip)
 
 A factor is built from its fields (`Delta(i, j)`) and is equal to, hashes,
-prints and sorts as the plain tuple of its items, so a canonical form is the
-same whichever way its factors were written (`factor` makes a plain tuple
-its type, as `index.canon` does).  A function factor refers to
-its argument's canonical form through a `Form`, which holds that form.
+prints and sorts as the plain tuple of its items.  A function factor refers
+to its argument's canonical form through a `Form`, which holds that form.
 Here: terms, forms, their products, and renaming indices; `index` writes
 entries and puts them in canonical form.
 """
@@ -39,17 +37,13 @@ from .errors import FormTooLarge
 
 P, Q = "%P", "%Q"
 
-KINDS: dict = {}  # kind -> its factor type
-
-
 def _factor_type(name: str, kind: str, fields: str) -> type:
     """The tuple type of a factor of kind `kind`: (kind, *fields), made from
     its fields, read by name as a named tuple is, printed as a plain tuple."""
     new = tuple.__new__
-    KINDS[kind] = type(name, (namedtuple(name, "kind " + fields),), {
+    return type(name, (namedtuple(name, "kind " + fields),), {
         "__slots__": (), "__repr__": tuple.__repr__, "__getnewargs__": lambda f: f[1:],
         "__new__": lambda cls, *items: new(cls, (kind, *items))})
-    return KINDS[kind]
 
 
 Entry, Fn, Delta = _factor_type("Entry", "E", "name i j"), _factor_type("Fn", "F", "fn order key args"), \
@@ -57,11 +51,6 @@ Entry, Fn, Delta = _factor_type("Entry", "E", "name i j"), _factor_type("Fn", "F
 Mat, Conv, Flip = _factor_type("Mat", "M", "fn key n i j sym"), _factor_type("Conv", "T", "t i j"), \
     _factor_type("Flip", "R", "size i j")
 Entry.sym = property(lambda f: len(f) > 4)
-
-
-def factor(items: tuple):
-    """The factor whose items are `items`, if it is a plain tuple (kind, *fields)."""
-    return KINDS[items[0]](*items[1:]) if type(items) is tuple else items
 
 
 @dataclass

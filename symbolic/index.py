@@ -30,7 +30,7 @@ import sympy
 from . import expr as E
 from .errors import FormTooLarge
 from .forms import (MAX_FACTORS, MAX_TERMS, Conv, Counter, Delta, Entry, Flip, Fn, Form, Mat, P, Q, Term,  # noqa: F401
-                    args_of, bind, factor, form, indices, instantiate, intern, pair, product, rename_factor, uses)
+                    args_of, bind, form, indices, instantiate, intern, pair, product, rename_factor, uses)
 from .functions import ACTIVATIONS, domain, prime, scalar_value
 from .identities import divide_out, identity
 from .kinks import absorb_steps, mul_factors, step_argument
@@ -283,12 +283,12 @@ def _sort_key(item) -> str:
 
 def canon(terms: list) -> tuple:
     """Canonical form of a sum of terms: a sorted tuple of
-    (bound, factors, coefficient); a factor may come as its plain tuple (`forms.factor`)."""
+    (bound, factors, coefficient)."""
     collected: dict = {}
     pending = list(terms)
     while pending:
         t = pending.pop()
-        t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(map(factor, t.factors))))
+        t = _eliminate_deltas(Term(t.coeff, dict(t.bound), list(t.factors)))
         if t is None or t.coeff == 0:
             continue
         rewritten = identity(t)

@@ -283,5 +283,5 @@ class Meaning(IndexForm, Values):
         ctx = I.Context(dict(self.d.forward))
         jac = I.canon(self.partial_terms(n, info, "$a", "$b", names, ctx))
         diag = I.rename(jac, {"$b": "$a"})
-        again = I.canon(_product([I.Term(sympy.Integer(1), {}, [("D", "$a", "$b")])], _terms_of(diag)))
+        again = I.canon(_product([I.Term(sympy.Integer(1), {}, [I.Delta("$a", "$b")])], _terms_of(diag)))
         return again == jac
