@@ -282,10 +282,7 @@ def _replace(n: Node, replacement: str, prec: int) -> Edit:
 
 def _elementwise_chain(text: str) -> bool:
     """Whether `text` is a product `a * b * ...` of elementwise factors only."""
-    try:
-        tree = parse_tree(text)
-    except ValueError:
-        return False
+    tree = _tree_of(text)
     if not _is_mult(tree):
         return False
     while _is_mult(tree):
@@ -307,11 +304,15 @@ def _linear(n: Node) -> bool:
 
 
 def _simple_call_or_name(text: str) -> bool:
+    return type(_tree_of(text)) in (T.Name, T.Call, T.Apply, T.Transpose)
+
+
+def _tree_of(text: str):
+    """The tree of `text`, or None if it does not parse."""
     try:
-        tree = parse_tree(text)
+        return parse_tree(text)
     except ValueError:
-        return False
-    return type(tree) in (T.Name, T.Call, T.Apply, T.Transpose)
+        return None
 
 
 def _is_size(n: Node) -> bool:
@@ -492,11 +493,8 @@ def _simple(text: str) -> bool:
 
 
 def _paren(text: str) -> str:
-    try:
-        tree = parse_tree(text)
-    except ValueError:
-        return f"({text})"
-    return fit(text, precedence(tree), 3)
+    tree = _tree_of(text)
+    return f"({text})" if tree is None else fit(text, precedence(tree), 3)
 
 
 def mutants(text: str, names: dict | None = None, factors: dict | None = None, scope: Scope | None = None) -> list:
