@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import random
+from types import SimpleNamespace
 
 import sympy
 
@@ -95,12 +96,11 @@ class Composition:
         if value is None:
             return False
         e = self.steps[step]
-        shape = e.shape
         j = self.local_objective(value)
         if j is None:  # J does not depend on the value: its gradient is 0
             return index.index_form(e, {}) == ()
         ctx = index.Context({})
-        p, q = index.free_indices(shape)
+        p, q = index.free_indices(e.shape)
         true = index.canon(index.differentiate(index.entry(j, 0, 0, ctx), value, p, q, ctx))
         if index.difference(index.index_form(e, {}), true) != ():
             return False
@@ -112,7 +112,7 @@ class Composition:
         names = {n.name: n for x in (e, j) for n in E.walk(x) if isinstance(n, E.Var)}
         if value not in names:
             names[value] = E.Var(value, e.shape)
-        local = _Local(names)
+        local = SimpleNamespace(inputs=names, upstream=None, forward={})  # what explicit evaluation needs
         ex = Explicit(local, {s: 2 for s in self.d.dims.values()})
         jv = ex.value(j)[0, 0]
         grad = ex.symbols[value].applyfunc(lambda s: sympy.diff(jv, s))
@@ -206,12 +206,3 @@ def _bounded_value(fn: str, order: int, x):
 def _number(x):
     v = x if x.is_Rational else sympy.N(x, 50)
     return v if finite(v) else sympy.nan
-
-
-class _Local:
-    """The least a derivation needs for explicit evaluation: every name an input."""
-
-    def __init__(self, names: dict):
-        self.inputs = names
-        self.upstream = None
-        self.forward = {}

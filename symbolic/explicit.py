@@ -298,17 +298,14 @@ def is_zero(x) -> bool | None:
     if x == 0:
         return True
     real = concretize(x, None)
-    if real == x and not x.atoms(sympy.Function):  # a rational function (an inverse, a determinant)
-        return True if sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0 else None
-    if real == x:
-        return None
+    if real == x:  # no table function: a rational function (an inverse, a determinant), or generic ones
+        rational = not x.atoms(sympy.Function)
+        return True if rational and sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0 else None
     if real.has(sympy.nan, sympy.zoo):
         return None
     # a rational function of exponentials: zero iff its numerator expands to 0
     numerator, _ = sympy.fraction(sympy.together(sympy.expand(real.rewrite(sympy.exp))))
-    if sympy.expand(numerator) == 0:
-        return True
-    return True if sympy.simplify(real) == 0 else None
+    return True if sympy.expand(numerator) == 0 or sympy.simplify(real) == 0 else None
 
 
 # ---------------------------------------------------------------- concrete points

@@ -280,6 +280,12 @@ def _replace(n: Node, replacement: str, prec: int) -> Edit:
     return Edit(n.start, n.end, fit(replacement, prec, n.need))
 
 
+def _by_child(src: Source, n: Node, child: Node | None = None) -> Edit:
+    """Node `n` replaced by one of its operands (default: its first) as the user wrote it."""
+    child = child or n.children[0]
+    return _replace(n, src.src(child), child.prec)
+
+
 def _elementwise_chain(text: str) -> bool:
     """Whether `text` is a product `a * b * ...` of elementwise factors only."""
     tree = _tree_of(text)
@@ -329,8 +335,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
     whole = "layout" if n.root else "transpose"
     # ---- transposes
     if _is_t(node):
-        v = n.children[0]
-        yield whole, _replace(n, src.src(v), v.prec), ""
+        yield whole, _by_child(src, n), ""
     elif type(node) in (T.Name, T.Call, T.Apply, T.Bin, T.Frac, T.Power, T.Neg) and not _is_sum(node) \
             and not (n.parent and _is_t(n.parent.tree)) and not _is_size(n):
         if type(node) is T.Bin and node.op == "dot":
@@ -339,8 +344,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             yield whole, wrap_whole(fit(src.src(n), n.prec, ATOM) + ".T", ATOM), ""
     # ---- flips: a column of a convolution upside down, or not
     if _is_call(node, ("flip",)) and n.children:
-        v = n.children[0]
-        yield "flip", _replace(n, src.src(v), v.prec), ""
+        yield "flip", _by_child(src, n), ""
     elif n.parent is not None and _is_call(n.parent.tree, ("conv1d", "convolve", "conv1d_full")):
         yield "flip", wrap_whole(f"flip({src.src(n)})", ATOM), ""
     if _is_call(node, ("conv1d", "convolve", "conv1d_full")) and len(n.children) == 2:
@@ -363,16 +367,15 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                     span = (a.outer_end, b.outer_end) if kept is a else (a.outer_start, b.outer_start)
                     yield kind, Edit(*span, ""), ""
                 else:
-                    yield kind, _replace(n, src.src(kept), kept.prec), ""
+                    yield kind, _by_child(src, n, kept), ""
         if op == "/" and type(b.tree) is T.Num:
-            yield "constant", _replace(n, src.src(a), a.prec), ""
+            yield "constant", _by_child(src, n, a), ""
         if op in ("+", "-"):
             yield ("sign", *_within(src, n, src.op_span(n), "-" if op == "+" else "+"))
         if scope.extended and op == "*" and not (n.parent and _is_mult(n.parent.tree) and n.parent.children[0] is n):
             yield from _chain_drops(src, n, scope)
     if type(node) is T.Neg:
-        v = n.children[0]
-        yield "negated" if _linear(n) else "sign", _replace(n, src.src(v), v.prec), ""
+        yield "negated" if _linear(n) else "sign", _by_child(src, n), ""
     elif n.root and scope.extended:
         product = _is_product(node)
         yield "negated", wrap_whole("-" + (src.src(n) if product else fit(src.src(n), n.prec, 3)), 3), ""
@@ -381,7 +384,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
         base, order = node.fn, node.order
         if _is_sum(node):
             v = n.children[0]
-            yield "sum", _replace(n, src.src(v), v.prec), ""
+            yield "sum", _by_child(src, n), ""
             if not n.keywords:
                 for axis in (0, 1):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""

@@ -41,7 +41,8 @@ PAIR_SECONDS = 3.0  # at most this long on pairs of edits
 
 _NUMPY = {sympy.exp: np.exp, sympy.log: np.log, sympy.tanh: np.tanh, sympy.cosh: np.cosh, sympy.sinh: np.sinh,
           sympy.sin: np.sin, sympy.cos: np.cos, sympy.erf: np.vectorize(math.erf, otypes=[np.float64]),
-          sympy.erfc: np.vectorize(math.erfc, otypes=[np.float64])}
+          sympy.erfc: np.vectorize(math.erfc, otypes=[np.float64]),
+          sympy.Heaviside: lambda u: np.where(u > 0, 1.0, 0.0)}
 
 
 def _numpy_value(x, t, v):
@@ -54,22 +55,15 @@ def _numpy_value(x, t, v):
     if x.is_Add:
         return sum(_numpy_value(a, t, v) for a in x.args)
     if x.is_Mul:
-        out = np.ones_like(v)
-        for a in x.args:
-            out = out * _numpy_value(a, t, v)
-        return out
+        return math.prod((_numpy_value(a, t, v) for a in x.args), start=np.ones_like(v))
     if x.is_Pow:
         return _numpy_value(x.args[0], t, v) ** float(x.args[1])
     if x.func in _NUMPY:
         return _NUMPY[x.func](_numpy_value(x.args[0], t, v))
-    if isinstance(x, sympy.Heaviside):
-        return np.where(_numpy_value(x.args[0], t, v) > 0, 1.0, 0.0)
     if isinstance(x, sympy.DiracDelta):
         return np.zeros_like(v)
     if isinstance(x, sympy.Max):
         return np.maximum(*(_numpy_value(a, t, v) for a in x.args))
-    if isinstance(x, sympy.Piecewise):
-        raise ValueError("piecewise")
     raise ValueError(f"no numeric value for {x.func}")
 
 
@@ -381,12 +375,11 @@ def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
                 yield "constant", Edit(m.start, m.end, str(new.numerator)), note
     body = src.src(n)
     product = _is_product(n.tree) or n.prec >= 3
-    if k.denominator == 1:
-        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
-    elif abs(k.numerator) == 1:
+    if abs(k.numerator) == 1 and k.denominator != 1:
         new = f"{'-' if k < 0 else ''}{fit(body, n.prec, 2 if k > 0 else 3)} / {k.denominator}"
     else:
-        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)} / {k.denominator}"
+        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
+        new += f" / {k.denominator}" if k.denominator != 1 else ""
     yield "constant", Edit(n.outer_start, n.outer_end, fit(new, 2, _need_outer(n))), note
 
 

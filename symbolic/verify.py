@@ -375,16 +375,14 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list,
         v.status, v.detail = SHAPE, claim.shape_error
         return
     if claim.expr.shape != target:
-        v.status = SHAPE
-        v.detail = (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
-                    f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
+        v.status, v.detail = SHAPE, (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
+                                     f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
         return
     if grads is not None:
         stage[0] = "proving layer by layer"
         if _layer_by_layer(d, grads, claim.expr, claim.wrt):
-            v.status = PROVED
-            v.detail = ("index form, layer by layer: each step of the backward pass proved locally, "
-                        "the claim their composition, for all dims")
+            v.status, v.detail = PROVED, ("index form, layer by layer: each step of the backward pass proved "
+                                          "locally, the claim their composition, for all dims")
             return
         stage[0] = "proving for every size"
     try:
@@ -593,9 +591,7 @@ def scope(d: Derivation) -> tuple:
     shapes, and the factors a claim may have left out (the upstream
     gradient and each function's derivative at each intermediate)."""
     names = {n: e.shape for n, e in d.parser().names.items() if e.role != "dim"}
-    factors = {}
-    if d.upstream is not None:
-        factors[d.upstream.name] = d.upstream.shape
+    factors = {d.upstream.name: d.upstream.shape} if d.upstream is not None else {}
     for name, e in d.forward.items():
         if isinstance(e, E.Apply) and e.order == 0 and isinstance(e.a, E.Var):
             fn = next((f for f, impl in d.functions.items() if (impl or f) == e.fn), e.fn)
