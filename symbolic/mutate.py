@@ -153,21 +153,13 @@ class Source:
             s, e = _inside(text, os_, oe)
             n = Node(t, s, e, os_, oe, 0 if os_ != s else need, parent, parent is None)
             self.nodes.append(n)
-            if _binary(t):
-                p = precedence(t)
-                n.children = [visit(t.a, p, n), visit(t.b, p + 1, n)]
-            elif type(t) is T.Power:
-                n.children = [visit(t.a, precedence(t) + 1, n)]
-            elif type(t) is T.Neg:
-                n.children = [visit(t.a, 3, n)]
-            elif type(t) is T.Transpose:
-                n.children = [visit(t.a, ATOM, n)]
-            elif type(t) in (T.Call, T.Apply):
+            if type(t) in (T.Call, T.Apply):
                 n.children = [visit(a, 0, n) for a in ((t.arg,) if type(t) is T.Call else t.args)]
                 n.func_span = (s, s + re.match(r"[A-Za-z_]\w*(?:\s*')*", text[s:]).end())
                 n.keywords = [(k, v.pos, v.end, v) for k, v in getattr(t, "keywords", ())]
             else:
-                n.children = []
+                operands = (t.a, t.b) if _binary(t) else (t.a,) if type(t) in (T.Power, T.Neg, T.Transpose) else ()
+                n.children = [visit(a, _operand_need(t, k == 0), n) for k, a in enumerate(operands)]
             return n
 
         self.root = visit(parse_tree(text), 0, None)
@@ -443,17 +435,18 @@ def _within(src: Source, n: Node, span, replacement: str):
 
 def _need_outer(n: Node) -> int:
     """The precedence the place of `n`, parentheses included, asks for."""
-    p = n.parent
-    if p is None:
-        return 0
-    node = p.tree
-    if _binary(node):
-        return precedence(node) + (p.children[0] is not n)
-    if type(node) is T.Power:
-        return precedence(node) + 1
-    if type(node) is T.Neg:
+    return 0 if n.parent is None else _operand_need(n.parent.tree, n.parent.children[0] is n)
+
+
+def _operand_need(t, first: bool) -> int:
+    """The precedence an operand of `t` (its first, or another) asks for."""
+    if _binary(t):
+        return precedence(t) + (not first)
+    if type(t) is T.Power:
+        return precedence(t) + 1
+    if type(t) is T.Neg:
         return 3
-    return ATOM if type(node) is T.Transpose else 0
+    return ATOM if type(t) is T.Transpose else 0
 
 
 def _chain_drops(src: Source, n: Node, scope: Scope):
