@@ -21,6 +21,7 @@ never does.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import threading
@@ -107,11 +108,6 @@ def replaced_by(path, activation: str) -> list:
     return generic
 
 
-def _check(task):
-    path, options = task
-    return check_file(path, options)
-
-
 # ---------------------------------------------------------------- many files
 
 def run(files: list, options: Options = Options(), jobs: int = 1, cache: Cache | None = None):
@@ -150,7 +146,7 @@ def _checked(tasks: list, jobs: int):
     # one thread (the command line): a fork copies other threads' locks as
     # they are, held or not, so a caller with threads gets a serial run.
     if jobs <= 1 or len(tasks) <= 1 or threading.active_count() > 1:
-        return map(_check, tasks)
+        return itertools.starmap(check_file, tasks)
     # imported here: only a run that checks files in workers needs them, once, before the fork
     import multiprocessing
     from . import steps, verify  # noqa: F401
@@ -173,8 +169,8 @@ def _checked(tasks: list, jobs: int):
 
 
 def _check_numbered(numbered):
-    k, task = numbered
-    return k, _check(task)
+    k, (path, options) = numbered
+    return k, check_file(path, options)
 
 
 def _size(path) -> int:

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import functools
 import random
+from types import SimpleNamespace
 
 import sympy
 
 from . import expr as E
 from . import index
-from .explicit import Explicit, differ, finite, is_zero
+from .decide import differs
+from .explicit import Explicit, finite, is_zero
 from .functions import real_value
 
 
@@ -80,12 +82,7 @@ class Composition:
             else:
                 continue  # J does not depend on c
             terms.append(E.sum_axis(E.mul(g, definition), None))
-        if not terms:
-            return None
-        j = terms[0]
-        for t in terms[1:]:
-            j = E.add(j, t)
-        return j
+        return functools.reduce(E.add, terms) if terms else None
 
     def step_proved(self, step: str) -> bool:
         """Whether the step `step` of the backward pass is the gradient of
@@ -99,12 +96,11 @@ class Composition:
         if value is None:
             return False
         e = self.steps[step]
-        shape = e.shape
         j = self.local_objective(value)
         if j is None:  # J does not depend on the value: its gradient is 0
             return index.index_form(e, {}) == ()
         ctx = index.Context({})
-        p, q = index.free_indices(shape)
+        p, q = index.free_indices(e.shape)
         true = index.canon(index.differentiate(index.entry(j, 0, 0, ctx), value, p, q, ctx))
         if index.difference(index.index_form(e, {}), true) != ():
             return False
@@ -113,14 +109,10 @@ class Composition:
     def _confirm_step(self, value: str, e: E.Expr, j: E.Expr) -> bool:
         """SymPy's own diff of the local objective at size 2, every name an
         independent matrix of symbols."""
-        names = {}
-        for x in (e, j):
-            for n in E.walk(x):
-                if isinstance(n, E.Var):
-                    names[n.name] = n
+        names = {n.name: n for x in (e, j) for n in E.walk(x) if isinstance(n, E.Var)}
         if value not in names:
             names[value] = E.Var(value, e.shape)
-        local = _Local(names)
+        local = SimpleNamespace(inputs=names, upstream=None, forward={})  # what explicit evaluation needs
         ex = Explicit(local, {s: 2 for s in self.d.dims.values()})
         jv = ex.value(j)[0, 0]
         grad = ex.symbols[value].applyfunc(lambda s: sympy.diff(jv, s))
@@ -187,12 +179,7 @@ class Composition:
             point = {s: sympy.Rational(rng.randint(-12, 12), 8) for m in ex.symbols.values() for s in m}
             point = ex.respect(point, rng)  # data meets its facts: a symmetric S is symmetric
             self._at = ex.at(point, _bounded_value)  # forward values computed once for every claim
-        at = self._at
-        for x, y in zip(at.value(claim), at.value(self.grads.closed[wrt])):
-            x, y = _number(x), _number(y)
-            if finite(x) != finite(y) or (finite(x) and differ(x, y)):
-                return False
-        return True
+        return not differs(map(_number, self._at.value(claim)), map(_number, self._at.value(self.grads.closed[wrt])))
 
 
 def _bounded(order: int, t):
@@ -204,7 +191,9 @@ def _bounded(order: int, t):
 _T = sympy.Dummy("t", real=True)
 
 
-@functools.lru_cache(maxsize=None)
+# Bounded, so that a long-lived process keeps no ever-growing table: the table's
+# functions times orders 0..4 are under a hundred entries, a file's generic names a few more.
+@functools.lru_cache(maxsize=256)
 def _bounded_form(fn: str, order: int):
     return real_value(fn, order, _T, _bounded)
 
@@ -217,12 +206,3 @@ def _bounded_value(fn: str, order: int, x):
 def _number(x):
     v = x if x.is_Rational else sympy.N(x, 50)
     return v if finite(v) else sympy.nan
-
-
-class _Local:
-    """The least a derivation needs for explicit evaluation: every name an input."""
-
-    def __init__(self, names: dict):
-        self.inputs = names
-        self.upstream = None
-        self.forward = {}

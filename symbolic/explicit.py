@@ -6,6 +6,7 @@ It backs the "proved for sizes up to N" verdict and finds counterexamples.
 """
 from __future__ import annotations
 
+import operator
 import random
 
 import mpmath
@@ -39,14 +40,11 @@ class Explicit:
         (`derivation.FACTS`): one-hot columns or rows, 0 or 1, positive."""
         for name, fact in self.facts.items():
             m = self.symbols[name]
-            if fact == "one-hot columns":
-                for j in range(m.cols):
-                    hot = rng.randrange(m.rows)
-                    point.update({m[i, j]: sympy.Integer(int(i == hot)) for i in range(m.rows)})
-            elif fact == "one-hot rows":
-                for i in range(m.rows):
-                    hot = rng.randrange(m.cols)
-                    point.update({m[i, j]: sympy.Integer(int(j == hot)) for j in range(m.cols)})
+            if fact in ("one-hot columns", "one-hot rows"):  # a row of m is a column of m.T
+                cols = m if fact == "one-hot columns" else m.T
+                for j in range(cols.cols):
+                    hot = rng.randrange(cols.rows)
+                    point.update({cols[i, j]: sympy.Integer(int(i == hot)) for i in range(cols.rows)})
             elif fact == "binary":
                 point.update({s: sympy.Integer(rng.randint(0, 1)) for s in m})
             elif fact == "positive":
@@ -111,12 +109,9 @@ class Explicit:
             a, b = self.value(e.a), self.value(e.b)
             return sympy.Matrix(a.rows, b.cols,
                                 lambda i, j: sympy.Add(*[a[i, k] * b[k, j] for k in range(a.cols)]))
-        if t is E.Add:
-            a, b = self.value(e.a), self.value(e.b)
-            return sympy.Matrix(a.rows, a.cols, lambda i, j: a[i, j] + b[i, j])
-        if t is E.Mul:
-            a, b = self.value(e.a), self.value(e.b)
-            return sympy.Matrix(a.rows, a.cols, lambda i, j: a[i, j] * b[i, j])
+        if t in (E.Add, E.Mul):
+            a, b, op = self.value(e.a), self.value(e.b), operator.add if t is E.Add else operator.mul
+            return sympy.Matrix(a.rows, a.cols, lambda i, j: op(a[i, j], b[i, j]))
         if t is E.Scale:
             return self.value(e.a).applyfunc(lambda v: e.c * v)
         if t is E.Transpose:
@@ -136,10 +131,9 @@ class Explicit:
             return sympy.Matrix(a.rows, 1, lambda i, _: sum(a[i, :]))
         if t is E.MatFn:
             return explicit_value(e.fn, self.value(e.a))
-        if t is E.Apply:
-            if self.functions is not None:
-                return self.value(e.a).applyfunc(lambda v: self.functions(e.fn, e.order, v))
-            return self.value(e.a).applyfunc(lambda v: sympy_apply(e.fn, e.order, v))
+        if t is E.Apply:  # each function's value at once where `at` was given one, else a SymPy function
+            apply = self.functions or sympy_apply
+            return self.value(e.a).applyfunc(lambda v: apply(e.fn, e.order, v))
         if isinstance(e, windows.NODES):
             return windows.explicit_value(e, [self.value(c) for c in e.children()])
         raise TypeError(f"explicit: no rule for {t.__name__}")
@@ -219,35 +213,14 @@ def preferred_sizes(dims: dict, max_size: int):
 
 def _compositions(total: int, parts: int, top: int):
     """Tuples of `parts` integers in 1..top summing to `total`, in
-    lexicographic order (iteratively: any number of dims)."""
+    lexicographic order: each first value the rest can still complete."""
     if parts == 0:
         if total == 0:
             yield ()
         return
-    if not parts <= total <= parts * top:
-        return
-    c = _smallest(total, parts, top)
-    while True:
-        yield tuple(c)
-        suffix = c[-1]
-        for i in range(parts - 2, -1, -1):
-            if c[i] < top and suffix > parts - i - 1:
-                c[i] += 1
-                c[i + 1:] = _smallest(suffix - 1, parts - i - 1, top)
-                break
-            suffix += c[i]
-        else:
-            return
-
-
-def _smallest(total: int, parts: int, top: int) -> list:
-    """The lexicographically smallest composition of `total`."""
-    out = []
-    for k in range(parts):
-        v = max(1, total - top * (parts - k - 1))
-        out.append(v)
-        total -= v
-    return out
+    for first in range(max(1, total - top * (parts - 1)), min(top, total - (parts - 1)) + 1):
+        for rest in _compositions(total - first, parts - 1, top):
+            yield (first, *rest)
 
 
 def unmet(conditions: set, known: set) -> list:
@@ -325,17 +298,14 @@ def is_zero(x) -> bool | None:
     if x == 0:
         return True
     real = concretize(x, None)
-    if real == x and not x.atoms(sympy.Function):  # a rational function (an inverse, a determinant)
-        return True if sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0 else None
-    if real == x:
-        return None
+    if real == x:  # no table function: a rational function (an inverse, a determinant), or generic ones
+        rational = not x.atoms(sympy.Function)
+        return True if rational and sympy.expand(sympy.fraction(sympy.together(x))[0]) == 0 else None
     if real.has(sympy.nan, sympy.zoo):
         return None
     # a rational function of exponentials: zero iff its numerator expands to 0
     numerator, _ = sympy.fraction(sympy.together(sympy.expand(real.rewrite(sympy.exp))))
-    if sympy.expand(numerator) == 0:
-        return True
-    return True if sympy.simplify(real) == 0 else None
+    return True if sympy.expand(numerator) == 0 or sympy.simplify(real) == 0 else None
 
 
 # ---------------------------------------------------------------- concrete points

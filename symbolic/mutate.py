@@ -153,21 +153,13 @@ class Source:
             s, e = _inside(text, os_, oe)
             n = Node(t, s, e, os_, oe, 0 if os_ != s else need, parent, parent is None)
             self.nodes.append(n)
-            if _binary(t):
-                p = precedence(t)
-                n.children = [visit(t.a, p, n), visit(t.b, p + 1, n)]
-            elif type(t) is T.Power:
-                n.children = [visit(t.a, precedence(t) + 1, n)]
-            elif type(t) is T.Neg:
-                n.children = [visit(t.a, 3, n)]
-            elif type(t) is T.Transpose:
-                n.children = [visit(t.a, ATOM, n)]
-            elif type(t) in (T.Call, T.Apply):
+            if type(t) in (T.Call, T.Apply):
                 n.children = [visit(a, 0, n) for a in ((t.arg,) if type(t) is T.Call else t.args)]
                 n.func_span = (s, s + re.match(r"[A-Za-z_]\w*(?:\s*')*", text[s:]).end())
                 n.keywords = [(k, v.pos, v.end, v) for k, v in getattr(t, "keywords", ())]
             else:
-                n.children = []
+                operands = (t.a, t.b) if _binary(t) else (t.a,) if type(t) in (T.Power, T.Neg, T.Transpose) else ()
+                n.children = [visit(a, _operand_need(t, k == 0), n) for k, a in enumerate(operands)]
             return n
 
         self.root = visit(parse_tree(text), 0, None)
@@ -280,12 +272,15 @@ def _replace(n: Node, replacement: str, prec: int) -> Edit:
     return Edit(n.start, n.end, fit(replacement, prec, n.need))
 
 
+def _by_child(src: Source, n: Node, child: Node | None = None) -> Edit:
+    """Node `n` replaced by one of its operands (default: its first) as the user wrote it."""
+    child = child or n.children[0]
+    return _replace(n, src.src(child), child.prec)
+
+
 def _elementwise_chain(text: str) -> bool:
     """Whether `text` is a product `a * b * ...` of elementwise factors only."""
-    try:
-        tree = parse_tree(text)
-    except ValueError:
-        return False
+    tree = _tree_of(text)
     if not _is_mult(tree):
         return False
     while _is_mult(tree):
@@ -307,11 +302,15 @@ def _linear(n: Node) -> bool:
 
 
 def _simple_call_or_name(text: str) -> bool:
+    return type(_tree_of(text)) in (T.Name, T.Call, T.Apply, T.Transpose)
+
+
+def _tree_of(text: str):
+    """The tree of `text`, or None if it does not parse."""
     try:
-        tree = parse_tree(text)
+        return parse_tree(text)
     except ValueError:
-        return False
-    return type(tree) in (T.Name, T.Call, T.Apply, T.Transpose)
+        return None
 
 
 def _is_size(n: Node) -> bool:
@@ -328,8 +327,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
     whole = "layout" if n.root else "transpose"
     # ---- transposes
     if _is_t(node):
-        v = n.children[0]
-        yield whole, _replace(n, src.src(v), v.prec), ""
+        yield whole, _by_child(src, n), ""
     elif type(node) in (T.Name, T.Call, T.Apply, T.Bin, T.Frac, T.Power, T.Neg) and not _is_sum(node) \
             and not (n.parent and _is_t(n.parent.tree)) and not _is_size(n):
         if type(node) is T.Bin and node.op == "dot":
@@ -338,8 +336,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
             yield whole, wrap_whole(fit(src.src(n), n.prec, ATOM) + ".T", ATOM), ""
     # ---- flips: a column of a convolution upside down, or not
     if _is_call(node, ("flip",)) and n.children:
-        v = n.children[0]
-        yield "flip", _replace(n, src.src(v), v.prec), ""
+        yield "flip", _by_child(src, n), ""
     elif n.parent is not None and _is_call(n.parent.tree, ("conv1d", "convolve", "conv1d_full")):
         yield "flip", wrap_whole(f"flip({src.src(n)})", ATOM), ""
     if _is_call(node, ("conv1d", "convolve", "conv1d_full")) and len(n.children) == 2:
@@ -362,16 +359,15 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
                     span = (a.outer_end, b.outer_end) if kept is a else (a.outer_start, b.outer_start)
                     yield kind, Edit(*span, ""), ""
                 else:
-                    yield kind, _replace(n, src.src(kept), kept.prec), ""
+                    yield kind, _by_child(src, n, kept), ""
         if op == "/" and type(b.tree) is T.Num:
-            yield "constant", _replace(n, src.src(a), a.prec), ""
+            yield "constant", _by_child(src, n, a), ""
         if op in ("+", "-"):
             yield ("sign", *_within(src, n, src.op_span(n), "-" if op == "+" else "+"))
         if scope.extended and op == "*" and not (n.parent and _is_mult(n.parent.tree) and n.parent.children[0] is n):
             yield from _chain_drops(src, n, scope)
     if type(node) is T.Neg:
-        v = n.children[0]
-        yield "negated" if _linear(n) else "sign", _replace(n, src.src(v), v.prec), ""
+        yield "negated" if _linear(n) else "sign", _by_child(src, n), ""
     elif n.root and scope.extended:
         product = _is_product(node)
         yield "negated", wrap_whole("-" + (src.src(n) if product else fit(src.src(n), n.prec, 3)), 3), ""
@@ -380,7 +376,7 @@ def _node_edits(src: Source, n: Node, node, scope: Scope, text: str):
         base, order = node.fn, node.order
         if _is_sum(node):
             v = n.children[0]
-            yield "sum", _replace(n, src.src(v), v.prec), ""
+            yield "sum", _by_child(src, n), ""
             if not n.keywords:
                 for axis in (0, 1):
                     yield "sum axis", Edit(v.outer_end, v.outer_end, f", axis={axis}"), ""
@@ -439,17 +435,18 @@ def _within(src: Source, n: Node, span, replacement: str):
 
 def _need_outer(n: Node) -> int:
     """The precedence the place of `n`, parentheses included, asks for."""
-    p = n.parent
-    if p is None:
-        return 0
-    node = p.tree
-    if _binary(node):
-        return precedence(node) + (p.children[0] is not n)
-    if type(node) is T.Power:
-        return precedence(node) + 1
-    if type(node) is T.Neg:
+    return 0 if n.parent is None else _operand_need(n.parent.tree, n.parent.children[0] is n)
+
+
+def _operand_need(t, first: bool) -> int:
+    """The precedence an operand of `t` (its first, or another) asks for."""
+    if _binary(t):
+        return precedence(t) + (not first)
+    if type(t) is T.Power:
+        return precedence(t) + 1
+    if type(t) is T.Neg:
         return 3
-    return ATOM if type(node) is T.Transpose else 0
+    return ATOM if type(t) is T.Transpose else 0
 
 
 def _chain_drops(src: Source, n: Node, scope: Scope):
@@ -492,11 +489,8 @@ def _simple(text: str) -> bool:
 
 
 def _paren(text: str) -> str:
-    try:
-        tree = parse_tree(text)
-    except ValueError:
-        return f"({text})"
-    return fit(text, precedence(tree), 3)
+    tree = _tree_of(text)
+    return f"({text})" if tree is None else fit(text, precedence(tree), 3)
 
 
 def mutants(text: str, names: dict | None = None, factors: dict | None = None, scope: Scope | None = None) -> list:

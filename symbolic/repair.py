@@ -41,7 +41,8 @@ PAIR_SECONDS = 3.0  # at most this long on pairs of edits
 
 _NUMPY = {sympy.exp: np.exp, sympy.log: np.log, sympy.tanh: np.tanh, sympy.cosh: np.cosh, sympy.sinh: np.sinh,
           sympy.sin: np.sin, sympy.cos: np.cos, sympy.erf: np.vectorize(math.erf, otypes=[np.float64]),
-          sympy.erfc: np.vectorize(math.erfc, otypes=[np.float64])}
+          sympy.erfc: np.vectorize(math.erfc, otypes=[np.float64]),
+          sympy.Heaviside: lambda u: np.where(u > 0, 1.0, 0.0)}
 
 
 def _numpy_value(x, t, v):
@@ -54,22 +55,15 @@ def _numpy_value(x, t, v):
     if x.is_Add:
         return sum(_numpy_value(a, t, v) for a in x.args)
     if x.is_Mul:
-        out = np.ones_like(v)
-        for a in x.args:
-            out = out * _numpy_value(a, t, v)
-        return out
+        return math.prod((_numpy_value(a, t, v) for a in x.args), start=np.ones_like(v))
     if x.is_Pow:
         return _numpy_value(x.args[0], t, v) ** float(x.args[1])
     if x.func in _NUMPY:
         return _NUMPY[x.func](_numpy_value(x.args[0], t, v))
-    if isinstance(x, sympy.Heaviside):
-        return np.where(_numpy_value(x.args[0], t, v) > 0, 1.0, 0.0)
     if isinstance(x, sympy.DiracDelta):
         return np.zeros_like(v)
     if isinstance(x, sympy.Max):
         return np.maximum(*(_numpy_value(a, t, v) for a in x.args))
-    if isinstance(x, sympy.Piecewise):
-        raise ValueError("piecewise")
     raise ValueError(f"no numeric value for {x.func}")
 
 
@@ -82,24 +76,16 @@ def _matrix_function(fn: str, a):
     return np.array([[log if sign > 0 else np.nan]])
 
 
-def _as_fact(a, fact: str, rng):
-    """Random data of `a`'s shape that meets `fact` (`derivation.FACTS`)."""
-    if fact == "one-hot columns":
-        return np.eye(a.shape[0])[:, rng.integers(0, a.shape[0], a.shape[1])]
-    if fact == "one-hot rows":
-        return np.eye(a.shape[1])[rng.integers(0, a.shape[1], a.shape[0])]
-    if fact == "binary":
-        return rng.integers(0, 2, a.shape).astype(float)
-    if fact == "symmetric":
-        return (a + a.T) / 2
-    if fact == "positive definite":
-        return a @ a.T + a.shape[0] * np.eye(a.shape[0])
-    if fact == "orthogonal":
-        return np.linalg.qr(a)[0]
-    if fact == "negative":
-        return -np.abs(a)
-    return np.abs(a)  # positive
-
+_FACTS = {  # fact (`derivation.FACTS`) -> random data of `a`'s shape that meets it
+    "one-hot columns": lambda a, rng: np.eye(a.shape[0])[:, rng.integers(0, a.shape[0], a.shape[1])],
+    "one-hot rows": lambda a, rng: np.eye(a.shape[1])[rng.integers(0, a.shape[1], a.shape[0])],
+    "binary": lambda a, rng: rng.integers(0, 2, a.shape).astype(float),
+    "symmetric": lambda a, rng: (a + a.T) / 2,
+    "positive definite": lambda a, rng: a @ a.T + a.shape[0] * np.eye(a.shape[0]),
+    "orthogonal": lambda a, rng: np.linalg.qr(a)[0],
+    "negative": lambda a, rng: -np.abs(a),
+    "positive": lambda a, rng: np.abs(a),
+}
 
 
 def _sizes(d) -> dict:
@@ -133,6 +119,18 @@ def _window(e, kids):
         mask[np.argmax(flat, axis=0), np.arange(flat.shape[1])] = 1
     return mask if e.axis != 1 else mask.T
 
+
+_ARRAY_RULES = {  # node type -> its value from the node and its children's values, as NumPy arrays
+    E.MatMul: lambda e, kids: kids[0] @ kids[1],
+    E.Add: lambda e, kids: kids[0] + kids[1],
+    E.Mul: lambda e, kids: kids[0] * kids[1],
+    E.Scale: lambda e, kids: float(e.c) * kids[0],
+    E.Transpose: lambda e, kids: kids[0].T,
+    E.Pow: lambda e, kids: kids[0] ** e.p,
+    E.Sum: lambda e, kids: kids[0].sum(keepdims=True) if e.axis is None else kids[0].sum(axis=e.axis, keepdims=True),
+}
+
+
 class Screen:
     """The derived gradient at a few points, and candidates against it."""
 
@@ -150,7 +148,7 @@ class Screen:
         for _ in range(8):
             env = {n: self._random(v.shape, rng) for n, v in values.items()}
             for name, fact in getattr(d, "facts", {}).items():
-                env[name] = _as_fact(env[name], fact, rng)
+                env[name] = _FACTS.get(fact, _FACTS["positive"])(env[name], rng)
             memo = {}
             try:
                 with np.errstate(all="ignore"):
@@ -196,22 +194,10 @@ class Screen:
             v = np.array([[float(e.value)]])
         else:
             kids = [self.value(c, env, memo) for c in e.children()]
-            if t is E.MatMul:
-                v = kids[0] @ kids[1]
-            elif t is E.Add:
-                v = kids[0] + kids[1]
-            elif t is E.Mul:
-                v = kids[0] * kids[1]
-            elif t is E.Scale:
-                v = float(e.c) * kids[0]
-            elif t is E.Transpose:
-                v = kids[0].T
-            elif t is E.Pow:
-                v = kids[0] ** e.p
+            if t in _ARRAY_RULES:
+                v = _ARRAY_RULES[t](e, kids)
             elif t is E.Broadcast:
                 v = np.broadcast_to(kids[0], (self._size(e.shape[0]), self._size(e.shape[1]))).copy()
-            elif t is E.Sum:
-                v = kids[0].sum(keepdims=True) if e.axis is None else kids[0].sum(axis=e.axis, keepdims=True)
             elif t is E.Apply:
                 with np.errstate(all="ignore"):
                     v = self.function(e.fn, e.order)(kids[0])
@@ -326,11 +312,10 @@ def repair_scope(d, claim_expr=None) -> Scope:
             texts = [called]
             act = ACTIVATIONS.get(node.fn)
             if node.order == 0 and act is not None and act.prime is not None:
-                named = E.text(simplify(act.prime(node.a), d.forward))
-                texts = [named]
-                for part in E.walk(simplify(act.prime(node.a), d.forward)):
-                    if isinstance(part, (E.Add, E.Pow, E.Apply)):
-                        scope.derivative_texts.add(E.text(part))
+                prime = simplify(act.prime(node.a), d.forward)
+                texts = [E.text(prime)]
+                scope.derivative_texts.update(E.text(part) for part in E.walk(prime)
+                                              if isinstance(part, (E.Add, E.Pow, E.Apply)))
             scope.derivative_texts.update(texts)
             scope.factors.setdefault(texts[0], node.a.shape)
             value = by_value.get((node.fn, node.a)) if node.order == 0 else None
@@ -362,24 +347,16 @@ def _term_edits(src: Source, truth: E.Expr):
     if len(terms) > 1:
         for c, term in terms:
             piece = E.text(E.scale(abs(c), term))
-            shown = E.text(E.scale(c, term))
-            yield "term", Edit(end, end, f" {'+' if c > 0 else '-'} {fit(piece, 2 if abs(c) == 1 else 2, 2)}"), \
-                f"the claim lacks the term `{shown}`"
-    chain, ops, top = [], [], src.root
-    while _is_sum_node(top):
-        chain.insert(0, top.children[1])
-        ops.insert(0, top.tree.op)
-        top = top.children[0]
-    chain.insert(0, top)
-    ops.insert(0, "+")
+            yield "term", Edit(end, end, f" {'+' if c > 0 else '-'} {piece}"), \
+                f"the claim lacks the term `{E.text(E.scale(c, term))}`"
+    chain = _top_terms(src)
     if len(chain) > 1:
-        for i, t in enumerate(chain):
-            shown = ("-" if ops[i] == "-" else "") + src.src(t)
-            note = f"the claim has the extra term `{shown}`"
+        for i, (sign, t) in enumerate(chain):
+            note = f"the claim has the extra term `{'-' if sign < 0 else ''}{src.src(t)}`"
             if i == 0:
-                yield "term", Edit(t.outer_start, chain[1].outer_start, "" if ops[1] == "+" else "-"), note
+                yield "term", Edit(t.outer_start, chain[1][1].outer_start, "" if chain[1][0] > 0 else "-"), note
             else:
-                yield "term", Edit(chain[i - 1].outer_end, t.outer_end, ""), note
+                yield "term", Edit(chain[i - 1][1].outer_end, t.outer_end, ""), note
 
 
 def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
@@ -398,14 +375,12 @@ def _constant_edits(src: Source, c: Fraction, n=None, note: str = ""):
                 yield "constant", Edit(m.start, m.end, str(new.numerator)), note
     body = src.src(n)
     product = _is_product(n.tree) or n.prec >= 3
-    if k.denominator == 1:
-        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
-    elif abs(k.numerator) == 1:
+    if abs(k.numerator) == 1 and k.denominator != 1:
         new = f"{'-' if k < 0 else ''}{fit(body, n.prec, 2 if k > 0 else 3)} / {k.denominator}"
     else:
-        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)} / {k.denominator}"
-    need = _slot_need(n)
-    yield "constant", Edit(n.outer_start, n.outer_end, fit(new, 2, need)), note
+        new = f"{k.numerator} * {body if product else fit(body, n.prec, 3)}"
+        new += f" / {k.denominator}" if k.denominator != 1 else ""
+    yield "constant", Edit(n.outer_start, n.outer_end, fit(new, 2, _need_outer(n))), note
 
 
 def _dim_edit(src: Source, how: str, dim: str):
@@ -419,10 +394,6 @@ def _dim_edit(src: Source, how: str, dim: str):
     if product:  # `... @ K` -> `... @ K / sqrt(d)`: an insertion at the end
         return "constant", Edit(n.outer_end, n.outer_end, f" {op} {shown}"), note
     return "constant", Edit(n.outer_start, n.outer_end, f"{fit(body, n.prec, 3)} {op} {shown}"), note
-
-
-def _slot_need(n) -> int:
-    return _need_outer(n)
 
 
 def _top_terms(src: Source):

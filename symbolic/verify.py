@@ -29,13 +29,13 @@ from . import index
 from . import windows
 from .budget import DEFAULT_BUDGET, OutOfTime, budget, cpu_time
 from .compose import Composition
-from .decide import (Difference, Trial, explicit_check, first_difference, sizes_by_bound, sizes_text,
+from .decide import (Difference, Trial, differs, explicit_check, first_difference, sizes_by_bound, sizes_text,
                      spot_check)
 from .derivation import Claim, Derivation
 from .derive import Gradients, derive
 from .errors import ExprError
-from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, differ, evaluate, finite, is_zero,
-                       integer_point, matrix_strings, poly_text, value_string, random_point, unmet)
+from .explicit import (POLY, POLYS, SIMPLE_POLYS, Explicit, at_a_kink, boundary_point, evaluate, finite, integer_point,
+                       is_zero, matrix_strings, poly_text, random_point, unmet)
 from .mutate import KIND_NAMES, Edit, apply_edits, marked
 from .status import STATUSES, Status, headline  # noqa: F401  (and from here)
 
@@ -375,38 +375,30 @@ def _decide(d: Derivation, claim: Claim, v: Verdict, max_size: int, stage: list,
         v.status, v.detail = SHAPE, claim.shape_error
         return
     if claim.expr.shape != target:
-        v.status = SHAPE
-        v.detail = (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
-                    f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
+        v.status, v.detail = SHAPE, (f"the claim has shape {E.fmt_shape(claim.expr.shape)}, but dJ/d{claim.wrt} "
+                                     f"has the shape of `{claim.wrt}`, {E.fmt_shape(target)}")
         return
     if grads is not None:
         stage[0] = "proving layer by layer"
-        try:
-            if composition(d, grads).proves(claim.expr, claim.wrt, lambda e: defined_where_j_is(d, e)):
-                v.status = PROVED
-                v.detail = ("index form, layer by layer: each step of the backward pass proved locally, "
-                            "the claim their composition, for all dims")
-                return
-        except index.FormTooLarge:
-            pass
+        if _layer_by_layer(d, grads, claim.expr, claim.wrt):
+            v.status, v.detail = PROVED, ("index form, layer by layer: each step of the backward pass proved "
+                                          "locally, the claim their composition, for all dims")
+            return
         stage[0] = "proving for every size"
     try:
         every_size = proves_every_size(d, claim.expr, claim.wrt)
     except index.FormTooLarge:
         every_size = False  # explicit sizes may still decide it
-    if every_size:
-        stage[0] = "checking the proof at size 2"
-        if _spot_check(d, claim):
-            v.status, v.detail = PROVED, "index form: entry (p, q) of both sides agrees symbolically for all dims"
-            return
-    kinks = _off_kinks(d, claim)
-    if kinks:
+    kinks = () if every_size else _off_kinks(d, claim)  # a proof everywhere has no kinks to except
+    if every_size or kinks:
         stage[0] = "checking the proof at size 2"
         if _spot_check(d, claim):
             v.status, v.kinks = PROVED, kinks
-            v.detail = ("index form: entry (p, q) of both sides agrees symbolically for all dims, except where "
-                        + " or ".join(f"`{k} = 0`" for k in kinks) + ", a kink of `step` (and `relu'`), "
-                        "where gradproof's step(0) = 0 and the claim's step(-u) = 1 - step(u) differ")
+            v.detail = "index form: entry (p, q) of both sides agrees symbolically for all dims"
+            if kinks:
+                v.detail += (", except where " + " or ".join(f"`{k} = 0`" for k in kinks) + ", a kink of `step` "
+                             "(and `relu'`), where gradproof's step(0) = 0 and the claim's step(-u) = 1 - step(u) "
+                             "differ")
             return
     _explicit(d, claim, v, max_size, stage)
 
@@ -419,7 +411,7 @@ def _off_kinks(d: Derivation, claim: Claim) -> tuple:
     if key not in d.cache or not defined_where_j_is(d, claim.expr):
         return ()
     try:
-        diff = domains.with_facts(index.difference(index.index_form(claim.expr, d.forward), d.cache[key]), d.facts)
+        diff = _difference(d, claim.expr, d.forward, d.cache[key])
     except index.FormTooLarge:
         return ()
     rest, kinks = domains.off_kinks(diff)
@@ -431,12 +423,15 @@ def _off_kinks(d: Derivation, claim: Claim) -> tuple:
 def proves_closed_form(d: Derivation, grads: Gradients, e: E.Expr, wrt: str) -> bool:
     """Whether `e` is dJ/d`wrt` for every size: layer by layer first, then
     through the whole network."""
+    return _layer_by_layer(d, grads, e, wrt) or proves_every_size(d, e, wrt)
+
+
+def _layer_by_layer(d: Derivation, grads: Gradients, e: E.Expr, wrt: str) -> bool:
+    """Whether `e` is dJ/d`wrt` by the locally proved backward pass (`compose`)."""
     try:
-        if composition(d, grads).proves(e, wrt, lambda x: defined_where_j_is(d, x)):
-            return True
+        return composition(d, grads).proves(e, wrt, lambda x: defined_where_j_is(d, x))
     except index.FormTooLarge:
-        pass
-    return proves_every_size(d, e, wrt)
+        return False
 
 
 def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
@@ -448,9 +443,7 @@ def proves_every_size(d: Derivation, e: E.Expr, wrt: str) -> bool:
     key = ("index gradient", wrt)
     if key not in d.cache:
         d.cache[key] = index.gradient(d.forward, d.output, d.upstream, d.inputs[wrt])
-    if not defined_where_j_is(d, e):
-        return False
-    return domains.with_facts(index.difference(index.index_form(e, d.forward), d.cache[key]), d.facts) == ()
+    return defined_where_j_is(d, e) and _difference(d, e, d.forward, d.cache[key]) == ()
 
 
 def _proves_for_any(d: Derivation, e: E.Expr, wrt: str) -> bool:
@@ -463,8 +456,13 @@ def _proves_for_any(d: Derivation, e: E.Expr, wrt: str) -> bool:
     known = domains.objective_conditions(forward, d.output, d.upstream)
     if not all(domains.implied(c, known) for c in domains.expression_conditions(e, forward)):
         return False
-    true = index.gradient(forward, d.output, d.upstream, plain[wrt])
-    return domains.with_facts(index.difference(index.index_form(e, forward), true), d.facts) == ()
+    return _difference(d, e, forward, index.gradient(forward, d.output, d.upstream, plain[wrt])) == ()
+
+
+def _difference(d: Derivation, e: E.Expr, forward: dict, true) -> tuple:
+    """The canonical difference of `e`'s index form (forward values `forward`) and `true`, given the
+    data's facts: () where they agree."""
+    return domains.with_facts(index.difference(index.index_form(e, forward), true), d.facts)
 
 
 def _spot_check(d: Derivation, claim: Claim) -> bool:
@@ -549,15 +547,12 @@ def counterexample(d, found: Difference) -> Counterexample:
     """The `Counterexample` a difference found at explicit sizes shows: the
     inputs' values at the point (an intermediate freed for a partial by it
     is not shown), both sides' values, the first entry where they differ."""
-    ex, point, a, b, coeffs = Explicit(d, found.sizes), found.point, found.left, found.right, found.coeffs
-    values = {}
-    for name, m in ex.symbols.items():
-        values[name] = [[value_string(point[m[i, j]]) for j in range(m.cols)] for i in range(m.rows)]
+    ex, a, b, coeffs = Explicit(d, found.sizes), found.left, found.right, found.coeffs
+    values = {name: matrix_strings(m.xreplace(found.point)) for name, m in ex.symbols.items()}
     exact = all(x.is_Rational for x in list(a) + list(b) if finite(x))
     fn = "; ".join(f"{g}(t) = {poly_text(coeffs)}" for g in d.generic) or None
     coefficients = list(coeffs) if d.generic else None
-    first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols)
-                  if finite(a[i, j]) != finite(b[i, j]) or (finite(a[i, j]) and differ(a[i, j], b[i, j]))), None)
+    first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols) if differs([a[i, j]], [b[i, j]])), None)
     return Counterexample({str(k): v for k, v in found.sizes.items()}, values, fn, coefficients,
                           matrix_strings(a), matrix_strings(b), exact, first, dict(found.indices))
 
@@ -596,9 +591,7 @@ def scope(d: Derivation) -> tuple:
     shapes, and the factors a claim may have left out (the upstream
     gradient and each function's derivative at each intermediate)."""
     names = {n: e.shape for n, e in d.parser().names.items() if e.role != "dim"}
-    factors = {}
-    if d.upstream is not None:
-        factors[d.upstream.name] = d.upstream.shape
+    factors = {d.upstream.name: d.upstream.shape} if d.upstream is not None else {}
     for name, e in d.forward.items():
         if isinstance(e, E.Apply) and e.order == 0 and isinstance(e.a, E.Var):
             fn = next((f for f, impl in d.functions.items() if (impl or f) == e.fn), e.fn)
