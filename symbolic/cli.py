@@ -237,7 +237,7 @@ def _file_lines(r: dict, style, verbose: bool) -> list:
     return lines if len(lines) > 1 else lines + ["  (no claims)"]
 
 
-JSON_VERSION = 3
+JSON_VERSION = 4
 
 
 def _json(done: list, bad: list, claims: list, parts: list) -> dict:

@@ -28,7 +28,6 @@ from .blocks import (MARKS, PREAMBLE, Display, Heading, Para, Table, Verbatim, c
 from .catalogue import CATALOGUE, expand
 from .derivation import Derivation
 from .derive import Gradients
-from .explicit import POLYS, poly_text
 from .functions import ACTIVATIONS
 from .status import STATUSES, Status
 from .stepprint import Latex
@@ -243,13 +242,9 @@ def counterexample_blocks(v: Verdict) -> list:
 
 
 def function_tex(c) -> list:
-    """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a counterexample."""
-    if not c.function:
-        return []
-    if not c.coefficients:
-        return [T.text_tex(c.function)]
-    return [f"{T.name_tex(part.split('(')[0].strip())}(t) = {polynomial_tex(c.coefficients)}"
-            for part in c.function.split(";")]
+    """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a
+    counterexample, from its stand-in's coefficients."""
+    return [f"{T.name_tex(g)}(t) = {polynomial_tex(cs)}" for g, cs in c.functions.items()]
 
 
 def polynomial_tex(coeffs) -> str:
@@ -404,7 +399,7 @@ def step_counterexample_blocks(v, d: Derivation) -> list:
             text(": the expression is "), math(r" \times ".join(c.claim_value[0])),
             text(", the label says "), math(r" \times ".join(c.true_value[0])), text(".")])]
     where += [f"{k} = {n}" for k, n in c.indices.items()]
-    out = [counterexample_at(where, step_function_tex(c.function), c.exact)]
+    out = [counterexample_at(where, function_tex(c), c.exact)]
     upstream = d.upstream.name if d.upstream is not None else None
     point = [f"{T.name_tex(n, 'upstream' if n == upstream else 'input')} = {T.matrix_tex(m)}"
              for n, m in c.point.items()]
@@ -412,21 +407,6 @@ def step_counterexample_blocks(v, d: Derivation) -> list:
         out.append(Display(T.gathered([r",\quad ".join(point[k:k + 4]) for k in range(0, len(point), 4)])))
     out.append(Display(rf"\underbrace{{{T.matrix_tex(c.claim_value)}}}_{{\text{{left side}}}} \neq "
                        rf"\underbrace{{{T.matrix_tex(c.true_value)}}}_{{\text{{right side}}}}"))
-    return out
-
-
-def step_function_tex(function: str | None) -> list:
-    """`g(t) = 1 + 3t - 2t^{2} + t^{3}` for each generic function of a step's
-    counterexample (the verifier's stand-in polynomial)."""
-    if not function:
-        return []
-    out = []
-    for piece in function.split(";"):
-        name, _, rest = piece.strip().partition("(t) = ")
-        coeffs = next((c for c in POLYS if poly_text(c) == rest), None)
-        if coeffs is None or not re.fullmatch(r"[A-Za-z]\w*", name):
-            return [T.text_tex(function)]
-        out.append(f"{T.name_tex(name)}(t) = {polynomial_tex(coeffs)}")
     return out
 
 

@@ -55,10 +55,11 @@ class Counterexample:
     exact: bool  # rational arithmetic throughout (else 50 digits)
     first_difference: tuple | None = None  # (row, column), from 1: the first entry where they differ
     indices: dict = field(default_factory=dict)  # a step's free index -> its value (from 1)
+    functions: dict = field(default_factory=dict)  # each generic function -> its stand-in's coefficients
 
     def to_dict(self):
         return {"sizes": self.sizes, "point": self.point, "function": self.function,
-                "coefficients": self.coefficients, "claim_value": self.claim_value,
+                "coefficients": self.coefficients, "functions": self.functions, "claim_value": self.claim_value,
                 "true_value": self.true_value, "exact": self.exact,
                 "first_difference": list(self.first_difference) if self.first_difference else None}
 
@@ -66,7 +67,7 @@ class Counterexample:
     def from_dict(cls, d: dict) -> "Counterexample":
         first = d.get("first_difference")
         return cls(d["sizes"], d["point"], d["function"], d["coefficients"], d["claim_value"], d["true_value"],
-                   d["exact"], tuple(first) if first else None)
+                   d["exact"], tuple(first) if first else None, functions=d.get("functions") or {})
 
     def __repr__(self):
         sizes = ", ".join(f"{k}={v}" for k, v in self.sizes.items())
@@ -554,7 +555,8 @@ def counterexample(d, found: Difference) -> Counterexample:
     coefficients = list(coeffs) if d.generic else None
     first = next(((i + 1, j + 1) for i in range(a.rows) for j in range(a.cols) if differs([a[i, j]], [b[i, j]])), None)
     return Counterexample({str(k): v for k, v in found.sizes.items()}, values, fn, coefficients,
-                          matrix_strings(a), matrix_strings(b), exact, first, dict(found.indices))
+                          matrix_strings(a), matrix_strings(b), exact, first, dict(found.indices),
+                          {g: list(coeffs) for g in d.generic})
 
 
 def find_repair(d: Derivation, claim: Claim, grads: Gradients | None = None,

@@ -83,7 +83,7 @@ def test_json_output_follows_the_documented_schema(tmp_path, capsys):
     path.write_text(WRONG)
     assert main(["verify", "--format", "json", str(path)]) == 1
     doc = json.loads(capsys.readouterr().out)
-    assert doc["version"] == 3
+    assert doc["version"] == 4
     assert doc["summary"]["claims"] == {"proved": 1, "proved-up-to": 0, "refuted": 1, "shape-error": 1,
                                         "unknown": 0}
     assert doc["summary"]["files"] == 1 and doc["summary"]["errors"] == 0 and doc["errors"] == []
@@ -94,8 +94,9 @@ def test_json_output_follows_the_documented_schema(tmp_path, capsys):
     assert by["W"]["verdict"] == "shape-error" and by["W"]["repair"]["text"] == "(dY * g'(z)) @ x.T"
     ce = by["b"]["counterexample"]
     assert by["b"]["verdict"] == "refuted"
-    assert set(ce) == {"sizes", "point", "function", "coefficients", "claim_value", "true_value", "exact",
-                       "first_difference"}
+    assert set(ce) == {"sizes", "point", "function", "coefficients", "functions", "claim_value", "true_value",
+                       "exact", "first_difference"}
+    assert ce["functions"] == {"g": ce["coefficients"]} and ce["function"].startswith("g(t) = ")
     assert ce["exact"] is True and ce["claim_value"] != ce["true_value"]
     assert by["b"]["repair"]["text"] == "dY * g'(z)"
 

@@ -78,7 +78,7 @@ def test_a_sum_missing_a_factor_is_refuted_by_a_counterexample_that_holds(tmp_pa
     v = verdicts(tmp_path, r"\frac{\partial J}{\partial x_i} = \sum_{j=1}^{k} g'(z_j) \cdot W_{j,i}")["1.link1"]
     assert v.status == "refuted"
     c = v.counterexample
-    assert c.function.startswith("g(t) = 1 + 3*t - 2*t**2 + t**3")
+    assert c.function.startswith("g(t) = 1 + 3*t - 2*t**2 + t**3") and c.functions == {"g": [1, 3, -2, 1]}
     val = {name: [[Fraction(x) for x in row] for row in m] for name, m in c.point.items()}
     k, n, i = c.sizes["k"], c.sizes["n"], c.indices["i"] - 1
     z = [sum(val["W"][r][s] * val["x"][s][0] for s in range(n)) + val["b"][r][0] for r in range(k)]
