@@ -12,7 +12,7 @@ from .derivation import Derivation
 from .derive import Gradients
 from .report import derivation_markdown, verdict_markdown
 from .tex import derivation_latex, gradients_latex, verdict_latex
-from .verify import Verdict
+from .verdicts import Verdict
 
 REPRS = {  # class: {repr method: the printer that writes it}
     Derivation: {"_repr_latex_": derivation_latex, "_repr_markdown_": derivation_markdown},

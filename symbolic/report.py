@@ -31,7 +31,8 @@ from .derive import Gradients
 from .functions import ACTIVATIONS
 from .status import STATUSES, Status
 from .stepprint import Latex
-from .verify import DEFAULT_BUDGET, Verdict, derive_within
+from .verdicts import Verdict
+from .verify import DEFAULT_BUDGET, derive_within
 
 PROVED, UP_TO, REFUTED, SHAPE, UNKNOWN = Status
 

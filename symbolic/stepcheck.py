@@ -3,12 +3,12 @@
 Each part is decided by the claims' procedure (`decide`): shapes first
 (`shape-error`), then the index form of both sides for every size
 (`proved`, confirmed by the spot check), then explicit sizes 1..N with
-SymPy's own `diff` (`refuted` with a `verify.Counterexample`, or
+SymPy's own `diff` (`refuted` with a `verdicts.Counterexample`, or
 `proved-up-to`), else `unknown`; all within the step's budget.  A wrong
 label is `refuted` with the sizes at which the shapes differ.  The result
-of a part is a `verify.Verdict` with its `verify.Place`; where a part fails,
+of a part is a `verdicts.Verdict` with its `verdicts.Place`; where a part fails,
 it carries the right forms (what the chain computes, in the step's own
-syntax: `stepprint`) and a one-edit `verify.Repair` found by
+syntax: `stepprint`) and a one-edit `verdicts.Repair` found by
 `mutate.tree_mutants`.
 """
 from __future__ import annotations
@@ -33,8 +33,8 @@ from .stepindex import fold_fixed
 from .stepprint import syntax_of
 from .steptree import index_name, labels, shape_text
 from .stepvalues import Sizes, match_scalar
-from .verify import (PROVED, REFUTED, SHAPE, UNKNOWN, UP_TO, Counterexample, Place, Repair, Verdict,
-                     counterexample)
+from .verdicts import PROVED, REFUTED, SHAPE, UNKNOWN, UP_TO, Counterexample, Place, Repair, Verdict
+from .verify import counterexample
 
 
 class StepChecker:

@@ -27,7 +27,7 @@ first (`shape-error`), then the index form of both sides for every size
 (`proved`), then explicit sizes 1..N with SymPy's own `diff` (`refuted` with
 a counterexample, or `proved-up-to`), else `unknown`.  A wrong label is
 `refuted` with the sizes at which the shapes differ.  A part's result is a
-`verify.Verdict` with its `verify.Place`.  `expected = { link2 = "refuted" }`
+`verdicts.Verdict` with its `verdicts.Place`.  `expected = { link2 = "refuted" }`
 in a step records an outcome the file expects: it is reported, and counts
 as a success only while the verdict is exactly that.
 """
@@ -37,11 +37,12 @@ from dataclasses import dataclass, field
 
 from . import steptree as T
 from . import texparse
+from .budget import DEFAULT_BUDGET
 from .errors import DerivationError
 from .plaintext import parse_statement
 from .semantics import LOSS
 from .stepcheck import StepChecker
-from .verify import DEFAULT_BUDGET, PROVED, STATUSES, UP_TO, Verdict
+from .verdicts import PROVED, STATUSES, UP_TO, Verdict
 
 STEP_KEYS = {"section", "eq", "latex", "text", "expected", "note", "written"}
 StepVerdict = Verdict  # a step part's verdict: a `Verdict` with a `place`

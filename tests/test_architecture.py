@@ -29,10 +29,10 @@ START_UP = {  # (module, function) -> the project modules it imports where it ru
     ("symbolic.batch", "load_for"): ({"symbolic.load"}, WITHOUT_SYMPY),
     ("symbolic.batch", "_checked"): ({"symbolic.steps", "symbolic.verify"},
                                      WITHOUT_SYMPY + "; imported once, before the workers are forked"),
-    ("symbolic.verify", "Repair.describe"): ({"symbolic.repair"}, "NumPy (a repair's screen) only once a claim "
+    ("symbolic.verdicts", "Repair.describe"): ({"symbolic.repair"}, "NumPy (a repair's screen) only once a claim "
                                                                  "is wrong"),
     ("symbolic.verify", "find_repair"): ({"symbolic.repair"}, "NumPy (a repair's screen) only once a claim is wrong"),
-    ("symbolic.verify", "Repair.describe_step"): ({"symbolic.repair"}, "NumPy (a repair's screen) only once a "
+    ("symbolic.verdicts", "Repair.describe_step"): ({"symbolic.repair"}, "NumPy (a repair's screen) only once a "
                                                                       "step is wrong"),
     ("symbolic.cli", "cmd_derive"): ({"symbolic.verify"}, WITHOUT_SYMPY),
     ("symbolic.cli", "cmd_latex"): ({"symbolic.tex"}, WITHOUT_SYMPY),
