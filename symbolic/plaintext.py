@@ -317,7 +317,7 @@ class Parser(T.Cursor):
                     return self.derivative()
                 if word in KEYWORDS:
                     return getattr(self, "kw_" + word)()
-                if word in LIBRARY and word not in self.scope.functions:
+                if self.library(word, 0):
                     return self.call()
             if word in self.callable:
                 return self.call()
@@ -362,14 +362,18 @@ class Parser(T.Cursor):
         if not self.at("sym", "("):
             self.fail(f"function `{t.value}` needs an argument in parentheses")
         node = self.apply(t, order)
-        library = t.value in LIBRARY and t.value not in self.scope.functions and not order
-        if not self.claim and type(node) is T.Apply and not library and not (t.value == "gelu" and node.keywords):
+        if not self.claim and type(node) is T.Apply and not self.library(t.value, order) \
+                and not (t.value == "gelu" and node.keywords):
             extra = node.args[1:] or [v for _, v in node.keywords]
             self.fail_at(f"`{t.value}` takes one argument", self.text.rfind(",", 0, extra[0].pos) if extra else t.pos)
         if not self.claim and type(node) is T.Apply and any(type(x) in INDEXED for x in T.walk(node)):
             hint = "; a sum over an index takes its bounds: `sum(body, j=1..k)`" if t.value == "sum" else ""
             self.fail_at(f"`{t.value}` takes matrices written without indices{hint}", t.pos)
         return node
+
+    def library(self, name: str, order: int) -> bool:
+        """Whether `name` called with `order` primes is an operation of the library (not a declared function)."""
+        return name in LIBRARY and name not in self.scope.functions and not order
 
     def apply(self, t: Tok, order: int) -> T.Node:
         """A call: a function of one argument (`g(z)`, a `Call`), or an
@@ -401,8 +405,7 @@ class Parser(T.Cursor):
                 break
             self.next()
         self.expect("sym", ")", "`,` or `)`")
-        library = t.value in LIBRARY and t.value not in self.scope.functions and not order
-        if len(args) == 1 and not keywords and not library:
+        if len(args) == 1 and not keywords and not self.library(t.value, order):
             return T.Call(t.value, order, args[0], pos=t.pos, end=self.end())
         return T.Apply(t.value, order, tuple(args), tuple(keywords), pos=t.pos, end=self.end())
 

@@ -335,7 +335,8 @@ def test_a_claim_is_read_into_the_tree_a_step_is(text):
 
 
 @pytest.mark.parametrize("text, tree", [
-    ("sum(z, axis=0)", "Apply(fn='sum', order=0, args=(Name(name='z'),), keywords=(('axis', Num(value=Fraction(0, 1))),))"),
+    ("sum(z, axis=0)", "Apply(fn='sum', order=0, args=(Name(name='z'),), "
+                       "keywords=(('axis', Num(value=Fraction(0, 1))),))"),
     ("gelu(z, approximate='tanh')", "Apply(fn='gelu', order=0, args=(Name(name='z'),), "
                                     "keywords=(('approximate', Str(value='tanh')),))"),
     ('gelu(z, approximate="tanh")', "Apply(fn='gelu', order=0, args=(Name(name='z'),), "
@@ -391,6 +392,14 @@ Yhat = "g(Z)"
     ("d(J)/d(b) = sum(dY, axis=1)", ["refuted"]),
     ("d(J)/d(b) = sum(dY * g'(Z), axis=0).T", ["shape-error"]),
     ("d(J)/d(b) = sum(dY * g'(Z))", ["shape-error"]),
+    # hostile: near misses refuted, equal rewrites proved
+    ("d(J)/d(b) = mean(dY * g'(Z), axis=1)", ["refuted"]),
+    ("d(J)/d(b) = max(dY * g'(Z), axis=1)", ["refuted"]),
+    ("d(J)/d(b) = sum(abs(dY) * g'(Z), axis=1)", ["refuted"]),
+    ("d(J)/d(b) = sum(dY * g'(Z), axis=1) / 1.0000000001", ["refuted"]),
+    ("d(J)/d(b) = sum(dY * g'(Z) * 0.1 * 10, axis=1)", ["proved"]),
+    ("d(J)/d(b) = sum(dY * g'(Z), axis=1) * m / m + sum(dY - dY, axis=1)", ["proved"]),
+    ("d(J)/d(b) = softmax(dY * g'(Z), axis=0) * k", ["shape-error"]),
 ])
 def test_a_step_may_say_what_a_claim_says(tmp_path, text, expected):
     """The claims' operations (axis sums, means, ...) in a step mean what they mean in a claim."""
